@@ -1,0 +1,154 @@
+#pragma once
+// The dynamic tape: grad mode, recording an op (the extension API), backward and ag::grad.
+//
+// Writing an op (built-in ops do exactly this):
+//   Tensor swish(const Tensor& x) {
+//     Tensor s = ag::no_grad([&] { return ag::sigmoid(x); });   // forward, not recorded
+//     Tensor y = ag::no_grad([&] { return x * s; });
+//     return ag::record("swish", {x}, y, [s](const ag::VjpContext& c, const Tensor& g) -> ag::Grads {
+//       const Tensor& x = c.input(0);                             // d/dx x·σ(x) = σ + x·σ(1-σ)
+//       return {g * (s + x * s * (1.0 - s))};
+//     });
+//   }
+// The VJP returns one gradient per input (undefined = no contribution). A gradient may have the
+// broadcast shape of the op's output: the engine sums it back to the input's shape (one place).
+// Written with ag ops, the VJP itself is recorded under create_graph, so 2nd derivatives work.
+#include <cstddef>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "ag/tensor.hpp"
+
+namespace ag {
+
+// ---- grad mode (thread-local) -----------------------------------------------------------------
+bool is_grad_enabled() noexcept;
+void set_grad_enabled(bool on) noexcept;
+
+class NoGradGuard {  // RAII: nothing is recorded inside its scope
+ public:
+  NoGradGuard() noexcept : prev_(is_grad_enabled()) { set_grad_enabled(false); }
+  ~NoGradGuard() { set_grad_enabled(prev_); }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+ private:
+  bool prev_;
+};
+
+class EnableGradGuard {  // RAII: recording on again (e.g. inside a NoGradGuard)
+ public:
+  EnableGradGuard() noexcept : prev_(is_grad_enabled()) { set_grad_enabled(true); }
+  ~EnableGradGuard() { set_grad_enabled(prev_); }
+  EnableGradGuard(const EnableGradGuard&) = delete;
+  EnableGradGuard& operator=(const EnableGradGuard&) = delete;
+ private:
+  bool prev_;
+};
+
+template <class F> auto no_grad(F&& f) {  // runs f with recording off
+  NoGradGuard guard;
+  return std::forward<F>(f)();
+}
+
+// ---- the extension API ------------------------------------------------------------------------
+using Grads = std::vector<Tensor>;  // one entry per input of the op
+
+enum class Keep : unsigned char { inputs, inputs_and_output };
+inline constexpr Keep keep_output = Keep::inputs_and_output;
+
+class VjpContext {
+ public:
+  const Tensor& input(std::size_t i) const;
+  std::size_t num_inputs() const;
+  bool needs_grad(std::size_t i) const;  // skip work for inputs that need no gradient
+  // The op's result (only for ops recorded with ag::keep_output). Under create_graph it carries
+  // its history, so a VJP written as g * output() stays differentiable.
+  Tensor output() const;
+  bool create_graph() const noexcept { return create_graph_; }
+
+  VjpContext(detail::Node& node, bool create_graph) : node_(node), create_graph_(create_graph) {}
+
+ private:
+  detail::Node& node_;
+  bool create_graph_;
+};
+
+namespace detail {
+class Tape;
+struct Node {
+  const char* op;
+  std::vector<Tensor> inputs;
+  Keep keep;
+  bool released = false;               // backward freed it (retain_graph was false)
+  std::weak_ptr<TensorImpl> output;    // the result tensor, while the user holds it
+  std::optional<Storage> output_value; // the result's value once the user dropped it (keep_output)
+  Tensor pending;                      // gradient w.r.t. the output, summed during a backward
+  Tape* tape = nullptr;
+  std::size_t tape_index = 0;
+  std::weak_ptr<Node> self;
+
+  Node(const char* op_name, Keep k) : op(op_name), keep(k) {}
+  virtual ~Node();
+  virtual Grads vjp(const VjpContext& ctx, const Tensor& g) = 0;
+  virtual void release_vjp() = 0;  // drops saved values captured by the VJP
+};
+
+template <class F> struct NodeWith final : Node {
+  std::optional<F> f;
+  NodeWith(const char* op_name, Keep k, F&& fn) : Node(op_name, k), f(std::move(fn)) {}
+  Grads vjp(const VjpContext& ctx, const Tensor& g) override { return (*f)(ctx, g); }
+  void release_vjp() override { f.reset(); }
+};
+
+bool any_requires_grad(const Tensor* first, std::size_t n) noexcept;
+Tensor attach(std::shared_ptr<Node> node, std::vector<Tensor>&& inputs, Tensor out);
+}  // namespace detail
+
+// Records `out = op(inputs)` with its VJP on the tape if grad mode is on and an input requires
+// grad; otherwise returns `out` untouched. `out` must be a fresh tensor computed without
+// recording (under NoGradGuard, or from raw xtensor values).
+template <class Vjp>
+Tensor record(const char* op, const std::vector<Tensor>& inputs, Tensor out, Vjp&& vjp,
+              Keep keep = Keep::inputs) {
+  if (!is_grad_enabled() || !detail::any_requires_grad(inputs.data(), inputs.size())) return out;
+  using F = std::decay_t<Vjp>;
+  auto node = std::make_shared<detail::NodeWith<F>>(op, keep, F(std::forward<Vjp>(vjp)));
+  return detail::attach(std::move(node), std::vector<Tensor>(inputs), std::move(out));
+}
+// Same, for a braced list of inputs: no allocation when nothing is recorded.
+template <class Vjp>
+Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out, Vjp&& vjp,
+              Keep keep = Keep::inputs) {
+  if (!is_grad_enabled() || !detail::any_requires_grad(inputs.begin(), inputs.size())) return out;
+  using F = std::decay_t<Vjp>;
+  auto node = std::make_shared<detail::NodeWith<F>>(op, keep, F(std::forward<Vjp>(vjp)));
+  return detail::attach(std::move(node), std::vector<Tensor>(inputs), std::move(out));
+}
+
+// Sugar: runs `forward()` without recording, then records its result with `vjp`.
+template <class Fwd, class Vjp>
+Tensor op(const char* name, const std::vector<Tensor>& inputs, Fwd&& forward, Vjp&& vjp,
+          Keep keep = Keep::inputs) {
+  Tensor out = no_grad(std::forward<Fwd>(forward));
+  return record(name, inputs, std::move(out), std::forward<Vjp>(vjp), keep);
+}
+
+// ---- backward ---------------------------------------------------------------------------------
+// Accumulates d(sum_i <outputs[i], grad_outputs[i]>)/d(leaf) into every reached leaf's .grad.
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
+              bool retain_graph = false, bool create_graph = false);
+
+// Returns d(outputs)/d(inputs) without touching any .grad. retain_graph defaults to create_graph.
+// An input the outputs do not depend on is an error unless allow_unused (then: undefined Tensor).
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs = {},
+                         std::optional<bool> retain_graph = std::nullopt,
+                         bool create_graph = false, bool allow_unused = false);
+
+// Introspection of this thread's tape (for tests and memory checks).
+std::size_t tape_size() noexcept;        // slots on the tape, including freed ones not yet compacted
+std::size_t live_node_count() noexcept;  // nodes alive on this thread's tape
+
+}  // namespace ag

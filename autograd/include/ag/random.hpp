@@ -1,0 +1,38 @@
+#pragma once
+// Seeded random tensors. Every draw comes from an explicit Generator or from the global one
+// (ag::manual_seed). The sampling is tapegrad's own (not std:: distributions), so a seed gives
+// the same numbers with every standard library.
+#include <cstdint>
+#include <random>
+
+#include "ag/tensor.hpp"
+
+namespace ag {
+
+class Generator {
+ public:
+  explicit Generator(std::uint64_t seed = 0x5eed) : engine_(seed) {}
+  void seed(std::uint64_t s) { engine_.seed(s); }
+  double uniform01();  // [0, 1), 53 random bits
+  double normal();     // standard normal (Box-Muller)
+  std::uint64_t next() { return engine_(); }
+  std::uint64_t below(std::uint64_t n);  // uniform integer in [0, n)
+ private:
+  std::mt19937_64 engine_;
+  bool has_spare_ = false;
+  double spare_ = 0.0;
+};
+
+Generator& default_generator();       // this thread's global generator
+void manual_seed(std::uint64_t seed);  // seeds it
+
+Tensor rand(const Shape& shape, Generator& gen, DType dtype = f32);   // U[0, 1)
+Tensor randn(const Shape& shape, Generator& gen, DType dtype = f32);  // N(0, 1)
+Tensor uniform(const Shape& shape, double low, double high, Generator& gen, DType dtype = f32);
+Tensor rand(const Shape& shape, DType dtype = f32);  // global generator
+Tensor randn(const Shape& shape, DType dtype = f32);
+Tensor uniform(const Shape& shape, double low, double high, DType dtype = f32);
+Tensor rand_like(const Tensor& t, Generator& gen);
+Tensor randn_like(const Tensor& t, Generator& gen);
+
+}  // namespace ag

@@ -1,0 +1,166 @@
+#pragma once
+// ag::Tensor: a shared handle to an N-d array (float32 or float64, chosen at run time) plus its
+// autograd state. Copying a Tensor copies the handle, not the data (like torch.Tensor).
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+
+#include "ag/errors.hpp"
+
+namespace ag {
+
+enum class DType : std::uint8_t { f32, f64 };
+inline constexpr DType f32 = DType::f32;
+inline constexpr DType f64 = DType::f64;
+const char* dtype_name(DType d);  // "float32" / "float64"
+
+template <class T> struct dtype_of;
+template <> struct dtype_of<float> { static constexpr DType value = f32; };
+template <> struct dtype_of<double> { static constexpr DType value = f64; };
+
+using Shape = std::vector<std::size_t>;
+std::string shape_str(const Shape& s);  // "[2, 3]"
+
+namespace detail {
+struct TensorImpl;
+struct Node;
+}  // namespace detail
+
+class Tensor {
+ public:
+  Tensor() = default;  // undefined: defined() is false
+  // Nested initializer lists, e.g. Tensor({{1, 2}, {3, 4}}, ag::f64).
+  Tensor(std::initializer_list<double> v, DType dtype = f32, bool requires_grad = false);
+  Tensor(std::initializer_list<std::initializer_list<double>> v, DType dtype = f32,
+         bool requires_grad = false);
+  Tensor(std::initializer_list<std::initializer_list<std::initializer_list<double>>> v,
+         DType dtype = f32, bool requires_grad = false);
+  // From xtensor containers (copied or moved); the dtype follows T.
+  explicit Tensor(const xt::xarray<float>& a, bool requires_grad = false);
+  explicit Tensor(xt::xarray<float>&& a, bool requires_grad = false);
+  explicit Tensor(const xt::xarray<double>& a, bool requires_grad = false);
+  explicit Tensor(xt::xarray<double>&& a, bool requires_grad = false);
+
+  bool defined() const noexcept { return impl_ != nullptr; }
+  explicit operator bool() const = delete;  // ambiguous: defined? nonzero? Say which.
+
+  DType dtype() const;
+  Shape shape() const;
+  std::size_t dim() const;
+  std::size_t numel() const;
+  double item() const;  // the value of a one-element tensor
+
+  // Read access to the values; T must match dtype() (DtypeError otherwise).
+  template <class T> const xt::xarray<T>& value() const;
+  // Write access: bumps the version counter (in-place changes are tracked for autograd safety).
+  template <class T> xt::xarray<T>& mutable_value();
+  // A copy of the values converted to T, whatever the dtype.
+  template <class T> xt::xarray<T> to_xarray() const;
+  std::uint64_t version() const;
+
+  // autograd state
+  bool requires_grad() const;
+  Tensor& requires_grad_(bool on = true);  // leaves only
+  Tensor grad() const;                     // undefined until a backward reaches this tensor
+  void set_grad(const Tensor& g);          // replaces .grad (shape and dtype must match)
+  void zero_grad(bool set_to_none = true);  // none (default, like PyTorch 2) or zeros
+  bool is_leaf() const;                    // true unless produced by a recorded op
+  Tensor detach() const;                   // same values, no history, requires_grad false
+  const char* op_name() const;             // producing op ("mul", ...) or "" for a leaf
+  const std::string& name() const;
+  Tensor& set_name(std::string name);
+
+  // Reverse sweep from this tensor. A scalar is seeded with 1; otherwise pass `gradient`.
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
+                bool create_graph = false) const;
+
+  Tensor to(DType d) const;  // differentiable dtype conversion (returns *this if same dtype)
+
+  // Method forms of common ops (see ag/ops.hpp for the full list).
+  Tensor sum() const;
+  Tensor mean() const;
+  Tensor reshape(const std::vector<std::ptrdiff_t>& shape) const;
+  Tensor t() const;  // swap the last two axes
+
+  // Identity of the underlying tensor (for maps, tests).
+  const void* id() const noexcept { return impl_.get(); }
+
+  // internal
+  explicit Tensor(std::shared_ptr<detail::TensorImpl> impl) : impl_(std::move(impl)) {}
+  detail::TensorImpl* impl() const noexcept { return impl_.get(); }
+  const std::shared_ptr<detail::TensorImpl>& impl_ptr() const noexcept { return impl_; }
+
+ private:
+  const detail::TensorImpl& checked() const;
+  std::shared_ptr<detail::TensorImpl> impl_;
+};
+
+// ---- creation -------------------------------------------------------------------------------
+Tensor scalar(double v, DType dtype = f32, bool requires_grad = false);  // 0-d tensor
+Tensor zeros(const Shape& shape, DType dtype = f32, bool requires_grad = false);
+Tensor ones(const Shape& shape, DType dtype = f32, bool requires_grad = false);
+Tensor full(const Shape& shape, double value, DType dtype = f32, bool requires_grad = false);
+Tensor arange(double start, double stop, double step = 1.0, DType dtype = f32);
+Tensor arange(double stop, DType dtype = f32);
+Tensor linspace(double start, double stop, std::size_t num, DType dtype = f32);
+Tensor eye(std::size_t n, DType dtype = f32);
+Tensor zeros_like(const Tensor& t, bool requires_grad = false);
+Tensor ones_like(const Tensor& t, bool requires_grad = false);
+Tensor full_like(const Tensor& t, double value, bool requires_grad = false);
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+std::ostream& operator<<(std::ostream& os, DType d);
+
+// ---- the implementation record (public for extension code; most users never touch it) --------
+namespace detail {
+using Storage = std::variant<xt::xarray<float>, xt::xarray<double>>;
+
+struct TensorImpl {
+  Storage value;
+  Tensor grad;                      // accumulated gradient (leaves, or non-leaves with retain_grad)
+  std::shared_ptr<Node> grad_fn;    // the node that produced this tensor; null for leaves
+  std::string name;
+  std::uint64_t version = 0;        // bumped by every in-place change
+  bool requires_grad = false;
+
+  template <class A>
+  explicit TensorImpl(A&& v, bool rg = false) : value(std::forward<A>(v)), requires_grad(rg) {}
+  ~TensorImpl();  // hands the value to grad_fn when the node will need it for backward
+  TensorImpl(const TensorImpl&) = delete;
+  TensorImpl& operator=(const TensorImpl&) = delete;
+
+  DType dtype() const noexcept { return value.index() == 0 ? f32 : f64; }
+};
+
+[[noreturn]] void throw_dtype_access(DType have, DType want);
+[[noreturn]] void throw_undefined(const char* what);
+
+template <class T> Tensor make_tensor(xt::xarray<T>&& v) {
+  return Tensor(std::make_shared<TensorImpl>(std::move(v)));
+}
+}  // namespace detail
+
+template <class T> const xt::xarray<T>& Tensor::value() const {
+  const auto& im = checked();
+  if (im.dtype() != dtype_of<T>::value) detail::throw_dtype_access(im.dtype(), dtype_of<T>::value);
+  return std::get<xt::xarray<T>>(im.value);
+}
+
+template <class T> xt::xarray<T>& Tensor::mutable_value() {
+  auto& im = const_cast<detail::TensorImpl&>(checked());
+  if (im.dtype() != dtype_of<T>::value) detail::throw_dtype_access(im.dtype(), dtype_of<T>::value);
+  ++im.version;
+  return std::get<xt::xarray<T>>(im.value);
+}
+
+extern template xt::xarray<float> Tensor::to_xarray<float>() const;
+extern template xt::xarray<double> Tensor::to_xarray<double>() const;
+
+}  // namespace ag

@@ -1,0 +1,45 @@
+#pragma once
+// Helpers shared by the op .cpp files (not installed): dtype dispatch, checks, shape utilities.
+#include <string>
+#include <utility>
+
+#include <fmt/core.h>
+#include <fmt/format.h>
+
+#include "ag/autograd.hpp"
+#include "ag/ops.hpp"
+
+namespace ag::detail {
+
+// Calls f(T{}) with T = float or double according to d.
+template <class F> decltype(auto) dispatch(DType d, F&& f) {
+  if (d == f32) return std::forward<F>(f)(float{});
+  return std::forward<F>(f)(double{});
+}
+
+template <class T> Tensor wrap(xt::xarray<T>&& v) { return make_tensor<T>(std::move(v)); }
+
+inline void require_defined(const char* op, const Tensor& t) {
+  if (!t.defined()) throw ValueError(fmt::format("{}: got an undefined tensor", op));
+}
+
+inline void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
+  require_defined(op, a);
+  require_defined(op, b);
+  if (a.dtype() != b.dtype())
+    throw DtypeError(fmt::format("{}: dtype mismatch {} {} vs {} {} (convert with .to(ag::f64))", op,
+                                 dtype_name(a.dtype()), shape_str(a.shape()),
+                                 dtype_name(b.dtype()), shape_str(b.shape())));
+}
+
+template <class S> Shape to_shape(const S& s) { return Shape(s.begin(), s.end()); }
+
+template <class S1, class S2> bool same_shape(const S1& a, const S2& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+
+// Normalises possibly-negative axes against `ndim`; sorted and unique. ShapeError on bad axes.
+std::vector<std::size_t> normalize_axes(const char* op, const Axes& axes, std::size_t ndim);
+std::size_t normalize_axis(const char* op, int axis, std::size_t ndim);
+
+}  // namespace ag::detail

@@ -1,0 +1,152 @@
+// matmul: numpy semantics on top of one primitive, matmul_t = op(A)·op(B), batched over broadcast
+// leading dims, one cblas ?gemm per batch (one in all when B has no batch dims).
+#include <cblas.h>  // OpenBLAS' cblas; xtensor-blas is not included in this TU (enum clash)
+
+#include "internal.hpp"
+
+namespace ag {
+using detail::dispatch;
+
+namespace {
+
+void gemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
+          float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k,
+              1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
+void gemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, const double* b, int ldb,
+          double* c, int ldc) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k,
+              1.0, a, lda, b, ldb, 0.0, c, ldc);
+}
+
+int blas_int(const char* op, std::size_t v) {
+  if (v > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw ShapeError(fmt::format("{}: dimension {} is too large for BLAS", op, v));
+  return static_cast<int>(v);
+}
+
+std::string mm_shapes(const Shape& a, const Shape& b, bool ta, bool tb) {
+  return fmt::format("{}{} by {}{}", shape_str(a), ta ? "ᵀ" : "", shape_str(b), tb ? "ᵀ" : "");
+}
+
+template <class T>
+xt::xarray<T> matmul_forward(const xt::xarray<T>& A, const xt::xarray<T>& B, bool ta, bool tb) {
+  const Shape as = detail::to_shape(A.shape()), bs = detail::to_shape(B.shape());
+  const std::size_t na = as.size(), nb = bs.size();
+  const std::size_t M = ta ? as[na - 1] : as[na - 2];
+  const std::size_t K = ta ? as[na - 2] : as[na - 1];
+  const std::size_t Kb = tb ? bs[nb - 1] : bs[nb - 2];
+  const std::size_t N = tb ? bs[nb - 2] : bs[nb - 1];
+  if (K != Kb) throw ShapeError(fmt::format("matmul: cannot multiply {}", mm_shapes(as, bs, ta, tb)));
+  const Shape abatch(as.begin(), as.end() - 2), bbatch(bs.begin(), bs.end() - 2);
+  Shape batch = broadcast_shapes("matmul", abatch, bbatch);
+  Shape out_shape = batch;
+  out_shape.push_back(M);
+  out_shape.push_back(N);
+  xt::xarray<T> C = xt::xarray<T>::from_shape(out_shape);
+  if (C.size() == 0) return C;
+  if (K == 0) {
+    C.fill(T(0));
+    return C;
+  }
+  const int lda = blas_int("matmul", as[na - 1]), ldb = blas_int("matmul", bs[nb - 1]);
+  const int m = blas_int("matmul", M), n = blas_int("matmul", N), k = blas_int("matmul", K);
+  std::size_t nbatch = 1;
+  for (std::size_t d : batch) nbatch *= d;
+  // B shared by every batch and A not transposed: fold the batch into the rows of one gemm.
+  if (bbatch.empty() && !ta) {
+    gemm(false, tb, blas_int("matmul", nbatch * M), n, k, A.data(), lda, B.data(), ldb, C.data(), n);
+    return C;
+  }
+  const std::size_t a_mat = as[na - 2] * as[na - 1], b_mat = bs[nb - 2] * bs[nb - 1];
+  const std::size_t nd = batch.size();
+  // element strides (in matrices) of each operand over the broadcast batch dims; 0 = broadcast
+  std::vector<std::size_t> sa(nd, 0), sb(nd, 0);
+  for (std::size_t i = nd, stride_a = 1, stride_b = 1; i-- > 0;) {
+    const std::ptrdiff_t ia = static_cast<std::ptrdiff_t>(i) - static_cast<std::ptrdiff_t>(nd - abatch.size());
+    const std::ptrdiff_t ib = static_cast<std::ptrdiff_t>(i) - static_cast<std::ptrdiff_t>(nd - bbatch.size());
+    if (ia >= 0) {
+      sa[i] = abatch[ia] == 1 ? 0 : stride_a;
+      stride_a *= abatch[ia];
+    }
+    if (ib >= 0) {
+      sb[i] = bbatch[ib] == 1 ? 0 : stride_b;
+      stride_b *= bbatch[ib];
+    }
+  }
+  std::vector<std::size_t> idx(nd, 0);
+  for (std::size_t bi = 0; bi < nbatch; ++bi) {
+    std::size_t oa = 0, ob = 0;
+    for (std::size_t d = 0; d < nd; ++d) {
+      oa += idx[d] * sa[d];
+      ob += idx[d] * sb[d];
+    }
+    gemm(ta, tb, m, n, k, A.data() + oa * a_mat, lda, B.data() + ob * b_mat, ldb, C.data() + bi * M * N, n);
+    for (std::size_t d = nd; d-- > 0;) {  // next batch index, last dim fastest
+      if (++idx[d] < batch[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return C;
+}
+
+}  // namespace
+
+Tensor matmul_t(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  detail::check_same_dtype("matmul", a, b);
+  if (a.dim() < 2 || b.dim() < 2)
+    throw ShapeError(fmt::format("matmul_t: needs operands of at least 2 dims, got {}",
+                                 mm_shapes(a.shape(), b.shape(), ta, tb)));
+  Tensor y = dispatch(a.dtype(), [&](auto t) {
+    using T = decltype(t);
+    return detail::wrap<T>(matmul_forward<T>(a.value<T>(), b.value<T>(), ta, tb));
+  });
+  return record("matmul", {a, b}, std::move(y), [ta, tb](const VjpContext& c, const Tensor& g) -> Grads {
+    const Tensor& A = c.input(0);
+    const Tensor& B = c.input(1);
+    Tensor dA, dB;  // C = op(A)·op(B); g:[..,M,N]
+    if (!ta && !tb) {
+      if (c.needs_grad(0)) dA = matmul_t(g, B, false, true);  // g·Bᵀ
+      if (c.needs_grad(1)) dB = matmul_t(A, g, true, false);  // Aᵀ·g
+    } else if (!ta && tb) {
+      if (c.needs_grad(0)) dA = matmul_t(g, B, false, false);  // g·B
+      if (c.needs_grad(1)) dB = matmul_t(g, A, true, false);   // gᵀ·A
+    } else if (ta && !tb) {
+      if (c.needs_grad(0)) dA = matmul_t(B, g, false, true);   // B·gᵀ
+      if (c.needs_grad(1)) dB = matmul_t(A, g, false, false);  // A·g
+    } else {
+      if (c.needs_grad(0)) dA = matmul_t(B, g, true, true);  // Bᵀ·gᵀ
+      if (c.needs_grad(1)) dB = matmul_t(g, A, true, true);  // gᵀ·Aᵀ
+    }
+    return {dA, dB};  // batch dims that were broadcast are summed by the engine
+  });
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  detail::check_same_dtype("matmul", a, b);
+  const Shape as = a.shape(), bs = b.shape();
+  if (as.empty() || bs.empty())
+    throw ShapeError(fmt::format("matmul: 0-d operand in {} by {} (use mul for scalars)", shape_str(as),
+                                 shape_str(bs)));
+  const std::size_t ka = as.back(), kb = bs.size() == 1 ? bs[0] : bs[bs.size() - 2];
+  if (ka != kb) throw ShapeError(fmt::format("matmul: cannot multiply {} by {}", shape_str(as), shape_str(bs)));
+  const auto sz = [](std::size_t v) { return static_cast<std::ptrdiff_t>(v); };
+  if (as.size() == 1 && bs.size() == 1)  // dot product -> 0-d
+    return reshape(matmul_t(reshape(a, {1, sz(ka)}), reshape(b, {sz(kb), 1}), false, false), {});
+  if (as.size() == 1) {  // [K]·[..,K,N] -> [..,N]
+    Tensor r = matmul_t(reshape(a, {1, sz(ka)}), b, false, false);
+    Shape rs = r.shape();
+    rs.erase(rs.end() - 2);
+    return reshape(r, std::vector<std::ptrdiff_t>(rs.begin(), rs.end()));
+  }
+  if (bs.size() == 1) {  // [..,M,K]·[K] -> [..,M]
+    Tensor r = matmul_t(a, reshape(b, {sz(kb), 1}), false, false);
+    Shape rs = r.shape();
+    rs.pop_back();
+    return reshape(r, std::vector<std::ptrdiff_t>(rs.begin(), rs.end()));
+  }
+  return matmul_t(a, b, false, false);
+}
+
+}  // namespace ag

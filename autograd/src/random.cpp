@@ -1,0 +1,69 @@
+// Seeded sampling: mt19937_64 bits turned into numbers by tapegrad itself, so a seed gives the
+// same tensor with every standard library.
+#include <cmath>
+
+#include "ag/random.hpp"
+#include "internal.hpp"
+
+namespace ag {
+
+double Generator::uniform01() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
+
+double Generator::normal() {
+  if (has_spare_) {
+    has_spare_ = false;
+    return spare_;
+  }
+  // Box-Muller: two uniforms -> two independent N(0,1); 1-u keeps the log argument in (0, 1]
+  const double u1 = 1.0 - uniform01(), u2 = uniform01();
+  const double r = std::sqrt(-2.0 * std::log(u1));
+  const double two_pi = 6.283185307179586;
+  spare_ = r * std::sin(two_pi * u2);
+  has_spare_ = true;
+  return r * std::cos(two_pi * u2);
+}
+
+std::uint64_t Generator::below(std::uint64_t n) {
+  if (n == 0) throw ValueError("Generator::below: n must be > 0");
+  const std::uint64_t limit = ~std::uint64_t{0} - (~std::uint64_t{0} % n);  // reject the biased tail
+  std::uint64_t v;
+  do v = engine_(); while (v >= limit);
+  return v % n;
+}
+
+Generator& default_generator() {
+  thread_local Generator g;
+  return g;
+}
+void manual_seed(std::uint64_t seed) { default_generator().seed(seed); }
+
+namespace {
+template <class Draw> Tensor fill(const Shape& shape, DType dtype, Draw draw) {
+  return detail::dispatch(dtype, [&](auto t) {
+    using T = decltype(t);
+    xt::xarray<T> a = xt::xarray<T>::from_shape(shape);
+    for (auto& v : a) v = static_cast<T>(draw());
+    return Tensor(std::move(a));
+  });
+}
+}  // namespace
+
+Tensor rand(const Shape& shape, Generator& gen, DType dtype) {
+  return fill(shape, dtype, [&] { return gen.uniform01(); });
+}
+Tensor randn(const Shape& shape, Generator& gen, DType dtype) {
+  return fill(shape, dtype, [&] { return gen.normal(); });
+}
+Tensor uniform(const Shape& shape, double low, double high, Generator& gen, DType dtype) {
+  if (!(low <= high)) throw ValueError(fmt::format("uniform: low {} > high {}", low, high));
+  return fill(shape, dtype, [&] { return low + (high - low) * gen.uniform01(); });
+}
+Tensor rand(const Shape& shape, DType dtype) { return rand(shape, default_generator(), dtype); }
+Tensor randn(const Shape& shape, DType dtype) { return randn(shape, default_generator(), dtype); }
+Tensor uniform(const Shape& shape, double low, double high, DType dtype) {
+  return uniform(shape, low, high, default_generator(), dtype);
+}
+Tensor rand_like(const Tensor& t, Generator& gen) { return rand(t.shape(), gen, t.dtype()); }
+Tensor randn_like(const Tensor& t, Generator& gen) { return randn(t.shape(), gen, t.dtype()); }
+
+}  // namespace ag

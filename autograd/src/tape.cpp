@@ -1,0 +1,349 @@
+// The dynamic tape and the reverse sweep.
+//
+// Ownership: a tensor owns the node that produced it (grad_fn); a node owns its inputs. So a graph
+// lives exactly as long as someone holds a tensor of it, and dies with it (no leaks when backward
+// never runs). The thread-local Tape lists live nodes in recording order; that order already is a
+// topological order, so backward is one reverse sweep over it, no graph walk.
+#include <algorithm>
+#include <unordered_map>
+
+#include <xtensor/xnoalias.hpp>
+
+#include "internal.hpp"
+
+namespace ag {
+namespace detail {
+
+class Tape {
+ public:
+  ~Tape() {
+    for (Node* n : slots_)
+      if (n) n->tape = nullptr;  // nodes that outlive their thread detach from its tape
+  }
+  void push(Node* n) {
+    if (sweeps_ == 0 && holes_ > 1024 && holes_ * 2 > slots_.size()) compact();
+    n->tape = this;
+    n->tape_index = slots_.size();
+    slots_.push_back(n);
+    ++live_;
+  }
+  void erase(Node* n) {
+    slots_[n->tape_index] = nullptr;
+    ++holes_;
+    --live_;
+    while (!slots_.empty() && slots_.back() == nullptr) {
+      slots_.pop_back();
+      --holes_;
+    }
+  }
+  Node* at(std::size_t i) const { return i < slots_.size() ? slots_[i] : nullptr; }
+  std::size_t size() const noexcept { return slots_.size(); }
+  std::size_t live() const noexcept { return live_; }
+  int sweeps_ = 0;  // > 0 while a backward runs: no compaction (it would move indices)
+
+ private:
+  void compact() {
+    std::size_t j = 0;
+    for (Node* n : slots_)
+      if (n) {
+        n->tape_index = j;
+        slots_[j++] = n;
+      }
+    slots_.resize(j);
+    holes_ = 0;
+  }
+  std::vector<Node*> slots_;
+  std::size_t holes_ = 0;
+  std::size_t live_ = 0;
+};
+
+namespace {
+thread_local bool grad_enabled = true;
+thread_local Tape tape;
+}  // namespace
+
+Node::~Node() {
+  if (tape) tape->erase(this);
+}
+
+bool any_requires_grad(const Tensor* first, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i)
+    if (first[i].defined() && first[i].impl()->requires_grad) return true;
+  return false;
+}
+
+Tensor attach(std::shared_ptr<Node> node, std::vector<Tensor>&& inputs, Tensor out) {
+  TensorImpl* o = out.impl();
+  if (o == nullptr) throw ValueError(fmt::format("{}: the op produced an undefined tensor", node->op));
+  if (o->grad_fn || o->requires_grad)
+    throw GradError(fmt::format("{}: record() needs a fresh output computed without recording "
+                                "(compute the forward under NoGradGuard, or use ag::op)", node->op));
+  for (const Tensor& in : inputs)
+    if (in.impl() == o)
+      throw GradError(fmt::format("{}: the output must be a new tensor, not one of the inputs", node->op));
+  node->inputs = std::move(inputs);
+  node->self = node;
+  node->output = out.impl_ptr();
+  tape.push(node.get());
+  o->grad_fn = std::move(node);
+  o->requires_grad = true;
+  return out;
+}
+
+}  // namespace detail
+
+bool is_grad_enabled() noexcept { return detail::grad_enabled; }
+void set_grad_enabled(bool on) noexcept { detail::grad_enabled = on; }
+std::size_t tape_size() noexcept { return detail::tape.size(); }
+std::size_t live_node_count() noexcept { return detail::tape.live(); }
+
+// ---- VjpContext ---------------------------------------------------------------------------------
+const Tensor& VjpContext::input(std::size_t i) const {
+  if (i >= node_.inputs.size())
+    throw IndexError(fmt::format("{}: VJP asked for input {} of {}", node_.op, i, node_.inputs.size()));
+  return node_.inputs[i];
+}
+std::size_t VjpContext::num_inputs() const { return node_.inputs.size(); }
+bool VjpContext::needs_grad(std::size_t i) const {
+  return i < node_.inputs.size() && node_.inputs[i].defined() && node_.inputs[i].impl()->requires_grad;
+}
+
+Tensor VjpContext::output() const {
+  if (node_.keep != Keep::inputs_and_output)
+    throw GradError(fmt::format("{}: the VJP uses output() but the op was recorded without "
+                                "ag::keep_output", node_.op));
+  if (auto alive = node_.output.lock()) return Tensor(std::move(alive));
+  // The user dropped the result: rebuild it from the stashed value, with this node as its grad_fn so
+  // that under create_graph the VJP stays differentiable. When it dies the value is stashed again.
+  auto im = std::make_shared<detail::TensorImpl>(std::move(*node_.output_value));
+  node_.output_value.reset();
+  im->grad_fn = node_.self.lock();
+  im->requires_grad = true;
+  node_.output = im;
+  return Tensor(std::move(im));
+}
+
+// ---- the reverse sweep ----------------------------------------------------------------------------
+namespace {
+using detail::Node;
+using detail::TensorImpl;
+
+// A gradient that nobody else references, so it may be summed into in place.
+bool unshared(const Tensor& t) { return t.impl_ptr().use_count() == 1; }
+
+Tensor sum_grads(Tensor acc, Tensor g, bool create_graph) {
+  if (!acc.defined()) return g;
+  if (!create_graph && unshared(acc) && !acc.requires_grad() && acc.shape() == g.shape()) {
+    std::visit(
+        [&](auto& a) {
+          using A = std::decay_t<decltype(a)>;
+          xt::noalias(a) += std::get<A>(g.impl()->value);
+        },
+        acc.impl()->value);
+    return acc;
+  }
+  return add(acc, g);
+}
+
+// Gradient for `input` from node `op`: checked against the input's dtype and shape; a broadcast
+// gradient is summed back to the input's shape here, the one place that knows about broadcasting.
+Tensor fit_to_input(const Node& n, std::size_t i, Tensor g) {
+  const Tensor& in = n.inputs[i];
+  if (g.dtype() != in.dtype())
+    throw GradError(fmt::format("{}: the VJP returned a {} gradient for {} input {}", n.op,
+                                dtype_name(g.dtype()), dtype_name(in.dtype()), i));
+  const auto& gs = std::visit([](const auto& a) -> const auto& { return a.shape(); }, g.impl()->value);
+  Shape want = in.shape();
+  if (detail::same_shape(gs, want)) return g;
+  Shape have = detail::to_shape(gs);
+  // broadcastable from `want` to `have`?
+  bool ok = have.size() >= want.size();
+  for (std::size_t k = 0; ok && k < want.size(); ++k) {
+    std::size_t hw = have[have.size() - want.size() + k];
+    ok = want[k] == hw || want[k] == 1;
+  }
+  if (!ok)
+    throw GradError(fmt::format("{}: the VJP returned a gradient of shape {} for input {} of shape {}",
+                                n.op, shape_str(have), i, shape_str(want)));
+  return sum_to(g, want);
+}
+
+struct Sweep {
+  bool retain_graph;
+  bool create_graph;
+  bool to_leaves;  // backward(): accumulate into .grad of leaves
+  // ag::grad(): gradients captured for these tensors (leaves by impl, non-leaves by node)
+  std::unordered_map<const TensorImpl*, Tensor>* capture_leaf = nullptr;
+  std::unordered_map<const Node*, Tensor>* capture_node = nullptr;
+};
+
+void accumulate_leaf(TensorImpl* leaf, Tensor g, const Sweep& s) {
+  if (!leaf->grad.defined()) {
+    // never alias another tensor's storage: a later in-place += would change both
+    leaf->grad = (s.create_graph || unshared(g)) ? std::move(g) : g.detach();
+    return;
+  }
+  Tensor& acc = leaf->grad;
+  if (s.create_graph || !unshared(acc) || acc.requires_grad()) {
+    acc = add(acc, g);  // recorded under create_graph; never writes into a shared or tracked grad
+    return;
+  }
+  std::visit(
+      [&](auto& a) {
+        using A = std::decay_t<decltype(a)>;
+        xt::noalias(a) += std::get<A>(g.impl()->value);
+      },
+      acc.impl()->value);
+  ++acc.impl()->version;
+}
+
+void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, const Sweep& s) {
+  detail::Tape& tape = detail::tape;
+  std::vector<std::shared_ptr<Node>> pending;  // nodes holding a gradient, kept alive until swept
+  std::size_t top = 0;
+  auto send = [&](const Tensor& target, Tensor g) {
+    TensorImpl* im = target.impl();
+    if (Node* n = im->grad_fn.get()) {
+      if (!n->pending.defined()) {
+        pending.push_back(im->grad_fn);
+        top = std::max(top, n->tape_index + 1);
+      }
+      n->pending = sum_grads(std::move(n->pending), std::move(g), s.create_graph);
+      return;
+    }
+    if (!im->requires_grad) return;
+    if (s.capture_leaf) {
+      auto it = s.capture_leaf->find(im);
+      if (it != s.capture_leaf->end()) it->second = sum_grads(std::move(it->second), std::move(g), s.create_graph);
+    }
+    if (s.to_leaves) accumulate_leaf(im, std::move(g), s);
+  };
+
+  for (std::size_t r = 0; r < roots.size(); ++r) {
+    const Node* n = roots[r].impl()->grad_fn.get();
+    if (n && n->tape != &tape)
+      throw GradError(fmt::format("backward: the graph of '{}' was recorded on another thread; a graph "
+                                  "belongs to the thread that recorded it", n->op));
+    send(roots[r], seeds[r]);
+  }
+
+  struct SweepScope {
+    detail::Tape& t;
+    explicit SweepScope(detail::Tape& tp) : t(tp) { ++t.sweeps_; }
+    ~SweepScope() { --t.sweeps_; }
+  } scope(tape);
+  std::size_t waiting = pending.size();
+  for (std::size_t i = top; i-- > 0 && waiting > 0;) {
+    Node* n = tape.at(i);
+    if (n == nullptr || !n->pending.defined()) continue;
+    --waiting;
+    Tensor g = std::move(n->pending);
+    n->pending = Tensor();
+    if (s.capture_node) {
+      auto it = s.capture_node->find(n);
+      if (it != s.capture_node->end()) it->second = sum_grads(std::move(it->second), g, s.create_graph);
+    }
+    if (n->released)
+      throw GradError(fmt::format("backward: '{}' was already freed by an earlier backward; pass "
+                                  "retain_graph=true to the first backward to go through the graph "
+                                  "twice", n->op));
+    std::size_t before = pending.size();
+    {
+      VjpContext ctx(*n, s.create_graph);
+      Grads grads = n->vjp(ctx, g);
+      if (grads.size() != n->inputs.size())
+        throw GradError(fmt::format("{}: the VJP returned {} gradients for {} inputs", n->op,
+                                    grads.size(), n->inputs.size()));
+      for (std::size_t k = 0; k < grads.size(); ++k) {
+        if (!grads[k].defined() || !ctx.needs_grad(k)) continue;
+        send(n->inputs[k], fit_to_input(*n, k, std::move(grads[k])));
+      }
+    }
+    waiting += pending.size() - before;
+    if (!s.retain_graph) {
+      n->released = true;
+      n->release_vjp();
+      n->inputs.clear();  // frees what backward used (upstream nodes stay alive via `pending`)
+      n->output_value.reset();
+    }
+  }
+}
+
+std::vector<Tensor> make_seeds(const char* who, const std::vector<Tensor>& outputs,
+                               const std::vector<Tensor>& grad_outputs) {
+  if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
+    throw GradError(fmt::format("{}: {} outputs but {} grad_outputs", who, outputs.size(),
+                                grad_outputs.size()));
+  std::vector<Tensor> seeds;
+  seeds.reserve(outputs.size());
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& y = outputs[i];
+    if (!y.defined()) throw ValueError(fmt::format("{}: output {} is undefined", who, i));
+    if (!y.requires_grad())
+      throw GradError(fmt::format("{}: output {} {} does not require grad and has no grad_fn (did it "
+                                  "come from tensors with requires_grad, outside NoGradGuard?)",
+                                  who, i, shape_str(y.shape())));
+    const Tensor* given = grad_outputs.empty() ? nullptr : &grad_outputs[i];
+    if (given && given->defined()) {
+      if (given->dtype() != y.dtype() || given->shape() != y.shape())
+        throw GradError(fmt::format("{}: grad_output {} {} does not match output {} {}", who,
+                                    dtype_name(given->dtype()), shape_str(given->shape()),
+                                    dtype_name(y.dtype()), shape_str(y.shape())));
+      seeds.push_back(*given);
+    } else {
+      if (y.numel() != 1)
+        throw GradError(fmt::format("{}: output of shape {} is not a scalar; pass a gradient of that "
+                                    "shape (grad can be implicitly created only for scalar outputs)",
+                                    who, shape_str(y.shape())));
+      seeds.push_back(ones(y.shape(), y.dtype()));
+    }
+  }
+  return seeds;
+}
+}  // namespace
+
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+              bool retain_graph, bool create_graph) {
+  std::vector<Tensor> seeds = make_seeds("backward", outputs, grad_outputs);
+  std::optional<NoGradGuard> no_record;
+  std::optional<EnableGradGuard> record_backward;
+  if (create_graph) record_backward.emplace(); else no_record.emplace();
+  run(outputs, seeds, Sweep{retain_graph || create_graph, create_graph, true});
+}
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, std::optional<bool> retain_graph,
+                         bool create_graph, bool allow_unused) {
+  std::vector<Tensor> seeds = make_seeds("grad", outputs, grad_outputs);
+  std::unordered_map<const TensorImpl*, Tensor> leaf;
+  std::unordered_map<const Node*, Tensor> node;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& x = inputs[i];
+    if (!x.defined()) throw ValueError(fmt::format("grad: input {} is undefined", i));
+    if (!x.requires_grad())
+      throw GradError(fmt::format("grad: input {} {} does not require grad", i, shape_str(x.shape())));
+    if (x.is_leaf()) leaf.emplace(x.impl(), Tensor());
+    else node.emplace(x.impl()->grad_fn.get(), Tensor());
+  }
+  {
+    std::optional<NoGradGuard> no_record;
+    std::optional<EnableGradGuard> record_backward;
+    if (create_graph) record_backward.emplace(); else no_record.emplace();
+    run(outputs, seeds,
+        Sweep{retain_graph.value_or(create_graph), create_graph, false, &leaf, &node});
+  }
+  std::vector<Tensor> out;
+  out.reserve(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& x = inputs[i];
+    Tensor g = x.is_leaf() ? leaf[x.impl()] : node[x.impl()->grad_fn.get()];
+    if (!g.defined() && !allow_unused)
+      throw GradError(fmt::format("grad: input {} {} was not used to compute the outputs (pass "
+                                  "allow_unused=true to get an undefined gradient instead)",
+                                  i, shape_str(x.shape())));
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+}  // namespace ag

@@ -1,0 +1,292 @@
+// Tensor handle: construction, accessors, creation functions, printing.
+#include <cctype>
+#include <cmath>
+#include <ostream>
+#include <sstream>
+
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xio.hpp>
+
+#include "ag/format.hpp"
+#include "internal.hpp"
+
+namespace ag {
+
+const char* dtype_name(DType d) { return d == f32 ? "float32" : "float64"; }
+
+std::string shape_str(const Shape& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+
+namespace detail {
+
+TensorImpl::~TensorImpl() {
+  // A node recorded with keep_output needs this value for backward after the user drops the tensor.
+  if (grad_fn && grad_fn->keep == Keep::inputs_and_output && !grad_fn->released)
+    grad_fn->output_value.emplace(std::move(value));
+}
+
+void throw_dtype_access(DType have, DType want) {
+  throw DtypeError(fmt::format("value<{}>(): the tensor's dtype is {}", dtype_name(want),
+                               dtype_name(have)));
+}
+void throw_undefined(const char* what) {
+  throw ValueError(fmt::format("{}: the tensor is undefined (default-constructed)", what));
+}
+
+std::size_t normalize_axis(const char* op, int axis, std::size_t ndim) {
+  const long n = static_cast<long>(ndim);
+  const long a = axis < 0 ? axis + n : axis;
+  if (a < 0 || a >= n)
+    throw ShapeError(fmt::format("{}: axis {} is out of range for a {}-d tensor", op, axis, ndim));
+  return static_cast<std::size_t>(a);
+}
+
+std::vector<std::size_t> normalize_axes(const char* op, const Axes& axes, std::size_t ndim) {
+  std::vector<std::size_t> out;
+  out.reserve(axes.size());
+  for (int a : axes) out.push_back(normalize_axis(op, a, ndim));
+  std::sort(out.begin(), out.end());
+  if (std::adjacent_find(out.begin(), out.end()) != out.end())
+    throw ShapeError(fmt::format("{}: repeated axis in [{}]", op, fmt::join(axes, ", ")));
+  return out;
+}
+
+}  // namespace detail
+
+namespace {
+template <class T> xt::xarray<T> from_nested(const std::vector<double>& flat, const Shape& shape) {
+  xt::xarray<T> a = xt::xarray<T>::from_shape(shape);
+  std::copy(flat.begin(), flat.end(), a.begin());
+  return a;
+}
+
+std::shared_ptr<detail::TensorImpl> make_impl(const std::vector<double>& flat, const Shape& shape,
+                                              DType dtype, bool rg) {
+  if (dtype == f32) return std::make_shared<detail::TensorImpl>(from_nested<float>(flat, shape), rg);
+  return std::make_shared<detail::TensorImpl>(from_nested<double>(flat, shape), rg);
+}
+}  // namespace
+
+Tensor::Tensor(std::initializer_list<double> v, DType dtype, bool rg)
+    : impl_(make_impl(std::vector<double>(v), Shape{v.size()}, dtype, rg)) {}
+
+Tensor::Tensor(std::initializer_list<std::initializer_list<double>> v, DType dtype, bool rg) {
+  std::vector<double> flat;
+  const std::size_t cols = v.size() ? v.begin()->size() : 0;
+  std::size_t r = 0;
+  for (const auto& row : v) {
+    if (row.size() != cols)
+      throw ShapeError(fmt::format("Tensor: ragged nested list (row 0 has {} values, row {} has {})",
+                                   cols, r, row.size()));
+    flat.insert(flat.end(), row.begin(), row.end());
+    ++r;
+  }
+  impl_ = make_impl(flat, Shape{v.size(), cols}, dtype, rg);
+}
+
+Tensor::Tensor(std::initializer_list<std::initializer_list<std::initializer_list<double>>> v,
+               DType dtype, bool rg) {
+  std::vector<double> flat;
+  const std::size_t d1 = v.size() ? v.begin()->size() : 0;
+  const std::size_t d2 = d1 ? v.begin()->begin()->size() : 0;
+  for (const auto& m : v) {
+    if (m.size() != d1) throw ShapeError("Tensor: ragged nested list (inner lists differ in length)");
+    for (const auto& row : m) {
+      if (row.size() != d2) throw ShapeError("Tensor: ragged nested list (innermost lists differ in length)");
+      flat.insert(flat.end(), row.begin(), row.end());
+    }
+  }
+  impl_ = make_impl(flat, Shape{v.size(), d1, d2}, dtype, rg);
+}
+
+Tensor::Tensor(const xt::xarray<float>& a, bool rg)
+    : impl_(std::make_shared<detail::TensorImpl>(a, rg)) {}
+Tensor::Tensor(xt::xarray<float>&& a, bool rg)
+    : impl_(std::make_shared<detail::TensorImpl>(std::move(a), rg)) {}
+Tensor::Tensor(const xt::xarray<double>& a, bool rg)
+    : impl_(std::make_shared<detail::TensorImpl>(a, rg)) {}
+Tensor::Tensor(xt::xarray<double>&& a, bool rg)
+    : impl_(std::make_shared<detail::TensorImpl>(std::move(a), rg)) {}
+
+const detail::TensorImpl& Tensor::checked() const {
+  if (!impl_) detail::throw_undefined("Tensor");
+  return *impl_;
+}
+
+DType Tensor::dtype() const { return checked().dtype(); }
+
+Shape Tensor::shape() const {
+  return std::visit([](const auto& a) { return detail::to_shape(a.shape()); }, checked().value);
+}
+std::size_t Tensor::dim() const {
+  return std::visit([](const auto& a) { return a.dimension(); }, checked().value);
+}
+std::size_t Tensor::numel() const {
+  return std::visit([](const auto& a) { return a.size(); }, checked().value);
+}
+
+double Tensor::item() const {
+  if (numel() != 1)
+    throw ValueError(fmt::format("item: needs a one-element tensor, got shape {}", shape_str(shape())));
+  return std::visit([](const auto& a) { return static_cast<double>(*a.begin()); }, checked().value);
+}
+
+template <class T> xt::xarray<T> Tensor::to_xarray() const {
+  return std::visit([](const auto& a) { return xt::xarray<T>(xt::cast<T>(a)); }, checked().value);
+}
+template xt::xarray<float> Tensor::to_xarray<float>() const;
+template xt::xarray<double> Tensor::to_xarray<double>() const;
+
+std::uint64_t Tensor::version() const { return checked().version; }
+
+bool Tensor::requires_grad() const { return checked().requires_grad; }
+
+Tensor& Tensor::requires_grad_(bool on) {
+  auto& im = const_cast<detail::TensorImpl&>(checked());
+  if (im.grad_fn && !on)
+    throw GradError(fmt::format("requires_grad_(false): the tensor was produced by '{}' and is not a "
+                                "leaf; use detach() instead", im.grad_fn->op));
+  if (!im.grad_fn) im.requires_grad = on;
+  return *this;
+}
+
+Tensor Tensor::grad() const { return checked().grad; }
+
+void Tensor::set_grad(const Tensor& g) {
+  auto& im = const_cast<detail::TensorImpl&>(checked());
+  if (g.defined() && (g.dtype() != dtype() || g.shape() != shape()))
+    throw GradError(fmt::format("set_grad: gradient {} {} does not match tensor {} {}",
+                                dtype_name(g.dtype()), shape_str(g.shape()), dtype_name(dtype()),
+                                shape_str(shape())));
+  im.grad = g;
+}
+
+void Tensor::zero_grad(bool set_to_none) {
+  auto& im = const_cast<detail::TensorImpl&>(checked());
+  if (set_to_none || !im.grad.defined()) {
+    im.grad = Tensor();
+    return;
+  }
+  std::visit([](auto& a) { a.fill(0); }, im.grad.impl()->value);
+  ++im.grad.impl()->version;
+}
+
+bool Tensor::is_leaf() const { return checked().grad_fn == nullptr; }
+
+Tensor Tensor::detach() const {
+  return Tensor(std::visit([](const auto& a) { return std::make_shared<detail::TensorImpl>(a); },
+                           checked().value));
+}
+
+const char* Tensor::op_name() const {
+  const auto& im = checked();
+  return im.grad_fn ? im.grad_fn->op : "";
+}
+
+const std::string& Tensor::name() const { return checked().name; }
+Tensor& Tensor::set_name(std::string n) {
+  const_cast<detail::TensorImpl&>(checked()).name = std::move(n);
+  return *this;
+}
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
+  ag::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{},
+               retain_graph, create_graph);
+}
+
+Tensor Tensor::to(DType d) const { return to_dtype(*this, d); }
+Tensor Tensor::sum() const { return ag::sum(*this); }
+Tensor Tensor::mean() const { return ag::mean(*this); }
+Tensor Tensor::reshape(const std::vector<std::ptrdiff_t>& s) const { return ag::reshape(*this, s); }
+Tensor Tensor::t() const { return ag::transpose(*this, -2, -1); }
+
+// ---- creation -------------------------------------------------------------------------------
+Tensor scalar(double v, DType dtype, bool rg) { return full({}, v, dtype, rg); }
+
+Tensor full(const Shape& shape, double value, DType dtype, bool rg) {
+  return detail::dispatch(dtype, [&](auto t) {
+    using T = decltype(t);
+    return Tensor(xt::xarray<T>(shape, static_cast<T>(value)), rg);
+  });
+}
+Tensor zeros(const Shape& shape, DType dtype, bool rg) { return full(shape, 0.0, dtype, rg); }
+Tensor ones(const Shape& shape, DType dtype, bool rg) { return full(shape, 1.0, dtype, rg); }
+
+Tensor arange(double start, double stop, double step, DType dtype) {
+  if (step == 0.0 || !std::isfinite(start) || !std::isfinite(stop) || !std::isfinite(step))
+    throw ValueError(fmt::format("arange: bad range start={} stop={} step={}", start, stop, step));
+  const double n = std::ceil((stop - start) / step);
+  const std::size_t count = n > 0 ? static_cast<std::size_t>(n) : 0;
+  return detail::dispatch(dtype, [&](auto t) {
+    using T = decltype(t);
+    xt::xarray<T> a = xt::xarray<T>::from_shape({count});
+    for (std::size_t i = 0; i < count; ++i) a(i) = static_cast<T>(start + step * static_cast<double>(i));
+    return Tensor(std::move(a));
+  });
+}
+Tensor arange(double stop, DType dtype) { return arange(0.0, stop, 1.0, dtype); }
+
+Tensor linspace(double start, double stop, std::size_t num, DType dtype) {
+  return detail::dispatch(dtype, [&](auto t) {
+    using T = decltype(t);
+    xt::xarray<T> a = xt::xarray<T>::from_shape({num});
+    const double h = num > 1 ? (stop - start) / static_cast<double>(num - 1) : 0.0;
+    for (std::size_t i = 0; i < num; ++i)
+      a(i) = static_cast<T>(i + 1 == num && num > 1 ? stop : start + h * static_cast<double>(i));
+    return Tensor(std::move(a));
+  });
+}
+
+Tensor eye(std::size_t n, DType dtype) {
+  return detail::dispatch(dtype, [&](auto t) {
+    using T = decltype(t);
+    xt::xarray<T> a = xt::xarray<T>(Shape{n, n}, T(0));
+    for (std::size_t i = 0; i < n; ++i) a(i, i) = T(1);
+    return Tensor(std::move(a));
+  });
+}
+
+Tensor zeros_like(const Tensor& t, bool rg) { return zeros(t.shape(), t.dtype(), rg); }
+Tensor ones_like(const Tensor& t, bool rg) { return ones(t.shape(), t.dtype(), rg); }
+Tensor full_like(const Tensor& t, double v, bool rg) { return full(t.shape(), v, t.dtype(), rg); }
+
+// ---- printing --------------------------------------------------------------------------------
+std::ostream& operator<<(std::ostream& os, DType d) { return os << dtype_name(d); }
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) {
+  if (!t.defined()) return os << "tensor(undefined)";
+  std::ostringstream vals;
+  // xio abbreviates large arrays with "..." (threshold = number of elements printed in full).
+  xt::print_options::set_threshold(200);
+  xt::print_options::set_edge_items(3);
+  std::visit([&](const auto& a) { vals << a; }, t.impl()->value);
+  std::string v = vals.str();
+  // one line: xio puts rows on separate lines
+  std::string flat;
+  flat.reserve(v.size());
+  bool space = false;
+  for (char c : v) {
+    if (c == '\n' || c == ' ') {
+      space = true;
+      continue;
+    }
+    if (space && !flat.empty() && flat.back() != '[' && c != '}') flat += ' ';
+    space = false;
+    flat += c == '{' ? '[' : c == '}' ? ']' : c;
+  }
+  os << "tensor(" << flat << ", shape=" << shape_str(t.shape()) << ", dtype=" << t.dtype();
+  if (!t.name().empty()) os << ", name=" << t.name();
+  if (t.requires_grad()) os << ", requires_grad=true";
+  if (!t.is_leaf()) {  // like PyTorch's grad_fn=<MulBackward0>: "log_softmax" -> LogSoftmaxBackward
+    os << ", grad_fn=<";
+    bool up = true;
+    for (const char* p = t.op_name(); *p; ++p) {
+      if (*p == '_') { up = true; continue; }
+      os << (up ? static_cast<char>(std::toupper(static_cast<unsigned char>(*p))) : *p);
+      up = false;
+    }
+    os << "Backward>";
+  }
+  return os << ")";
+}
+
+}  // namespace ag
