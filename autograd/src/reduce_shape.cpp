@@ -62,9 +62,16 @@ Tensor sum(const Tensor& x, const Axes& axes_in, bool keepdims) {
 
 Tensor sum(const Tensor& x) {
   detail::require_defined("sum", x);
-  Axes all(x.dim());
-  std::iota(all.begin(), all.end(), 0);
-  return sum(x, all, false);
+  // full reduction, accumulated in double (a float accumulator drifts on long sums)
+  Tensor y = dispatch(x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    double s = 0.0;
+    for (T v : x.value<T>()) s += v;
+    return Tensor(std::make_shared<detail::TensorImpl>(std::in_place_type<xt::xarray<T>>, static_cast<T>(s)));
+  });
+  return record("sum", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
+    return {broadcast_to(g, c.input(0).shape())};  // d/dx_i Σx = 1
+  });
 }
 
 Tensor mean(const Tensor& x, const Axes& axes_in, bool keepdims) {
@@ -87,14 +94,19 @@ Tensor mean(const Tensor& x) {
 // ---- broadcasting ----------------------------------------------------------------------------
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   detail::require_defined("broadcast_to", x);
-  const Shape xs = x.shape();
-  if (broadcast_shapes("broadcast_to", xs, shape) != shape)
-    throw ShapeError(fmt::format("broadcast_to: cannot broadcast {} to {}", shape_str(xs), shape_str(shape)));
-  if (xs == shape) return x;
+  const auto& xs = detail::shape_ref(x);
+  if (detail::same_shape(xs, shape)) return x;
+  bool ok = xs.size() <= shape.size();
+  for (std::size_t k = 0; ok && k < xs.size(); ++k) {
+    const std::size_t want = shape[shape.size() - xs.size() + k];
+    ok = xs[k] == want || xs[k] == 1;
+  }
+  if (!ok)
+    throw ShapeError(fmt::format("broadcast_to: cannot broadcast {} to {}", shape_str(x.shape()),
+                                 shape_str(shape)));
   Tensor y = dispatch(x.dtype(), [&](auto t) {
     using T = decltype(t);
-    xt::xarray<T> r = xt::broadcast(x.value<T>(), shape);
-    return wrap<T>(std::move(r));
+    return detail::wrap_expr<T>(xt::broadcast(x.value<T>(), shape));
   });
   return record("broadcast_to", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
     return {sum_to(g, c.input(0).shape())};

@@ -152,20 +152,19 @@ Tensor fit_to_input(const Node& n, std::size_t i, Tensor g) {
   if (g.dtype() != in.dtype())
     throw GradError(fmt::format("{}: the VJP returned a {} gradient for {} input {}", n.op,
                                 dtype_name(g.dtype()), dtype_name(in.dtype()), i));
-  const auto& gs = std::visit([](const auto& a) -> const auto& { return a.shape(); }, g.impl()->value);
-  Shape want = in.shape();
-  if (detail::same_shape(gs, want)) return g;
-  Shape have = detail::to_shape(gs);
+  const auto& have = detail::shape_ref(g);
+  const auto& want = detail::shape_ref(in);
+  if (detail::same_shape(have, want)) return g;
   // broadcastable from `want` to `have`?
   bool ok = have.size() >= want.size();
   for (std::size_t k = 0; ok && k < want.size(); ++k) {
-    std::size_t hw = have[have.size() - want.size() + k];
+    const std::size_t hw = have[have.size() - want.size() + k];
     ok = want[k] == hw || want[k] == 1;
   }
   if (!ok)
     throw GradError(fmt::format("{}: the VJP returned a gradient of shape {} for input {} of shape {}",
-                                n.op, shape_str(have), i, shape_str(want)));
-  return sum_to(g, want);
+                                n.op, shape_str(g.shape()), i, shape_str(in.shape())));
+  return sum_to(g, in.shape());
 }
 
 struct Sweep {

@@ -132,6 +132,9 @@ struct TensorImpl {
 
   template <class A>
   explicit TensorImpl(A&& v, bool rg = false) : value(std::forward<A>(v)), requires_grad(rg) {}
+  // Builds the xarray in place from an xtensor expression (no temporary array to move).
+  template <class T, class E>
+  TensorImpl(std::in_place_type_t<xt::xarray<T>> tag, E&& e) : value(tag, std::forward<E>(e)) {}
   ~TensorImpl();  // hands the value to grad_fn when the node will need it for backward
   TensorImpl(const TensorImpl&) = delete;
   TensorImpl& operator=(const TensorImpl&) = delete;
