@@ -64,6 +64,18 @@ thread_local Tape tape;
 
 Node::~Node() {
   if (tape) tape->erase(this);
+  // Free a long chain iteratively: letting each input's destructor free its own node would use one
+  // stack frame per node and overflow on deep graphs. A node about to die hands its inputs over.
+  std::vector<Tensor> doomed = std::move(inputs);
+  while (!doomed.empty()) {
+    Tensor t = std::move(doomed.back());
+    doomed.pop_back();
+    TensorImpl* im = t.impl();
+    if (im && t.impl_ptr().use_count() == 1 && im->grad_fn && im->grad_fn.use_count() == 1) {
+      for (Tensor& x : im->grad_fn->inputs) doomed.push_back(std::move(x));
+      im->grad_fn->inputs.clear();
+    }
+  }
 }
 
 bool any_requires_grad(const Tensor* first, std::size_t n) noexcept {
@@ -199,6 +211,12 @@ void accumulate_leaf(TensorImpl* leaf, Tensor g, const Sweep& s) {
 void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, const Sweep& s) {
   detail::Tape& tape = detail::tape;
   std::vector<std::shared_ptr<Node>> pending;  // nodes holding a gradient, kept alive until swept
+  struct ClearOnExit {  // an exception mid-sweep must not leave stale gradients in the graph
+    std::vector<std::shared_ptr<Node>>& nodes;
+    ~ClearOnExit() {
+      for (auto& n : nodes) n->pending = Tensor();
+    }
+  } clear_on_exit{pending};
   std::size_t top = 0;
   auto send = [&](const Tensor& target, Tensor g) {
     TensorImpl* im = target.impl();

@@ -53,21 +53,51 @@ std::vector<std::size_t> normalize_axes(const char* op, const Axes& axes, std::s
 }  // namespace detail
 
 namespace {
-template <class T> xt::xarray<T> from_nested(const std::vector<double>& flat, const Shape& shape) {
-  xt::xarray<T> a = xt::xarray<T>::from_shape(shape);
-  std::copy(flat.begin(), flat.end(), a.begin());
-  return a;
+// Walks a nested list depth-first: fills `flat`, and checks every list at a depth has the same
+// length (the shape is fixed by the first element seen at each depth).
+void flatten_nested(const NestedList& l, std::size_t depth, Shape& shape, bool& shape_done,
+                    std::vector<double>& flat) {
+  if (!l.is_list()) {
+    if (shape_done && depth != shape.size())
+      throw ShapeError(fmt::format("Tensor: ragged nested list (a value at depth {}, expected depth {})",
+                                   depth, shape.size()));
+    if (!shape_done) shape_done = true;  // the first value fixes the number of dims
+    flat.push_back(l.value());
+    return;
+  }
+  const std::size_t n = l.items().size();
+  if (!shape_done) {
+    shape.push_back(n);
+    if (n == 0) shape_done = true;
+  } else if (depth >= shape.size() || shape[depth] != n) {
+    throw ShapeError(fmt::format("Tensor: ragged nested list (a list of {} at depth {}, expected {})", n,
+                                 depth, depth < shape.size() ? shape[depth] : 0));
+  }
+  for (const auto& item : l.items()) flatten_nested(item, depth + 1, shape, shape_done, flat);
 }
 
-std::shared_ptr<detail::TensorImpl> make_impl(const std::vector<double>& flat, const Shape& shape,
-                                              DType dtype, bool rg) {
-  if (dtype == f32) return std::make_shared<detail::TensorImpl>(from_nested<float>(flat, shape), rg);
-  return std::make_shared<detail::TensorImpl>(from_nested<double>(flat, shape), rg);
+template <class T> detail::Storage to_storage(const std::vector<double>& flat, const Shape& shape) {
+  xt::xarray<T> a = xt::xarray<T>::from_shape(shape);
+  std::copy(flat.begin(), flat.end(), a.begin());
+  return detail::Storage(std::move(a));
 }
 }  // namespace
 
-Tensor::Tensor(std::initializer_list<double> v, DType dtype, bool rg)
-    : impl_(make_impl(std::vector<double>(v), Shape{v.size()}, dtype, rg)) {}
+Tensor tensor(const NestedList& v, DType dtype, bool rg) {
+  Shape shape;
+  bool shape_done = false;
+  std::vector<double> flat;
+  flatten_nested(v, 0, shape, shape_done, flat);
+  auto storage = dtype == f32 ? to_storage<float>(flat, shape) : to_storage<double>(flat, shape);
+  return Tensor(std::make_shared<detail::TensorImpl>(std::move(storage), rg));
+}
+
+Tensor::Tensor(std::initializer_list<double> v, DType dtype, bool rg) {
+  const std::vector<double> flat(v);
+  const Shape shape{v.size()};
+  impl_ = std::make_shared<detail::TensorImpl>(
+      dtype == f32 ? to_storage<float>(flat, shape) : to_storage<double>(flat, shape), rg);
+}
 
 Tensor::Tensor(std::initializer_list<std::initializer_list<double>> v, DType dtype, bool rg) {
   std::vector<double> flat;
@@ -80,7 +110,8 @@ Tensor::Tensor(std::initializer_list<std::initializer_list<double>> v, DType dty
     flat.insert(flat.end(), row.begin(), row.end());
     ++r;
   }
-  impl_ = make_impl(flat, Shape{v.size(), cols}, dtype, rg);
+  impl_ = std::make_shared<detail::TensorImpl>(
+      dtype == f32 ? to_storage<float>(flat, Shape{v.size(), cols}) : to_storage<double>(flat, Shape{v.size(), cols}), rg);
 }
 
 Tensor::Tensor(std::initializer_list<std::initializer_list<std::initializer_list<double>>> v,
@@ -95,17 +126,10 @@ Tensor::Tensor(std::initializer_list<std::initializer_list<std::initializer_list
       flat.insert(flat.end(), row.begin(), row.end());
     }
   }
-  impl_ = make_impl(flat, Shape{v.size(), d1, d2}, dtype, rg);
+  const Shape shape{v.size(), d1, d2};
+  impl_ = std::make_shared<detail::TensorImpl>(
+      dtype == f32 ? to_storage<float>(flat, shape) : to_storage<double>(flat, shape), rg);
 }
-
-Tensor::Tensor(const xt::xarray<float>& a, bool rg)
-    : impl_(std::make_shared<detail::TensorImpl>(a, rg)) {}
-Tensor::Tensor(xt::xarray<float>&& a, bool rg)
-    : impl_(std::make_shared<detail::TensorImpl>(std::move(a), rg)) {}
-Tensor::Tensor(const xt::xarray<double>& a, bool rg)
-    : impl_(std::make_shared<detail::TensorImpl>(a, rg)) {}
-Tensor::Tensor(xt::xarray<double>&& a, bool rg)
-    : impl_(std::make_shared<detail::TensorImpl>(std::move(a), rg)) {}
 
 const detail::TensorImpl& Tensor::checked() const {
   if (!impl_) detail::throw_undefined("Tensor");
@@ -269,7 +293,7 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
       space = true;
       continue;
     }
-    if (space && !flat.empty() && flat.back() != '[' && c != '}') flat += ' ';
+    if (space && !flat.empty() && flat.back() != '[' && c != '}' && c != ',') flat += ' ';
     space = false;
     flat += c == '{' ? '[' : c == '}' ? ']' : c;
   }

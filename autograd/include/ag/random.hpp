@@ -12,7 +12,10 @@ namespace ag {
 class Generator {
  public:
   explicit Generator(std::uint64_t seed = 0x5eed) : engine_(seed) {}
-  void seed(std::uint64_t s) { engine_.seed(s); }
+  void seed(std::uint64_t s) {
+    engine_.seed(s);
+    has_spare_ = false;  // a leftover Box-Muller value would shift the reseeded stream
+  }
   double uniform01();  // [0, 1), 53 random bits
   double normal();     // standard normal (Box-Muller)
   std::uint64_t next() { return engine_(); }

@@ -7,6 +7,7 @@
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -36,17 +37,18 @@ struct Node;
 class Tensor {
  public:
   Tensor() = default;  // undefined: defined() is false
-  // Nested initializer lists, e.g. Tensor({{1, 2}, {3, 4}}, ag::f64).
+  // Nested initializer lists, e.g. Tensor({{1, 2}, {3, 4}}, ag::f64). Lists whose innermost
+  // lists have one element ({{1.0}, {2.0}}) are ambiguous here: use ag::tensor(...) for those.
   Tensor(std::initializer_list<double> v, DType dtype = f32, bool requires_grad = false);
   Tensor(std::initializer_list<std::initializer_list<double>> v, DType dtype = f32,
          bool requires_grad = false);
   Tensor(std::initializer_list<std::initializer_list<std::initializer_list<double>>> v,
          DType dtype = f32, bool requires_grad = false);
   // From xtensor containers (copied or moved); the dtype follows T.
-  explicit Tensor(const xt::xarray<float>& a, bool requires_grad = false);
-  explicit Tensor(xt::xarray<float>&& a, bool requires_grad = false);
-  explicit Tensor(const xt::xarray<double>& a, bool requires_grad = false);
-  explicit Tensor(xt::xarray<double>&& a, bool requires_grad = false);
+  // (A template, so that a braced list never picks xarray's nested-list constructors.)
+  template <class A, class = std::enable_if_t<std::is_same_v<std::decay_t<A>, xt::xarray<float>> ||
+                                              std::is_same_v<std::decay_t<A>, xt::xarray<double>>>>
+  explicit Tensor(A&& a, bool requires_grad = false);
 
   bool defined() const noexcept { return impl_ != nullptr; }
   explicit operator bool() const = delete;  // ambiguous: defined? nonzero? Say which.
@@ -103,6 +105,21 @@ class Tensor {
 };
 
 // ---- creation -------------------------------------------------------------------------------
+// A value or a list of NestedLists: any depth, e.g. ag::tensor({{1.0}, {2.0}}) is a [2, 1] column
+// and ag::tensor(3.0) a 0-d scalar. Ragged lists are a ShapeError.
+class NestedList {
+ public:
+  NestedList(double v) : value_(v) {}  // implicit by design: list literals
+  NestedList(std::initializer_list<NestedList> items) : items_(items), is_list_(true) {}
+  bool is_list() const { return is_list_; }
+  double value() const { return value_; }
+  const std::vector<NestedList>& items() const { return items_; }
+ private:
+  double value_ = 0.0;
+  std::vector<NestedList> items_;
+  bool is_list_ = false;
+};
+Tensor tensor(const NestedList& values, DType dtype = f32, bool requires_grad = false);
 Tensor scalar(double v, DType dtype = f32, bool requires_grad = false);  // 0-d tensor
 Tensor zeros(const Shape& shape, DType dtype = f32, bool requires_grad = false);
 Tensor ones(const Shape& shape, DType dtype = f32, bool requires_grad = false);
@@ -132,6 +149,7 @@ struct TensorImpl {
 
   template <class A>
   explicit TensorImpl(A&& v, bool rg = false) : value(std::forward<A>(v)), requires_grad(rg) {}
+  TensorImpl(Storage&& v, bool rg) : value(std::move(v)), requires_grad(rg) {}
   // Builds the xarray in place from an xtensor expression (no temporary array to move).
   template <class T, class E>
   TensorImpl(std::in_place_type_t<xt::xarray<T>> tag, E&& e) : value(tag, std::forward<E>(e)) {}
@@ -162,6 +180,9 @@ template <class T> xt::xarray<T>& Tensor::mutable_value() {
   ++im.version;
   return std::get<xt::xarray<T>>(im.value);
 }
+
+template <class A, class>
+Tensor::Tensor(A&& a, bool rg) : impl_(std::make_shared<detail::TensorImpl>(std::forward<A>(a), rg)) {}
 
 extern template xt::xarray<float> Tensor::to_xarray<float>() const;
 extern template xt::xarray<double> Tensor::to_xarray<double>() const;
