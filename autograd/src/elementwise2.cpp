@@ -1,0 +1,215 @@
+// More elementwise ops: comparisons (masks), maximum/minimum, clamp, where, activations and
+// accurate log1p/expm1. Forward as plain loops; VJPs in ag ops (masks are constants).
+#include <cmath>
+#include <limits>
+
+#include "op_util.hpp"
+
+namespace ag {
+using detail::dispatch;
+using detail::map_binary;
+using detail::map_unary;
+
+namespace {
+
+template <class T> T as01(bool b) { return b ? T(1) : T(0); }
+
+}  // namespace
+
+// ---- comparisons -----------------------------------------------------------------------------------
+#define AG_COMPARISON(name, expr)                                                                  \
+  Tensor name(const Tensor& a, const Tensor& b) {                                                  \
+    return map_binary(#name, a, b, [](auto x, auto y) { return as01<decltype(x)>(expr); });        \
+  }                                                                                                \
+  Tensor name(const Tensor& a, double s) {                                                         \
+    return map_unary(#name, a, [s](auto x) {                                                       \
+      const auto y = static_cast<decltype(x)>(s);                                                  \
+      return as01<decltype(x)>(expr);                                                              \
+    });                                                                                            \
+  }
+AG_COMPARISON(eq, x == y)
+AG_COMPARISON(ne, x != y)
+AG_COMPARISON(lt, x < y)
+AG_COMPARISON(le, x <= y)
+AG_COMPARISON(gt, x > y)
+AG_COMPARISON(ge, x >= y)
+#undef AG_COMPARISON
+
+// ---- maximum / minimum ------------------------------------------------------------------------------
+namespace {
+
+// The share of g going to a: [a wins] + ½[tie], in the broadcast output shape (a constant).
+Tensor winner_share(const char* op, const Tensor& a, const Tensor& b, bool take_max) {
+  return map_binary(op, a, b, [take_max](auto x, auto y) {
+    using T = decltype(x);
+    if (x == y) return T(0.5);
+    return as01<T>(take_max ? x > y : x < y);
+  });
+}
+
+Tensor extremum(const char* op, const Tensor& a, const Tensor& b, bool take_max) {
+  // NaN propagates: a NaN in either operand wins
+  Tensor y = take_max ? map_binary(op, a, b, [](auto x, auto z) { return x >= z || x != x ? x : z; })
+                      : map_binary(op, a, b, [](auto x, auto z) { return x <= z || x != x ? x : z; });
+  return record(op, {a, b}, std::move(y), [op, take_max](const VjpContext& c, const Tensor& g) -> Grads {
+    Tensor wa = winner_share(op, c.input(0), c.input(1), take_max);
+    return {c.needs_grad(0) ? mul(g, wa) : Tensor(), c.needs_grad(1) ? mul(g, rsub(1.0, wa)) : Tensor()};
+  });
+}
+
+}  // namespace
+
+Tensor maximum(const Tensor& a, const Tensor& b) { return extremum("maximum", a, b, true); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return extremum("minimum", a, b, false); }
+
+// ---- clamp --------------------------------------------------------------------------------------------
+Tensor clamp(const Tensor& x, std::optional<double> lo_in, std::optional<double> hi_in) {
+  detail::require_defined("clamp", x);
+  const double inf = std::numeric_limits<double>::infinity();
+  const double lo = lo_in.value_or(-inf), hi = hi_in.value_or(inf);
+  if (std::isnan(lo) || std::isnan(hi) || lo > hi)
+    throw ValueError(fmt::format("clamp: need lo <= hi, got lo = {}, hi = {} for {}", lo, hi, shape_str(x.shape())));
+  Tensor y = map_unary("clamp", x, [lo, hi](auto v) {
+    using T = decltype(v);
+    const double d = static_cast<double>(v);
+    return d < lo ? static_cast<T>(lo) : d > hi ? static_cast<T>(hi) : v;
+  });
+  return record("clamp", {x}, std::move(y), [lo, hi](const VjpContext& c, const Tensor& g) -> Grads {
+    Tensor inside = map_unary("clamp", c.input(0), [lo, hi](auto v) {
+      const double d = static_cast<double>(v);
+      return as01<decltype(v)>(d >= lo && d <= hi);
+    });
+    return {mul(g, inside)};  // d = [lo <= x <= hi]
+  });
+}
+
+// ---- where ----------------------------------------------------------------------------------------------
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  detail::require_defined("where", cond);
+  detail::check_same_dtype("where", a, b);
+  const Shape cs = cond.shape(), as = a.shape(), bs = b.shape();
+  const Shape os = broadcast_shapes("where", broadcast_shapes("where", cs, as), bs);
+  // cond as a 0/1 mask in a's dtype (kept for the VJP; cond itself is not differentiated)
+  Tensor m = dispatch(a.dtype(), [&](auto t) {
+    using T = decltype(t);
+    Tensor r = detail::empty_tensor<T>(detail::shape_ref(cond));
+    T* pr = detail::data<T>(r);
+    dispatch(cond.dtype(), [&](auto u) {
+      using U = decltype(u);
+      const auto& cv = cond.value<U>();
+      for (std::size_t i = 0; i < cv.size(); ++i) pr[i] = as01<T>(cv.data()[i] != U(0));
+    });
+    return r;
+  });
+  Tensor y = dispatch(a.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T* pm = detail::data<T>(m);
+    const T* pa = a.value<T>().data();
+    const T* pb = b.value<T>().data();
+    Tensor r = detail::empty_tensor<T>(detail::ShapeRef(os.begin(), os.end()));
+    T* pr = detail::data<T>(r);
+    detail::for_each_broadcast<3>(os, {cs, as, bs}, [&](std::size_t i, const std::array<std::size_t, 3>& o) {
+      pr[i] = pm[o[0]] != T(0) ? pa[o[1]] : pb[o[2]];
+    });
+    return r;
+  });
+  return record("where", {a, b}, std::move(y), [m](const VjpContext& c, const Tensor& g) -> Grads {
+    return {c.needs_grad(0) ? mul(g, m) : Tensor(), c.needs_grad(1) ? mul(g, rsub(1.0, m)) : Tensor()};
+  });
+}
+
+// ---- activations --------------------------------------------------------------------------------------
+Tensor leaky_relu(const Tensor& x, double slope) {
+  Tensor y = map_unary("leaky_relu", x, [slope](auto v) {
+    using T = decltype(v);
+    return v > T(0) ? v : static_cast<T>(slope) * v;
+  });
+  return record("leaky_relu", {x}, std::move(y), [slope](const VjpContext& c, const Tensor& g) -> Grads {
+    Tensor d = map_unary("leaky_relu", c.input(0), [slope](auto v) {
+      using T = decltype(v);
+      return v > T(0) ? T(1) : static_cast<T>(slope);
+    });
+    return {mul(g, d)};  // d = 1 or slope (a constant)
+  });
+}
+
+Tensor elu(const Tensor& x, double alpha) {
+  Tensor y = map_unary("elu", x, [alpha](auto v) {
+    using T = decltype(v);
+    return v > T(0) ? v : static_cast<T>(alpha * std::expm1(static_cast<double>(v)));
+  });
+  return record("elu", {x}, std::move(y), [alpha](const VjpContext& c, const Tensor& g) -> Grads {
+    const Tensor& x = c.input(0);
+    if (!c.create_graph()) {  // one fused loop: d = 1 for x > 0, alpha·eˣ otherwise
+      return {mul(g, map_unary("elu", x, [alpha](auto v) {
+                using T = decltype(v);
+                return v > T(0) ? T(1) : static_cast<T>(alpha * std::exp(static_cast<double>(v)));
+              }))};
+    }
+    // differentiable form: [x > 0] + [x <= 0]·alpha·e^min(x, 0) (no overflow for large x)
+    Tensor pos = step(x);
+    return {mul(g, add(pos, mul(rsub(1.0, pos), mul(exp(clamp(x, std::nullopt, 0.0)), alpha))))};
+  });
+}
+
+Tensor softplus(const Tensor& x) {
+  Tensor y = map_unary("softplus", x, [](auto v) {
+    using T = decltype(v);
+    return (v > T(0) ? v : T(0)) + std::log1p(std::exp(-std::abs(v)));
+  });
+  return record("softplus", {x}, std::move(y),
+                [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, sigmoid(c.input(0)))}; });
+}
+
+namespace {
+constexpr double kGeluC = 0.044715;
+const double kGeluK = std::sqrt(2.0 / 3.14159265358979323846);  // √(2/π)
+}  // namespace
+
+Tensor gelu(const Tensor& x) {
+  Tensor y = map_unary("gelu", x, [](auto v) {
+    using T = decltype(v);
+    const double d = static_cast<double>(v);
+    return static_cast<T>(0.5 * d * (1.0 + std::tanh(kGeluK * (d + kGeluC * d * d * d))));
+  });
+  return record("gelu", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
+    const Tensor& x = c.input(0);
+    // u = k(x + c·x³), t = tanh u:  d = ½(1 + t) + ½x(1 - t²)·k(1 + 3c·x²)
+    if (!c.create_graph()) {
+      return {mul(g, map_unary("gelu", x, [](auto v) {
+                const double d = static_cast<double>(v);
+                const double t = std::tanh(kGeluK * (d + kGeluC * d * d * d));
+                return 0.5 * (1.0 + t) + 0.5 * d * (1.0 - t * t) * kGeluK * (1.0 + 3.0 * kGeluC * d * d);
+              }))};
+    }
+    Tensor x2 = square(x);
+    Tensor t = tanh(mul(mul(x, add(mul(x2, kGeluC), 1.0)), kGeluK));
+    Tensor du = mul(add(mul(x2, 3.0 * kGeluC), 1.0), kGeluK);
+    Tensor d = add(mul(add(t, 1.0), 0.5), mul(mul(mul(x, rsub(1.0, square(t))), du), 0.5));
+    return {mul(g, d)};
+  });
+}
+
+Tensor log1p(const Tensor& x) {
+  Tensor y = map_unary("log1p", x, [](auto v) { return std::log1p(v); });
+  return record("log1p", {x}, std::move(y),
+                [](const VjpContext& c, const Tensor& g) -> Grads { return {div(g, add(c.input(0), 1.0))}; });
+}
+
+Tensor expm1(const Tensor& x) {
+  Tensor y = map_unary("expm1", x, [](auto v) { return std::expm1(v); });
+  return record(
+      "expm1", {x}, std::move(y),
+      [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, add(c.output(), 1.0))}; },  // eˣ = y + 1
+      keep_output);
+}
+
+Tensor reciprocal(const Tensor& x) {
+  Tensor y = map_unary("reciprocal", x, [](auto v) { return decltype(v)(1) / v; });
+  return record(
+      "reciprocal", {x}, std::move(y),
+      [](const VjpContext& c, const Tensor& g) -> Grads { return {neg(mul(g, square(c.output())))}; },  // -1/x²
+      keep_output);
+}
+
+}  // namespace ag

@@ -1,0 +1,200 @@
+#pragma once
+// Plain-loop helpers for the ops beyond the core set: elementwise maps with broadcasting, axis
+// blocks ([outer, k, inner] around reduced axes), integer index validation. No xtensor
+// expression templates here, so the op files stay cheap to compile.
+#include <array>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include <xtensor/xmanipulation.hpp>
+
+#include "internal.hpp"
+
+namespace ag::detail {
+
+inline std::size_t prod(const Shape& s, std::size_t first = 0, std::size_t last = std::size_t(-1)) {
+  std::size_t p = 1;
+  for (std::size_t i = first; i < s.size() && i < last; ++i) p *= s[i];
+  return p;
+}
+
+inline std::vector<std::ptrdiff_t> signed_shape(const Shape& s) {
+  return std::vector<std::ptrdiff_t>(s.begin(), s.end());
+}
+
+// Shape with `axes` (sorted, unique) set to 1 (keepdims) or removed.
+inline Shape reduced_shape(const Shape& in, const std::vector<std::size_t>& axes, bool keepdims) {
+  Shape out;
+  for (std::size_t d = 0, a = 0; d < in.size(); ++d) {
+    const bool reduced = a < axes.size() && axes[a] == d;
+    if (reduced) ++a;
+    if (!reduced) out.push_back(in[d]);
+    else if (keepdims) out.push_back(1);
+  }
+  return out;
+}
+
+inline std::vector<std::size_t> all_axes(std::size_t ndim) {
+  std::vector<std::size_t> a(ndim);
+  std::iota(a.begin(), a.end(), std::size_t{0});
+  return a;
+}
+
+inline Axes to_axes(const std::vector<std::size_t>& a) { return Axes(a.begin(), a.end()); }
+
+// ---- elementwise -------------------------------------------------------------------------------
+// y = f(x) elementwise in x's dtype (plain loop; f gets and returns T).
+template <class F> Tensor map_unary(const char* op, const Tensor& x, F f) {
+  require_defined(op, x);
+  return dispatch(x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const auto& xv = x.value<T>();
+    Tensor y = empty_tensor<T>(xv.shape());
+    const T* px = xv.data();
+    T* py = data<T>(y);
+    for (std::size_t i = 0, n = xv.size(); i < n; ++i) py[i] = static_cast<T>(f(px[i]));
+    return y;
+  });
+}
+
+// Calls f(i, off) for every element i of the row-major `out` shape, where off[n] is the offset of
+// the matching element of input n, whose shape broadcasts to `out` (numpy rules, checked before).
+template <std::size_t N, class F>
+void for_each_broadcast(const Shape& out, const std::array<Shape, N>& in, F f) {
+  const std::size_t nd = out.size();
+  const std::size_t total = prod(out);
+  if (total == 0) return;
+  // strides of each input in output coordinates: 0 where the input is broadcast
+  std::array<std::vector<std::size_t>, N> st;
+  for (std::size_t n = 0; n < N; ++n) {
+    st[n].assign(nd, 0);
+    std::size_t s = 1;
+    const std::size_t lead = nd - in[n].size();
+    for (std::size_t d = in[n].size(); d-- > 0;) {
+      st[n][lead + d] = in[n][d] == 1 ? 0 : s;
+      s *= in[n][d];
+    }
+  }
+  std::array<std::size_t, N> off{};
+  if (nd == 0) {
+    f(std::size_t{0}, off);
+    return;
+  }
+  std::vector<std::size_t> idx(nd, 0);
+  const std::size_t last = out[nd - 1];
+  std::size_t i = 0;
+  while (i < total) {
+    std::array<std::size_t, N> o = off;
+    for (std::size_t j = 0; j < last; ++j, ++i) {  // innermost axis
+      f(i, o);
+      for (std::size_t n = 0; n < N; ++n) o[n] += st[n][nd - 1];
+    }
+    // carry into the outer axes
+    for (std::size_t d = nd - 1; d-- > 0;) {
+      ++idx[d];
+      for (std::size_t n = 0; n < N; ++n) off[n] += st[n][d];
+      if (idx[d] < out[d]) break;
+      for (std::size_t n = 0; n < N; ++n) off[n] -= st[n][d] * out[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+// r = f(a, b) with broadcasting, same dtype required; result in a's dtype.
+template <class F> Tensor map_binary(const char* op, const Tensor& a, const Tensor& b, F f) {
+  check_same_dtype(op, a, b);
+  const Shape as = a.shape(), bs = b.shape();
+  const Shape os = broadcast_shapes(op, as, bs);
+  return dispatch(a.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T* pa = a.value<T>().data();
+    const T* pb = b.value<T>().data();
+    Tensor r = empty_tensor<T>(ShapeRef(os.begin(), os.end()));
+    T* pr = data<T>(r);
+    if (as == bs) {
+      for (std::size_t i = 0, n = prod(os); i < n; ++i) pr[i] = static_cast<T>(f(pa[i], pb[i]));
+    } else {
+      for_each_broadcast<2>(os, {as, bs}, [&](std::size_t i, const std::array<std::size_t, 2>& o) {
+        pr[i] = static_cast<T>(f(pa[o[0]], pb[o[1]]));
+      });
+    }
+    return r;
+  });
+}
+
+// ---- axis blocks -------------------------------------------------------------------------------
+// A row-major array seen as [outer, k, inner] around one contiguous run of axes: element
+// (o, j, i) sits at (o·k + j)·inner + i.
+struct Blocks {
+  std::size_t outer = 1, k = 1, inner = 1;
+};
+
+inline Blocks blocks_around(const Shape& s, std::size_t first, std::size_t last_incl) {
+  return {prod(s, 0, first), prod(s, first, last_incl + 1), prod(s, last_incl + 1)};
+}
+
+// For a reduction over `axes` (sorted, unique): the values arranged so every reduction group is
+// one [outer, k, inner] block. Contiguous axes need no copy; otherwise the reduced axes are
+// moved last (one transposed copy) and inner = 1.
+template <class T> struct Grouped {
+  const T* data;
+  Blocks b;
+  xt::xarray<T> storage;  // the moved copy, when one was needed
+};
+
+template <class T> Grouped<T> group_axes(const xt::xarray<T>& x, const std::vector<std::size_t>& axes) {
+  const Shape s = to_shape(x.shape());
+  if (axes.empty()) return {x.data(), Blocks{prod(s), 1, 1}, {}};
+  bool contiguous = true;
+  for (std::size_t i = 1; i < axes.size(); ++i) contiguous = contiguous && axes[i] == axes[i - 1] + 1;
+  if (contiguous) return {x.data(), blocks_around(s, axes.front(), axes.back()), {}};
+  std::vector<std::size_t> perm;
+  std::size_t k = 1;
+  for (std::size_t d = 0, a = 0; d < s.size(); ++d) {
+    if (a < axes.size() && axes[a] == d) ++a;
+    else perm.push_back(d);
+  }
+  for (std::size_t a : axes) {
+    perm.push_back(a);
+    k *= s[a];
+  }
+  Grouped<T> g{nullptr, Blocks{prod(s) / std::max<std::size_t>(k, 1), k, 1}, xt::transpose(x, perm)};
+  if (k == 0) g.b.outer = prod(reduced_shape(s, axes, false));
+  g.data = g.storage.data();
+  return g;
+}
+
+// out[o·inner + i] = f(pointer to the group's first element, k, stride = inner).
+template <class T, class F>
+xt::xarray<T> reduce_groups(const xt::xarray<T>& x, const std::vector<std::size_t>& axes, bool keepdims, F f) {
+  const Shape out_shape = reduced_shape(to_shape(x.shape()), axes, keepdims);
+  xt::xarray<T> out = xt::xarray<T>::from_shape(out_shape);
+  const Grouped<T> g = group_axes(x, axes);
+  const Blocks b = g.b;
+  T* po = out.data();
+  for (std::size_t o = 0; o < b.outer; ++o)
+    for (std::size_t i = 0; i < b.inner; ++i)
+      po[o * b.inner + i] = f(g.data + o * b.k * b.inner + i, b.k, b.inner);
+  return out;
+}
+
+// ---- integer indices ---------------------------------------------------------------------------
+// `where` describes the indexed range in messages, e.g. "axis 1 of [2, 3]" (see axis_desc).
+std::string axis_desc(std::size_t axis, const Shape& x_shape);
+// Indices held as exact integers in a float tensor (row-major order), each checked in [0, n).
+std::vector<std::size_t> indices_from_tensor(const char* op, const Tensor& idx, std::size_t n,
+                                             const std::string& where);
+// Each index checked in [0, n).
+void check_indices(const char* op, const std::vector<std::size_t>& idx, std::size_t n, const std::string& where);
+// A python-style index (negative counts from the end) for a range of size n.
+std::size_t wrap_index(const char* op, std::ptrdiff_t i, std::size_t n, const std::string& where);
+
+// The primitive behind index_select, slice, select, split and concat's VJP: the [inner] rows of x
+// at positions idx along `axis` (checked by the caller). Recorded under `op`; its VJP is
+// index_add_axis, whose VJP is take_axis again (both linear).
+Tensor take_axis(const char* op, const Tensor& x, std::size_t axis, std::vector<std::size_t> idx);
+// Its adjoint: zeros with n entries along `axis`, g's rows added at positions idx.
+Tensor index_add_axis(const Tensor& g, std::size_t axis, std::vector<std::size_t> idx, std::size_t n);
+
+}  // namespace ag::detail

@@ -1,0 +1,196 @@
+// More shape ops. squeeze/unsqueeze/flatten are reshapes; slice, select and split pick rows along
+// an axis through detail::take_axis (whose VJP scatters back); concat copies blocks and its VJP
+// takes the pieces back out; stack = unsqueeze + concat.
+#include <cstring>
+#include <numeric>
+
+#include "op_util.hpp"
+
+namespace ag {
+using detail::Blocks;
+using detail::dispatch;
+
+Tensor squeeze(const Tensor& x) {
+  detail::require_defined("squeeze", x);
+  Shape out;
+  for (std::size_t d : x.shape())
+    if (d != 1) out.push_back(d);
+  return reshape(x, detail::signed_shape(out));
+}
+
+Tensor squeeze(const Tensor& x, const Axes& axes_in) {
+  detail::require_defined("squeeze", x);
+  const Shape xs = x.shape();
+  const auto axes = detail::normalize_axes("squeeze", axes_in, xs.size());
+  for (std::size_t a : axes)
+    if (xs[a] != 1)
+      throw ShapeError(fmt::format("squeeze: axis {} of {} has size {}, not 1", a, shape_str(xs), xs[a]));
+  return reshape(x, detail::signed_shape(detail::reduced_shape(xs, axes, false)));
+}
+
+Tensor unsqueeze(const Tensor& x, int axis) {
+  detail::require_defined("unsqueeze", x);
+  Shape s = x.shape();
+  const std::size_t a = detail::normalize_axis("unsqueeze", axis, s.size() + 1);
+  s.insert(s.begin() + static_cast<std::ptrdiff_t>(a), 1);
+  return reshape(x, detail::signed_shape(s));
+}
+
+Tensor flatten(const Tensor& x, int start, int end) {
+  detail::require_defined("flatten", x);
+  const Shape xs = x.shape();
+  if (xs.empty()) return reshape(x, {1});  // a 0-d tensor flattens to [1]
+  const std::size_t s = detail::normalize_axis("flatten", start, xs.size());
+  const std::size_t e = detail::normalize_axis("flatten", end, xs.size());
+  if (s > e)
+    throw ShapeError(fmt::format("flatten: start axis {} comes after end axis {} for {}", start, end, shape_str(xs)));
+  Shape out(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(s));
+  out.push_back(detail::prod(xs, s, e + 1));
+  out.insert(out.end(), xs.begin() + static_cast<std::ptrdiff_t>(e + 1), xs.end());
+  return reshape(x, detail::signed_shape(out));
+}
+
+Tensor expand(const Tensor& x, const Shape& shape) { return broadcast_to(x, shape); }
+
+// ---- concat / stack ----------------------------------------------------------------------------------
+Tensor concat(const std::vector<Tensor>& xs, int axis_in) {
+  if (xs.empty()) throw ValueError("concat: needs at least one tensor");
+  for (const Tensor& t : xs) detail::check_same_dtype("concat", xs[0], t);
+  const Shape s0 = xs[0].shape();
+  if (s0.empty()) throw ShapeError("concat: cannot join 0-d tensors (use stack)");
+  const std::size_t axis = detail::normalize_axis("concat", axis_in, s0.size());
+  Shape os = s0;
+  os[axis] = 0;
+  std::vector<std::size_t> sizes;
+  for (std::size_t n = 0; n < xs.size(); ++n) {
+    const Shape s = xs[n].shape();
+    bool ok = s.size() == s0.size();
+    for (std::size_t d = 0; ok && d < s.size(); ++d) ok = d == axis || s[d] == s0[d];
+    if (!ok)
+      throw ShapeError(fmt::format("concat: tensor {} has shape {}, expected {} except on axis {}", n, shape_str(s),
+                                   shape_str(s0), axis));
+    sizes.push_back(s[axis]);
+    os[axis] += s[axis];
+  }
+  if (xs.size() == 1) return xs[0];
+  Tensor y = dispatch(xs[0].dtype(), [&](auto t) {
+    using T = decltype(t);
+    const Blocks b = detail::blocks_around(os, axis, axis);  // k = the joined length
+    Tensor r = detail::empty_tensor<T>(detail::ShapeRef(os.begin(), os.end()));
+    T* pr = detail::data<T>(r);
+    std::size_t off = 0;
+    for (std::size_t n = 0; n < xs.size(); ++n) {
+      const T* px = xs[n].value<T>().data();
+      const std::size_t row = sizes[n] * b.inner;  // one input's block per outer index
+      for (std::size_t o = 0; o < b.outer; ++o)
+        std::memcpy(pr + o * b.k * b.inner + off, px + o * row, row * sizeof(T));
+      off += row;
+    }
+    return r;
+  });
+  return record("concat", xs, std::move(y), [axis, sizes](const VjpContext& c, const Tensor& g) -> Grads {
+    Grads out(sizes.size());
+    std::size_t off = 0;
+    for (std::size_t n = 0; n < sizes.size(); ++n) {
+      if (c.needs_grad(n)) {
+        std::vector<std::size_t> rows(sizes[n]);
+        std::iota(rows.begin(), rows.end(), off);
+        out[n] = detail::take_axis("concat", g, axis, std::move(rows));
+      }
+      off += sizes[n];
+    }
+    return out;
+  });
+}
+
+Tensor stack(const std::vector<Tensor>& xs, int axis_in) {
+  if (xs.empty()) throw ValueError("stack: needs at least one tensor");
+  detail::require_defined("stack", xs[0]);
+  const Shape s0 = xs[0].shape();
+  for (std::size_t n = 0; n < xs.size(); ++n) {
+    detail::check_same_dtype("stack", xs[0], xs[n]);
+    if (xs[n].shape() != s0)
+      throw ShapeError(fmt::format("stack: tensor {} has shape {}, expected {} like tensor 0", n,
+                                   shape_str(xs[n].shape()), shape_str(s0)));
+  }
+  const std::size_t axis = detail::normalize_axis("stack", axis_in, s0.size() + 1);
+  std::vector<Tensor> parts;
+  parts.reserve(xs.size());
+  for (const Tensor& t : xs) parts.push_back(unsqueeze(t, static_cast<int>(axis)));
+  if (parts.size() == 1) return parts[0];
+  return concat(parts, static_cast<int>(axis));
+}
+
+// ---- split / slice / select ------------------------------------------------------------------------------
+namespace {
+
+std::vector<std::size_t> range(std::size_t start, std::size_t count) {
+  std::vector<std::size_t> r(count);
+  std::iota(r.begin(), r.end(), start);
+  return r;
+}
+
+std::size_t axis_of(const char* op, const Tensor& x, int axis) {
+  detail::require_defined(op, x);
+  if (x.dim() == 0) throw ShapeError(fmt::format("{}: cannot index a 0-d tensor along axis {}", op, axis));
+  return detail::normalize_axis(op, axis, x.dim());
+}
+
+}  // namespace
+
+std::vector<Tensor> split(const Tensor& x, const std::vector<std::size_t>& sizes, int axis_in) {
+  const std::size_t axis = axis_of("split", x, axis_in);
+  const Shape xs = x.shape();
+  const std::size_t total = std::accumulate(sizes.begin(), sizes.end(), std::size_t{0});
+  if (total != xs[axis])
+    throw ShapeError(fmt::format("split: sizes [{}] sum to {}, but axis {} of {} has size {}", fmt::join(sizes, ", "),
+                                 total, axis, shape_str(xs), xs[axis]));
+  std::vector<Tensor> out;
+  std::size_t off = 0;
+  for (std::size_t s : sizes) {
+    out.push_back(detail::take_axis("split", x, axis, range(off, s)));
+    off += s;
+  }
+  return out;
+}
+
+std::vector<Tensor> split(const Tensor& x, std::size_t sections, int axis_in) {
+  const std::size_t axis = axis_of("split", x, axis_in);
+  const Shape xs = x.shape();
+  if (sections == 0 || xs[axis] % sections != 0)
+    throw ValueError(fmt::format("split: axis {} of {} (size {}) does not split into {} equal sections", axis,
+                                 shape_str(xs), xs[axis], sections));
+  return split(x, std::vector<std::size_t>(sections, xs[axis] / sections), axis_in);
+}
+
+Tensor slice(const Tensor& x, int axis_in, std::optional<std::ptrdiff_t> start_in,
+             std::optional<std::ptrdiff_t> stop_in, std::ptrdiff_t step) {
+  const std::size_t axis = axis_of("slice", x, axis_in);
+  const Shape xs = x.shape();
+  if (step == 0) throw ValueError(fmt::format("slice: step must not be 0 (axis {} of {})", axis, shape_str(xs)));
+  // python's slice.indices: clip to [lower, upper]; defaults depend on the step's sign
+  const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(xs[axis]);
+  const std::ptrdiff_t lower = step > 0 ? 0 : -1, upper = step > 0 ? n : n - 1;
+  auto clip = [&](std::optional<std::ptrdiff_t> v, std::ptrdiff_t dflt) {
+    if (!v) return dflt;
+    if (*v < 0) return std::max(*v + n, lower);
+    return std::min(*v, upper);
+  };
+  const std::ptrdiff_t start = clip(start_in, step > 0 ? lower : upper);
+  const std::ptrdiff_t stop = clip(stop_in, step > 0 ? upper : lower);
+  std::vector<std::size_t> rows;
+  for (std::ptrdiff_t i = start; step > 0 ? i < stop : i > stop; i += step) rows.push_back(static_cast<std::size_t>(i));
+  if (step == 1 && rows.size() == xs[axis]) return x;  // the whole axis
+  return detail::take_axis("slice", x, axis, std::move(rows));
+}
+
+Tensor select(const Tensor& x, int axis_in, std::ptrdiff_t index) {
+  const std::size_t axis = axis_of("select", x, axis_in);
+  Shape xs = x.shape();
+  const std::size_t i = detail::wrap_index("select", index, xs[axis], detail::axis_desc(axis, xs));
+  Tensor row = detail::take_axis("select", x, axis, {i});
+  xs.erase(xs.begin() + static_cast<std::ptrdiff_t>(axis));
+  return reshape(row, detail::signed_shape(xs));
+}
+
+}  // namespace ag

@@ -1,0 +1,56 @@
+#pragma once
+// Small helpers for the op tests: build a tensor of a given dtype from values, read values back,
+// compare against expected values with a dtype-appropriate tolerance.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "ag/ag.hpp"
+
+namespace opt {
+
+inline const ag::DType kDtypes[] = {ag::f32, ag::f64};
+
+inline double tol(ag::DType d) { return d == ag::f32 ? 2e-6 : 1e-12; }
+
+inline ag::Tensor make(const std::vector<double>& v, const ag::Shape& shape, ag::DType d = ag::f64,
+                       bool requires_grad = false) {
+  xt::xarray<double> a = xt::xarray<double>::from_shape(shape);
+  REQUIRE(a.size() == v.size());
+  std::copy(v.begin(), v.end(), a.begin());
+  ag::Tensor t(std::move(a));
+  if (d == ag::f32) t = t.to(ag::f32);
+  t.requires_grad_(requires_grad);
+  return t;
+}
+
+inline std::vector<double> vals(const ag::Tensor& t) {
+  xt::xarray<double> a = t.to_xarray<double>();
+  return std::vector<double>(a.begin(), a.end());
+}
+
+// Shape and values; relative tolerance eps (scale 1, doctest::Approx), eps = 0: exact.
+inline void check(const ag::Tensor& t, const ag::Shape& shape, const std::vector<double>& want, double eps) {
+  REQUIRE(t.defined());
+  CHECK(t.shape() == shape);
+  const std::vector<double> got = vals(t);
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (eps == 0.0 || std::isinf(want[i])) CHECK_MESSAGE(got[i] == want[i], "element " << i);  // exact
+    else CHECK_MESSAGE(got[i] == doctest::Approx(want[i]).epsilon(eps), "element " << i);
+  }
+}
+
+// The message of the exception f throws (empty if it throws none).
+template <class F> std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return {};
+}
+
+}  // namespace opt
