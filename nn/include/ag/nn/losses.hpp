@@ -1,0 +1,133 @@
+#pragma once
+// Losses, as functions and as modules. `pred` comes first, `target` second; both must have the
+// same dtype. Reduction::mean averages over the elements (mse, l1, huber, bce) or over the rows
+// (cross_entropy, nll: one loss per row), ::sum adds them, ::none returns them unreduced.
+// The class axis of cross_entropy / nll_loss is the last one: pred [N, C] (or [C] for one row).
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ag/ag.hpp"
+
+namespace ag::nn {
+
+enum class Reduction { mean, sum, none };
+const char* reduction_name(Reduction r);
+
+// mean((pred - target)²). Shapes must match exactly (ShapeError otherwise: no silent broadcast).
+Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction r = Reduction::mean);
+// mean(|pred - target|)
+Tensor l1_loss(const Tensor& pred, const Tensor& target, Reduction r = Reduction::mean);
+// 0.5·d² where |d| <= delta, delta·(|d| - 0.5·delta) beyond (d = pred - target)
+Tensor huber_loss(const Tensor& pred, const Tensor& target, double delta = 1.0,
+                  Reduction r = Reduction::mean);
+
+// Binary log-loss from probabilities p: -(y·log p + (1-y)·log(1-p)), with p clamped to
+// [eps, 1-eps] so that a saturated p gives a finite loss (at most -log eps; the gradient is zero
+// where p was clamped). Prefer bce_with_logits: it needs no clamp.
+Tensor bce_loss(const Tensor& prob, const Tensor& target, Reduction r = Reduction::mean,
+                double eps = 1e-7);
+// Binary log-loss from logits z (p = sigmoid(z)), stable for every z:
+//   max(z, 0) - z·y + log(1 + e^-|z|);  d/dz = sigmoid(z) - y.
+Tensor bce_with_logits(const Tensor& logits, const Tensor& target, Reduction r = Reduction::mean);
+
+// Categorical cross-entropy from logits z [N, C], through log_softmax (stable for any z):
+//   loss_n = -sum_c q_nc·log_softmax(z)_nc
+// with q the target distribution: one-hot / probability rows [N, C], or class indices (a
+// std::vector<size_t>, or a tensor [N] of integer values). label_smoothing ε mixes q with the
+// uniform distribution: q' = (1-ε)·q + ε/C.
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction r = Reduction::mean,
+                     double label_smoothing = 0.0);
+Tensor cross_entropy(const Tensor& logits, const std::vector<std::size_t>& classes,
+                     Reduction r = Reduction::mean, double label_smoothing = 0.0);
+// Negative log-likelihood on log-probabilities lp [N, C] (e.g. from log_softmax):
+//   loss_n = -lp[n, class_n]   (or -sum_c q_nc·lp_nc for probability rows)
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction r = Reduction::mean);
+Tensor nll_loss(const Tensor& log_probs, const std::vector<std::size_t>& classes,
+                Reduction r = Reduction::mean);
+
+// ---- module forms ------------------------------------------------------------------------------
+// A loss object: loss(pred, target) -> Tensor. Copyable; callable like a function.
+class Loss {
+ public:
+  explicit Loss(Reduction r = Reduction::mean) : reduction_(r) {}
+  virtual ~Loss() = default;
+  virtual Tensor forward(const Tensor& pred, const Tensor& target) const = 0;
+  Tensor operator()(const Tensor& pred, const Tensor& target) const { return forward(pred, target); }
+  virtual std::string type_name() const = 0;
+  Reduction reduction() const { return reduction_; }
+
+ protected:
+  Reduction reduction_;
+};
+
+class MSELoss : public Loss {
+ public:
+  using Loss::Loss;
+  Tensor forward(const Tensor& p, const Tensor& t) const override { return mse_loss(p, t, reduction_); }
+  std::string type_name() const override { return "MSELoss"; }
+};
+
+class L1Loss : public Loss {
+ public:
+  using Loss::Loss;
+  Tensor forward(const Tensor& p, const Tensor& t) const override { return l1_loss(p, t, reduction_); }
+  std::string type_name() const override { return "L1Loss"; }
+};
+
+class HuberLoss : public Loss {
+ public:
+  explicit HuberLoss(double delta = 1.0, Reduction r = Reduction::mean) : Loss(r), delta_(delta) {}
+  Tensor forward(const Tensor& p, const Tensor& t) const override {
+    return huber_loss(p, t, delta_, reduction_);
+  }
+  std::string type_name() const override { return "HuberLoss"; }
+
+ private:
+  double delta_;
+};
+
+class BCELoss : public Loss {
+ public:
+  explicit BCELoss(Reduction r = Reduction::mean, double eps = 1e-7) : Loss(r), eps_(eps) {}
+  Tensor forward(const Tensor& p, const Tensor& t) const override {
+    return bce_loss(p, t, reduction_, eps_);
+  }
+  std::string type_name() const override { return "BCELoss"; }
+
+ private:
+  double eps_;
+};
+
+class BCEWithLogitsLoss : public Loss {
+ public:
+  using Loss::Loss;
+  Tensor forward(const Tensor& z, const Tensor& t) const override {
+    return bce_with_logits(z, t, reduction_);
+  }
+  std::string type_name() const override { return "BCEWithLogitsLoss"; }
+};
+
+// Target: one-hot / probability rows [N, C] or class indices [N].
+class CrossEntropyLoss : public Loss {
+ public:
+  explicit CrossEntropyLoss(Reduction r = Reduction::mean, double label_smoothing = 0.0)
+      : Loss(r), smoothing_(label_smoothing) {}
+  Tensor forward(const Tensor& z, const Tensor& t) const override {
+    return cross_entropy(z, t, reduction_, smoothing_);
+  }
+  std::string type_name() const override { return "CrossEntropyLoss"; }
+
+ private:
+  double smoothing_;
+};
+
+class NLLLoss : public Loss {
+ public:
+  using Loss::Loss;
+  Tensor forward(const Tensor& lp, const Tensor& t) const override { return nll_loss(lp, t, reduction_); }
+  std::string type_name() const override { return "NLLLoss"; }
+};
+
+}  // namespace ag::nn

@@ -1,0 +1,85 @@
+#pragma once
+// Module: the base of every layer and model. Parameters and sub-modules are registered by name in
+// the constructor; named_parameters() walks them recursively in registration order, giving names
+// like "layers.0.weight".
+//
+// Writing your own model (subclass Module, register, implement forward):
+//
+//   struct Mlp : ag::nn::Module {
+//     std::shared_ptr<ag::nn::Dense> fc1, fc2;
+//     Mlp(std::size_t in, std::size_t hidden, std::size_t out) {
+//       fc1 = register_module("fc1", std::make_shared<ag::nn::Dense>(in, hidden));
+//       fc2 = register_module("fc2", std::make_shared<ag::nn::Dense>(hidden, out));
+//     }
+//     ag::Tensor forward(const ag::Tensor& x) override { return (*fc2)(ag::relu((*fc1)(x))); }
+//     std::string type_name() const override { return "Mlp"; }
+//   };
+//   // parameters: fc1.weight [in, hidden], fc1.bias [hidden], fc2.weight, fc2.bias
+//
+// Call sub-modules through operator() (not forward()) so that summary() sees them. A parameter
+// registered with register_parameter is a leaf with requires_grad; keep a copy of the returned
+// handle (Tensor is a shared handle: to(dtype) converts in place, so the copy stays valid).
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ag/ag.hpp"
+
+namespace ag::nn {
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  virtual Tensor forward(const Tensor& x) = 0;
+  Tensor operator()(const Tensor& x);         // forward(x), seen by summary()
+  virtual std::string type_name() const = 0;  // "Dense", "ReLU", ... (summary, errors)
+  // One-line description for summary() and errors, e.g. "Dense(3 -> 4)"; defaults to type_name().
+  virtual std::string describe() const { return type_name(); }
+
+  // recursive, stable order; names joined with '.'. A tensor registered twice (weight tying)
+  // appears once, under its first name.
+  std::vector<std::pair<std::string, Tensor>> named_parameters() const;
+  std::vector<Tensor> parameters() const;
+  std::size_t num_parameters() const;  // total element count
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
+  // This module's own parameters (not its children's), in registration order.
+  const std::vector<std::pair<std::string, Tensor>>& own_parameters() const { return params_; }
+  // Every sub-module, depth first, with its dotted path ("layers.0"); the root itself is not listed.
+  std::vector<std::pair<std::string, Module*>> named_modules() const;
+
+  virtual void train(bool on = true);  // recursive
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+  void zero_grad();          // every parameter's grad set to none
+  virtual void to(DType d);  // converts every parameter in place (they stay leaves)
+  DType dtype() const;       // dtype of the first parameter (f32 when there is none)
+
+ protected:
+  Tensor& register_parameter(std::string name, Tensor t);  // marks it requires_grad
+  template <class M> std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> m) {
+    check_new_name(name, m != nullptr);
+    children_.emplace_back(std::move(name), m);
+    return m;
+  }
+
+ private:
+  void check_new_name(const std::string& name, bool defined) const;  // unique, no '.', non-empty
+  void collect(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out) const;
+  std::vector<std::pair<std::string, Tensor>> params_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+// A Keras-like table: every module called while running `model` on zeros of shape `input`
+// (no grad, eval mode; the training flag is restored), with its output shape and own parameter
+// count, then the totals. `dtype` defaults to the model's dtype.
+//
+//   Layer (type)            Output shape     Param #
+//   0 (Dense)               [1, 8]           32
+//   ...
+std::string summary(Module& model, const Shape& input);
+std::string summary(Module& model, const Shape& input, DType dtype);
+
+}  // namespace ag::nn

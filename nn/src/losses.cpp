@@ -1,0 +1,147 @@
+// Losses composed from ag ops (each gradient comes from the ops' VJPs; the stable pieces —
+// softplus, log_softmax — have hand-written ones in the core).
+#include "ag/nn/losses.hpp"
+
+#include <cmath>
+#include <optional>
+
+#include "nn_internal.hpp"
+
+namespace ag::nn {
+
+const char* reduction_name(Reduction r) {
+  switch (r) {
+    case Reduction::mean: return "mean";
+    case Reduction::sum: return "sum";
+    case Reduction::none: return "none";
+  }
+  return "?";
+}
+
+namespace {
+
+// pred and target: defined, same dtype, same shape (no silent broadcasting in a loss).
+void check_pair(const char* op, const Tensor& pred, const Tensor& target) {
+  detail::require_defined(op, pred, "pred");
+  detail::require_defined(op, target, "target");
+  if (pred.dtype() != target.dtype())
+    throw DtypeError(fmt::format("{}: pred is {} {} but target is {} {} (convert one with .to())", op,
+                                 dtype_name(pred.dtype()), shape_str(pred.shape()),
+                                 dtype_name(target.dtype()), shape_str(target.shape())));
+  if (pred.shape() != target.shape())
+    throw ShapeError(fmt::format("{}: pred shape {} and target shape {} must be equal", op,
+                                 shape_str(pred.shape()), shape_str(target.shape())));
+}
+
+Tensor reduce(const Tensor& x, Reduction r) {
+  switch (r) {
+    case Reduction::mean: return mean(x);
+    case Reduction::sum: return sum(x);
+    case Reduction::none: return x;
+  }
+  return x;
+}
+
+// Class indices as a tensor (exact integers up to 2^53 in float64).
+Tensor indices_tensor(const std::vector<std::size_t>& classes) {
+  xt::xarray<double> a = xt::xarray<double>::from_shape({classes.size()});
+  for (std::size_t i = 0; i < classes.size(); ++i) a(i) = static_cast<double>(classes[i]);
+  return Tensor(std::move(a));
+}
+
+// loss per row: -(q · lp) summed over the class axis, q from `target` (probability rows or class
+// indices) mixed with the uniform distribution by `smoothing`.
+Tensor class_loss(const char* op, const Tensor& lp, const Tensor& target, double smoothing) {
+  detail::require_defined(op, target, "target");
+  const Shape ls = lp.shape();
+  if (ls.empty())
+    throw ShapeError(fmt::format("{}: {} must have a class axis (got a 0-d tensor)", op,
+                                 std::string(op) == "nll_loss" ? "log_probs" : "logits"));
+  if (!(smoothing >= 0.0 && smoothing <= 1.0))
+    throw ValueError(fmt::format("{}: label_smoothing must be in [0, 1], got {}", op, smoothing));
+  const std::size_t C = ls.back();
+  const Shape rows(ls.begin(), ls.end() - 1);
+  const Shape ts = target.shape();
+  Tensor nll;  // -(q·lp) without smoothing, per row
+  if (ts == ls) {
+    if (target.dtype() != lp.dtype())
+      throw DtypeError(fmt::format("{}: input is {} {} but the target probabilities are {} {}", op,
+                                   dtype_name(lp.dtype()), shape_str(ls), dtype_name(target.dtype()),
+                                   shape_str(ts)));
+    nll = neg(sum(target * lp, {-1}));
+  } else if (ts == rows) {
+    std::vector<std::ptrdiff_t> col(ts.begin(), ts.end());
+    col.push_back(1);  // [N] -> [N, 1] for take_along_axis
+    Tensor picked;
+    try {
+      picked = take_along_axis(lp, target.reshape(col), -1);
+    } catch (const IndexError& e) {
+      throw IndexError(fmt::format("{}: bad class index for {} classes: {}", op, C, e.what()));
+    }
+    std::vector<std::ptrdiff_t> back(rows.begin(), rows.end());
+    nll = neg(reshape(picked, back));
+  } else {
+    throw ShapeError(fmt::format("{}: target shape {} must be {} (one-hot / probability rows) or {} "
+                                 "(class indices) for input {}",
+                                 op, shape_str(ts), shape_str(ls), shape_str(rows), shape_str(ls)));
+  }
+  if (smoothing == 0.0) return nll;
+  // q' = (1-ε)q + ε/C:  -(q'·lp) = (1-ε)·nll - (ε/C)·Σ_c lp
+  return nll * (1.0 - smoothing) - sum(lp, {-1}) * (smoothing / static_cast<double>(C));
+}
+
+}  // namespace
+
+Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction r) {
+  check_pair("mse_loss", pred, target);
+  return reduce(square(pred - target), r);
+}
+
+Tensor l1_loss(const Tensor& pred, const Tensor& target, Reduction r) {
+  check_pair("l1_loss", pred, target);
+  return reduce(abs(pred - target), r);
+}
+
+Tensor huber_loss(const Tensor& pred, const Tensor& target, double delta, Reduction r) {
+  check_pair("huber_loss", pred, target);
+  if (!(delta > 0.0)) throw ValueError(fmt::format("huber_loss: delta must be > 0, got {}", delta));
+  Tensor a = abs(pred - target);
+  Tensor q = clamp(a, std::nullopt, delta);  // min(|d|, δ)
+  // |d| <= δ: ½d²;  beyond: ½δ² + δ(|d| - δ) = δ(|d| - ½δ)
+  return reduce(0.5 * square(q) + delta * (a - q), r);
+}
+
+Tensor bce_loss(const Tensor& prob, const Tensor& target, Reduction r, double eps) {
+  check_pair("bce_loss", prob, target);
+  if (!(eps > 0.0 && eps < 0.5)) throw ValueError(fmt::format("bce_loss: eps must be in (0, 0.5), got {}", eps));
+  Tensor p = clamp(prob, eps, 1.0 - eps);
+  return reduce(neg(target * log(p) + (1.0 - target) * log(1.0 - p)), r);
+}
+
+Tensor bce_with_logits(const Tensor& logits, const Tensor& target, Reduction r) {
+  check_pair("bce_with_logits", logits, target);
+  // -(y·log σ(z) + (1-y)·log(1-σ(z))) = softplus(z) - z·y, softplus = max(z,0) + log1p(e^-|z|)
+  return reduce(softplus(logits) - logits * target, r);
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction r, double label_smoothing) {
+  detail::require_defined("cross_entropy", logits, "logits");
+  if (logits.dim() == 0) return class_loss("cross_entropy", logits, target, label_smoothing);
+  return reduce(class_loss("cross_entropy", log_softmax(logits, -1), target, label_smoothing), r);
+}
+
+Tensor cross_entropy(const Tensor& logits, const std::vector<std::size_t>& classes, Reduction r,
+                     double label_smoothing) {
+  return cross_entropy(logits, indices_tensor(classes), r, label_smoothing);
+}
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction r) {
+  detail::require_defined("nll_loss", log_probs, "log_probs");
+  return reduce(class_loss("nll_loss", log_probs, target, 0.0), r);
+}
+
+Tensor nll_loss(const Tensor& log_probs, const std::vector<std::size_t>& classes, Reduction r) {
+  return nll_loss(log_probs, indices_tensor(classes), r);
+}
+
+}  // namespace ag::nn

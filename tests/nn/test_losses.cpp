@@ -1,0 +1,213 @@
+// Losses against hand-computed values and gradients; stability at extreme inputs; error paths.
+#include <cmath>
+
+#include <doctest/doctest.h>
+
+#include "ag/doctest_gradcheck.hpp"
+#include "test_module_util.hpp"
+
+using namespace nn_test;
+namespace nn = ag::nn;
+using nn::Reduction;
+
+TEST_CASE("mse_loss / l1_loss: values, reductions, gradients") {
+  ag::Tensor p({{1, 2}, {3, 4}}, ag::f64, true);
+  ag::Tensor t({{0, 2}, {5, 3}}, ag::f64);  // d = [1, 0, -2, 1]
+  ag::Tensor l = nn::mse_loss(p, t);
+  CHECK(l.item() == doctest::Approx(1.5));
+  CHECK(nn::mse_loss(p, t, Reduction::sum).item() == doctest::Approx(6.0));
+  check_values(nn::mse_loss(p, t, Reduction::none), {2, 2}, {1, 0, 4, 1});
+  l.backward();
+  check_values(p.grad(), {2, 2}, {0.5, 0, -1, 0.5});  // 2d/N
+  p.zero_grad();
+  ag::Tensor l1 = nn::l1_loss(p, t);
+  CHECK(l1.item() == doctest::Approx(1.0));
+  l1.backward();
+  check_values(p.grad(), {2, 2}, {0.25, 0, -0.25, 0.25});  // sign(d)/N, 0 at d = 0
+  CHECK(nn::l1_loss(p, t, Reduction::sum).item() == doctest::Approx(4.0));
+  CHECK(nn::MSELoss(Reduction::sum)(p, t).item() == doctest::Approx(6.0));
+  CHECK(nn::L1Loss()(p, t).item() == doctest::Approx(1.0));
+}
+
+TEST_CASE("huber_loss: quadratic inside delta, linear outside") {
+  ag::Tensor p({{0.5, -3}, {0.2, 2}}, ag::f64, true);
+  ag::Tensor t = ag::zeros({2, 2}, ag::f64);
+  // δ = 1.5: 0.5·0.25, 1.5·(3 - 0.75), 0.5·0.04, 1.5·(2 - 0.75)
+  check_values(nn::huber_loss(p, t, 1.5, Reduction::none), {2, 2}, {0.125, 3.375, 0.02, 1.875});
+  ag::Tensor l = nn::huber_loss(p, t, 1.5);
+  CHECK(l.item() == doctest::Approx(5.395 / 4));
+  l.backward();
+  check_values(p.grad(), {2, 2}, {0.5 / 4, -1.5 / 4, 0.2 / 4, 1.5 / 4});  // d, or δ·sign(d)
+  CHECK(nn::HuberLoss(1.5, Reduction::sum)(p, t).item() == doctest::Approx(5.395));
+  CHECK_THROWS_AS(nn::huber_loss(p, t, 0.0), ag::ValueError);
+}
+
+TEST_CASE("bce_loss: values, gradient, clamping keeps it finite") {
+  ag::Tensor p({0.9, 0.2}, ag::f64, true);
+  ag::Tensor y({1, 0}, ag::f64);
+  ag::Tensor l = nn::bce_loss(p, y);
+  CHECK(l.item() == doctest::Approx((-std::log(0.9) - std::log(0.8)) / 2).epsilon(1e-12));
+  l.backward();
+  check_values(p.grad(), {2}, {-1 / 0.9 / 2, 1 / 0.8 / 2});  // -y/p + (1-y)/(1-p)
+  // log-loss grows without bound as the probability of the true class goes to 0 ...
+  double prev = 0;
+  for (double q : {1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6}) {
+    const double v = nn::bce_loss(ag::Tensor({q}, ag::f64), ag::Tensor({1}, ag::f64)).item();
+    CHECK(v == doctest::Approx(-std::log(q)).epsilon(1e-9));
+    CHECK(v > prev);
+    prev = v;
+  }
+  // ... and the probability path is clamped at p = eps: finite, -log(eps)
+  check_values(nn::bce_loss(ag::Tensor({0, 1}, ag::f64), ag::Tensor({1, 0}, ag::f64), Reduction::none),
+               {2}, {-std::log(1e-7), -std::log(1e-7)}, 1e-6);
+  for (double v : values(nn::bce_loss(ag::Tensor({0, 1}), ag::Tensor({1, 0}), Reduction::none))) {
+    CHECK(std::isfinite(v));
+    CHECK(v > 15.0);  // float32: 1 - 1e-7 rounds to 1 - 2^-23
+  }
+  CHECK(nn::BCELoss()(p, y).item() == doctest::Approx(l.item()));
+}
+
+TEST_CASE("bce_with_logits: stable for any logit; d/dz = sigmoid(z) - y") {
+  ag::Tensor z({-1000, 0, 2, 1000}, ag::f64, true);
+  ag::Tensor y({1, 1, 0, 1}, ag::f64);
+  ag::Tensor l = nn::bce_with_logits(z, y, Reduction::none);
+  check_values(l, {4}, {1000, std::log(2.0), std::log(1 + std::exp(2.0)), 0});
+  l.sum().backward();
+  check_values(z.grad(), {4}, {-1, -0.5, 1 / (1 + std::exp(-2.0)), 0});
+  // float32: the same, finite
+  ag::Tensor l32 = nn::bce_with_logits(ag::Tensor({-1000, 1000, -50}), ag::Tensor({1, 0, 1}), Reduction::none);
+  check_values(l32, {3}, {1000, 1000, 50}, 1e-6);
+  // the loss keeps growing as the true class' logit goes to -inf, and stays finite
+  double prev = 0;
+  for (double zz : {-10.0, -100.0, -1e4, -1e6}) {
+    const double v = nn::bce_with_logits(ag::Tensor({zz}), ag::Tensor({1})).item();
+    CHECK(std::isfinite(v));
+    CHECK(v > prev);
+    CHECK(v == doctest::Approx(-zz + std::log1p(std::exp(zz))).epsilon(1e-6));  // log(1 + e^-z)
+    prev = v;
+  }
+  // agrees with the probability form where that one is accurate
+  ag::Tensor zm({-2, -0.5, 0.3, 3}, ag::f64);
+  ag::Tensor ym({0, 1, 1, 0}, ag::f64);
+  CHECK(nn::bce_with_logits(zm, ym).item() ==
+        doctest::Approx(nn::bce_loss(ag::sigmoid(zm), ym).item()).epsilon(1e-12));
+  CHECK(nn::BCEWithLogitsLoss(Reduction::sum)(zm, ym).item() ==
+        doctest::Approx(4 * nn::bce_loss(ag::sigmoid(zm), ym).item()).epsilon(1e-12));
+}
+
+TEST_CASE("cross_entropy: class indices, one-hot rows, gradient softmax - onehot") {
+  const double s = std::exp(1.0) + std::exp(2.0) + std::exp(3.0);
+  const double row0 = std::log(s) - 3, row1 = std::log(3.0);
+  ag::Tensor z({{1, 2, 3}, {1, 1, 1}}, ag::f64, true);
+  ag::Tensor l = nn::cross_entropy(z, std::vector<std::size_t>{2, 0});
+  CHECK(l.item() == doctest::Approx((row0 + row1) / 2).epsilon(1e-12));
+  l.backward();
+  check_values(z.grad(), {2, 3},
+               {std::exp(1.0) / s / 2, std::exp(2.0) / s / 2, (std::exp(3.0) / s - 1) / 2,
+                (1. / 3 - 1) / 2, 1. / 6, 1. / 6});
+  // the same through a one-hot target, an index tensor, and the module form
+  ag::Tensor onehot({{0, 0, 1}, {1, 0, 0}}, ag::f64);
+  CHECK(nn::cross_entropy(z, onehot).item() == doctest::Approx(l.item()).epsilon(1e-12));
+  CHECK(nn::cross_entropy(z, ag::Tensor({2, 0})).item() == doctest::Approx(l.item()).epsilon(1e-12));
+  CHECK(nn::CrossEntropyLoss()(z, onehot).item() == doctest::Approx(l.item()).epsilon(1e-12));
+  check_values(nn::cross_entropy(z, std::vector<std::size_t>{2, 0}, Reduction::none), {2}, {row0, row1});
+  CHECK(nn::cross_entropy(z, onehot, Reduction::sum).item() == doctest::Approx(row0 + row1));
+  // soft targets
+  ag::Tensor soft({{0.5, 0.5, 0}, {0, 0, 1}}, ag::f64);
+  CHECK(nn::cross_entropy(z, soft, Reduction::sum).item() ==
+        doctest::Approx(0.5 * (std::log(s) - 1) + 0.5 * (std::log(s) - 2) + std::log(3.0)));
+  // nll_loss on log_softmax is the same loss
+  CHECK(nn::nll_loss(ag::log_softmax(z, -1), std::vector<std::size_t>{2, 0}).item() ==
+        doctest::Approx(l.item()).epsilon(1e-12));
+  CHECK(nn::NLLLoss(Reduction::sum)(ag::log_softmax(z, -1), onehot).item() ==
+        doctest::Approx(row0 + row1).epsilon(1e-12));
+  // nll_loss picks -lp[n, class]
+  check_values(nn::nll_loss(ag::Tensor({{-0.1, -2.5}, {-1.2, -0.4}}, ag::f64), ag::Tensor({1, 0}),
+                            Reduction::none), {2}, {2.5, 1.2});
+}
+
+TEST_CASE("cross_entropy: label smoothing mixes in the uniform distribution") {
+  const double s = std::exp(1.0) + std::exp(2.0) + std::exp(3.0), L = std::log(s);
+  ag::Tensor z({{1, 2, 3}, {1, 1, 1}}, ag::f64);
+  // q' = 0.9·onehot + 0.1/3: row 0 = 0.9(L - 3) + (0.1/3)·Σ(L - z_c) = 0.9(L-3) + (0.1/3)(3L - 6)
+  const double r0 = 0.9 * (L - 3) + (0.1 / 3) * (3 * L - 6), r1 = std::log(3.0);
+  check_values(nn::cross_entropy(z, std::vector<std::size_t>{2, 0}, Reduction::none, 0.1), {2}, {r0, r1});
+  ag::Tensor onehot({{0, 0, 1}, {1, 0, 0}}, ag::f64);
+  CHECK(nn::CrossEntropyLoss(Reduction::mean, 0.1)(z, onehot).item() == doctest::Approx((r0 + r1) / 2));
+  CHECK_THROWS_AS(nn::cross_entropy(z, onehot, Reduction::mean, 1.5), ag::ValueError);
+}
+
+TEST_CASE("cross_entropy: grows without bound for a wrong confident logit, yet stays finite") {
+  double prev = 0;
+  for (double k : {10.0, 100.0, 1000.0, 1e5}) {
+    for (ag::DType d : {ag::f32, ag::f64}) {
+      ag::Tensor z = ag::Tensor({{0.0, k}}, d);
+      const double v = nn::cross_entropy(z, std::vector<std::size_t>{0}).item();
+      CHECK(std::isfinite(v));
+      CHECK(v == doctest::Approx(k + std::log1p(std::exp(-k))).epsilon(1e-6));  // log(1 + e^k)
+    }
+    const double v = nn::cross_entropy(ag::Tensor({{0.0, k}}, ag::f64), std::vector<std::size_t>{0}).item();
+    CHECK(v > prev);
+    prev = v;
+  }
+  // the probability path: softmax then -log p(true) overflows to inf where the logits path does not
+  ag::Tensor z({{0.0, 1000.0}}, ag::f32);
+  const double naive = -std::log(values(ag::softmax(z, -1))[0]);
+  CHECK(std::isinf(naive));
+  CHECK(std::isfinite(nn::cross_entropy(z, std::vector<std::size_t>{0}).item()));
+}
+
+TEST_CASE("losses: error paths name the loss and the shapes") {
+  ag::Tensor a = ag::zeros({2, 2}), b = ag::zeros({2, 1});
+  std::string msg = error_of<ag::ShapeError>([&] { nn::mse_loss(a, b); });
+  CHECK(contains(msg, "mse_loss"));
+  CHECK(contains(msg, "[2, 2]"));
+  CHECK(contains(msg, "[2, 1]"));
+  CHECK(contains(error_of<ag::ShapeError>([&] { nn::bce_with_logits(a, b); }), "bce_with_logits"));
+  CHECK(contains(error_of<ag::ShapeError>([&] { nn::huber_loss(a, b); }), "huber_loss"));
+  msg = error_of<ag::DtypeError>([&] { nn::mse_loss(a, ag::zeros({2, 2}, ag::f64)); });
+  CHECK(contains(msg, "float32"));
+  CHECK(contains(msg, "float64"));
+
+  ag::Tensor z = ag::zeros({2, 3});
+  msg = error_of<ag::ShapeError>([&] { nn::cross_entropy(z, ag::zeros({3})); });
+  CHECK(contains(msg, "cross_entropy"));
+  CHECK(contains(msg, "[3]"));
+  CHECK(contains(msg, "[2, 3]"));
+  CHECK(contains(msg, "[2]"));
+  CHECK(contains(error_of<ag::ShapeError>([&] { nn::cross_entropy(z, std::vector<std::size_t>{0, 1, 2}); }),
+                 "cross_entropy"));
+  msg = error_of<ag::IndexError>([&] { nn::cross_entropy(z, std::vector<std::size_t>{0, 3}); });
+  CHECK(contains(msg, "cross_entropy"));
+  CHECK(contains(msg, "3 classes"));
+  CHECK_THROWS_AS(nn::cross_entropy(z, ag::Tensor({0.5, 1})), ag::IndexError);
+  CHECK_THROWS_AS(nn::nll_loss(z, ag::Tensor({-1, 1})), ag::IndexError);
+  CHECK(contains(error_of<ag::DtypeError>([&] { nn::cross_entropy(z, ag::zeros({2, 3}, ag::f64)); }),
+                 "cross_entropy"));
+  CHECK_THROWS_AS(nn::cross_entropy(ag::scalar(1.0), ag::scalar(0.0)), ag::ShapeError);
+  CHECK_THROWS_AS(nn::mse_loss(ag::Tensor(), a), ag::ValueError);
+}
+
+TEST_CASE("gradcheck: every loss in float64") {
+  ag::Generator gen(17);
+  ag::Tensor p = ag::randn({4, 3}, gen, ag::f64).requires_grad_();
+  ag::Tensor t = ag::randn({4, 3}, gen, ag::f64);
+  ag::Tensor prob = ag::uniform({4, 3}, 0.1, 0.9, gen, ag::f64).requires_grad_();
+  ag::Tensor y = ag::rand({4, 3}, gen, ag::f64);
+  ag::Tensor onehot({{0, 1, 0}, {1, 0, 0}, {0, 0, 1}, {0, 1, 0}}, ag::f64);
+  using In = const std::vector<ag::Tensor>&;
+  CHECK_GRADCHECK([&](In in) { return nn::mse_loss(in[0], t); }, {p});
+  CHECK_GRADCHECK([&](In in) { return nn::l1_loss(in[0], t, Reduction::none); }, {p});
+  CHECK_GRADCHECK([&](In in) { return nn::huber_loss(in[0], t, 0.7, Reduction::sum); }, {p});
+  CHECK_GRADCHECK([&](In in) { return nn::bce_loss(in[0], y); }, {prob});
+  CHECK_GRADCHECK([&](In in) { return nn::bce_with_logits(in[0], y, Reduction::none); }, {p});
+  CHECK_GRADCHECK([&](In in) { return nn::cross_entropy(in[0], onehot); }, {p});
+  CHECK_GRADCHECK([&](In in) { return nn::cross_entropy(in[0], ag::Tensor({1, 0, 2, 2}), Reduction::none, 0.2); },
+                  {p});
+  CHECK_GRADCHECK([&](In in) { return nn::nll_loss(ag::log_softmax(in[0], -1), ag::Tensor({1, 0, 2, 2})); }, {p});
+  // gradients w.r.t. the targets too (soft labels, regression targets)
+  ag::Tensor tr = t.detach().requires_grad_();
+  CHECK_GRADCHECK([&](In in) { return nn::mse_loss(in[0], in[1]); }, {p, tr});
+  ag::Tensor yr = y.detach().requires_grad_();
+  CHECK_GRADCHECK([&](In in) { return nn::bce_with_logits(in[0], in[1]); }, {p, yr});
+}

@@ -1,0 +1,53 @@
+#pragma once
+// Small helpers shared by the nn tests (values out of tensors, element-wise comparisons).
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "ag/nn.hpp"
+
+namespace nn_test {
+
+inline std::vector<double> values(const ag::Tensor& t) {
+  xt::xarray<double> a = t.to_xarray<double>();
+  return std::vector<double>(a.begin(), a.end());
+}
+
+inline void check_values(const ag::Tensor& t, const ag::Shape& shape, const std::vector<double>& want,
+                         double eps = 1e-12) {
+  REQUIRE(t.defined());
+  REQUIRE(t.shape() == shape);
+  const std::vector<double> got = values(t);
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < want.size(); ++i)
+    CHECK_MESSAGE(got[i] == doctest::Approx(want[i]).epsilon(eps), "element " << i);
+}
+
+// Sets a tensor's values in place (its shape must have want.size() elements).
+inline void set_values(ag::Tensor t, const std::vector<double>& v) {
+  REQUIRE(t.numel() == v.size());
+  if (t.dtype() == ag::f64) {
+    auto& a = t.mutable_value<double>();
+    std::copy(v.begin(), v.end(), a.begin());
+  } else {
+    auto& a = t.mutable_value<float>();
+    for (std::size_t i = 0; i < v.size(); ++i) a.flat(i) = static_cast<float>(v[i]);
+  }
+}
+
+// Runs f and returns the message of the ag exception E it throws ("" if none was thrown).
+template <class E, class F> std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "";
+}
+
+inline bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+}  // namespace nn_test
