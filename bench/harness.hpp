@@ -1,0 +1,121 @@
+#pragma once
+// The benchmark harness shared by every side (tapegrad, libtorch, floor). Each side is its own
+// executable: it implements some of the workloads listed in kWorkloads with BENCH_SIDE(name) and
+// prints machine-readable lines that bench/run joins:
+//   INFO side=<side> <key>=<value> ...
+//   RESULT side=<side> workload=<w> unit=<u> ns=<median wall ns/iter> cpu_ns=<median CPU ns/iter>
+//          news=<operator new calls/iter> faults=<minor page faults/iter>
+//          iters=<iterations per sample> samples=<n> spread=<(p75-p25)/median of the wall times>
+//   CHECK side=<side> workload=<w> tol=<t> values=<v0>,<v1>,...
+// Adding a workload: one row in kWorkloads, its inputs in bench/workloads.hpp, one BENCH_SIDE
+// function per side (a side that lacks it simply reports nothing for it).
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace bench {
+
+// ---- the workload registry --------------------------------------------------------------------
+struct WorkloadInfo {
+  const char* name;
+  const char* unit;  // unit of the reported per-iteration time: "ns", "us" or "ms"
+  double tol;        // checks agree when |x - y| <= tol * (1 + max(|x|, |y|))
+  const char* what;  // shown by --list
+};
+inline constexpr WorkloadInfo kWorkloads[] = {
+    {"tiny_graph", "us", 1e-6, "a,b f32[3] requires_grad: y = (a*b + a).sum(); y.backward()"},
+    {"matmul_fb", "ms", 1e-4, "A,B f32[512,512]: C = A@B; C.backward(G) (3 GEMMs), 1 thread"},
+};
+
+struct Options {
+  int samples = 15;              // timed samples; the median is reported
+  double sample_seconds = 0.02;  // target wall time of one sample (iterations are calibrated)
+};
+
+struct Result {
+  double ns_per_iter = 0;      // median over samples, wall clock
+  double cpu_ns_per_iter = 0;  // median over samples, CPU time of the process (all its threads)
+  double spread = 0;           // (p75 - p25) / median, wall clock
+  double news_per_iter = 0;    // global operator new calls per iteration
+  double faults_per_iter = 0;  // minor page faults per iteration (fresh memory touched)
+  long iters = 0;              // iterations per sample
+  int samples = 0;
+  std::vector<double> check;   // loss, gradients or checksums, compared across sides
+};
+
+using SideFn = Result (*)(const Options&);
+struct Registrar {
+  Registrar(const char* workload, SideFn fn);
+};
+
+#define BENCH_SIDE(workload)                                                                \
+  static ::bench::Result bench_side_##workload(const ::bench::Options&);                    \
+  static const ::bench::Registrar bench_reg_##workload(#workload, bench_side_##workload);  \
+  static ::bench::Result bench_side_##workload(const ::bench::Options& opt)
+
+// Each side's translation unit defines its name and may add INFO key=value pairs.
+extern const char* const kSide;
+std::vector<std::pair<std::string, std::string>> side_info();
+
+// ---- timing -----------------------------------------------------------------------------------
+std::uint64_t now_ns();      // wall clock (steady)
+std::uint64_t cpu_now_ns();  // CPU time consumed by this process
+std::uint64_t minor_faults();  // minor page faults of this process so far
+std::uint64_t new_count();  // operator new calls so far in this process (replaced in harness.cpp)
+double quantile(std::vector<double> v, double q);  // linear interpolation, v non-empty
+
+// Median ns per call of `step` over opt.samples samples, each running `iters` calls back to back;
+// `iters` is calibrated so that a sample lasts about opt.sample_seconds. A short warm-up first.
+template <class F> Result time_it(F&& step, const Options& opt) {
+  for (int i = 0; i < 3; ++i) step();
+  long iters = 1;
+  for (;;) {  // calibrate
+    const std::uint64_t t0 = now_ns();
+    for (long i = 0; i < iters; ++i) step();
+    const double s = static_cast<double>(now_ns() - t0) * 1e-9;
+    if (s >= opt.sample_seconds || iters >= (1L << 30)) break;
+    const double want = s > 0 ? opt.sample_seconds / s * static_cast<double>(iters) * 1.1
+                              : static_cast<double>(iters) * 10;
+    iters = std::max(iters * 2, static_cast<long>(std::min(want, 1e9)));
+  }
+  std::vector<double> per_iter, cpu_per_iter;
+  std::uint64_t news = 0;
+  const std::uint64_t f0 = minor_faults();
+  for (int k = 0; k < opt.samples; ++k) {
+    const std::uint64_t n0 = new_count();
+    const std::uint64_t c0 = cpu_now_ns();
+    const std::uint64_t t0 = now_ns();
+    for (long i = 0; i < iters; ++i) step();
+    const std::uint64_t t1 = now_ns();
+    const std::uint64_t c1 = cpu_now_ns();
+    news += new_count() - n0;
+    per_iter.push_back(static_cast<double>(t1 - t0) / static_cast<double>(iters));
+    cpu_per_iter.push_back(static_cast<double>(c1 - c0) / static_cast<double>(iters));
+  }
+  Result r;
+  r.iters = iters;
+  r.samples = opt.samples;
+  const double total = static_cast<double>(iters) * opt.samples;
+  r.news_per_iter = static_cast<double>(news) / total;
+  r.faults_per_iter = static_cast<double>(minor_faults() - f0) / total;
+  r.ns_per_iter = quantile(per_iter, 0.5);
+  r.cpu_ns_per_iter = quantile(cpu_per_iter, 0.5);
+  r.spread = (quantile(per_iter, 0.75) - quantile(per_iter, 0.25)) / r.ns_per_iter;
+  return r;
+}
+
+// Keeps the compiler from dropping or hoisting work on memory it cannot see through.
+inline void escape(const void* p) { asm volatile("" : : "g"(p) : "memory"); }
+inline void clobber() { asm volatile("" : : : "memory"); }
+
+// ---- inputs and checks shared by every side -------------------------------------------------------
+// Deterministic values uniform in [-1, 1) from a seed (splitmix64), identical on every side.
+void fill_uniform(float* p, std::size_t n, std::uint64_t seed);
+// Checksums of a float array, in double: {Σx, Σ|x|, Σ wᵢxᵢ} with fixed pseudo-random wᵢ, so that
+// misplaced elements change the third value.
+void append_checksums(std::vector<double>& out, const float* p, std::size_t n);
+
+}  // namespace bench
