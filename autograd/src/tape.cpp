@@ -94,6 +94,11 @@ Tensor attach(std::shared_ptr<Node> node, std::vector<Tensor>&& inputs, Tensor o
     if (in.impl() == o)
       throw GradError(fmt::format("{}: the output must be a new tensor, not one of the inputs", node->op));
   node->inputs = std::move(inputs);
+  for (std::size_t i = 0; i < node->inputs.size(); ++i) {
+    const std::uint64_t v = node->inputs[i].defined() ? node->inputs[i].impl()->version : 0;
+    if (i < 4) node->input_versions[i] = v;
+    else node->more_input_versions.push_back(v);
+  }
   node->self = node;
   node->output = out.impl_ptr();
   tape.push(node.get());
@@ -113,7 +118,13 @@ std::size_t live_node_count() noexcept { return detail::tape.live(); }
 const Tensor& VjpContext::input(std::size_t i) const {
   if (i >= node_.inputs.size())
     throw IndexError(fmt::format("{}: VJP asked for input {} of {}", node_.op, i, node_.inputs.size()));
-  return node_.inputs[i];
+  const Tensor& x = node_.inputs[i];
+  if (x.defined() && x.impl()->version != node_.recorded_version(i))
+    throw GradError(fmt::format("{}: input {} {} {} was modified by an in-place operation after it was "
+                                "saved for backward (version {} now, {} when recorded)", node_.op, i,
+                                dtype_name(x.dtype()), shape_str(x.shape()), x.impl()->version,
+                                node_.recorded_version(i)));
+  return x;
 }
 std::size_t VjpContext::num_inputs() const { return node_.inputs.size(); }
 bool VjpContext::needs_grad(std::size_t i) const {
@@ -124,7 +135,13 @@ Tensor VjpContext::output() const {
   if (node_.keep != Keep::inputs_and_output)
     throw GradError(fmt::format("{}: the VJP uses output() but the op was recorded without "
                                 "ag::keep_output", node_.op));
-  if (auto alive = node_.output.lock()) return Tensor(std::move(alive));
+  if (auto alive = node_.output.lock()) {
+    if (alive->version != 0)  // a recorded output starts at version 0
+      throw GradError(fmt::format("{}: its output {} was modified by an in-place operation after it was "
+                                  "saved for backward (version {})", node_.op,
+                                  shape_str(Tensor(alive).shape()), alive->version));
+    return Tensor(std::move(alive));
+  }
   // The user dropped the result: rebuild it from the stashed value, with this node as its grad_fn so
   // that under create_graph the VJP stays differentiable. When it dies the value is stashed again.
   auto im = std::make_shared<detail::TensorImpl>(std::move(*node_.output_value));

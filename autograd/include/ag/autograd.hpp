@@ -2,18 +2,21 @@
 // The dynamic tape: grad mode, recording an op (the extension API), backward and ag::grad.
 //
 // Writing an op (built-in ops do exactly this):
-//   Tensor swish(const Tensor& x) {
-//     Tensor s = ag::no_grad([&] { return ag::sigmoid(x); });   // forward, not recorded
-//     Tensor y = ag::no_grad([&] { return x * s; });
-//     return ag::record("swish", {x}, y, [s](const ag::VjpContext& c, const Tensor& g) -> ag::Grads {
-//       const Tensor& x = c.input(0);                             // d/dx x·σ(x) = σ + x·σ(1-σ)
-//       return {g * (s + x * s * (1.0 - s))};
+//   Tensor swish(const Tensor& x) {                           // y = x·σ(x)
+//     Tensor y = ag::no_grad([&] { return x * ag::sigmoid(x); });  // forward, not recorded
+//     return ag::record("swish", {x}, y, [](const ag::VjpContext& c, const Tensor& g) -> ag::Grads {
+//       const Tensor& x = c.input(0);
+//       Tensor s = ag::sigmoid(x);        // recomputed with ag ops: differentiable under create_graph
+//       return {g * (s + x * s * (1.0 - s))};                   // d/dx x·σ(x) = σ + x·σ(1-σ)
 //     });
 //   }
+// (Values captured from the forward are constants to a create_graph backward: capture them only
+// when the VJP needs no derivative through them.)
 // The VJP returns one gradient per input (undefined = no contribution). A gradient may have the
 // broadcast shape of the op's output: the engine sums it back to the input's shape (one place).
 // Written with ag ops, the VJP itself is recorded under create_graph, so 2nd derivatives work.
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -88,6 +91,13 @@ struct Node {
   Tape* tape = nullptr;
   std::size_t tape_index = 0;
   std::weak_ptr<Node> self;
+  // Versions of the inputs when recorded: a VJP that reads an input changed in place since then
+  // raises GradError instead of computing a wrong gradient (inline for the common <= 4 inputs).
+  std::uint64_t input_versions[4] = {0, 0, 0, 0};
+  std::vector<std::uint64_t> more_input_versions;
+  std::uint64_t recorded_version(std::size_t i) const {
+    return i < 4 ? input_versions[i] : more_input_versions[i - 4];
+  }
 
   Node(const char* op_name, Keep k) : op(op_name), keep(k) {}
   virtual ~Node();

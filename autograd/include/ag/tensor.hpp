@@ -61,7 +61,8 @@ class Tensor {
 
   // Read access to the values; T must match dtype() (DtypeError otherwise).
   template <class T> const xt::xarray<T>& value() const;
-  // Write access: bumps the version counter (in-place changes are tracked for autograd safety).
+  // Write access: bumps the version counter; a backward that needs the old values (a VJP reading
+  // this tensor as an input or output) then raises GradError, like PyTorch.
   template <class T> xt::xarray<T>& mutable_value();
   // A copy of the values converted to T, whatever the dtype.
   template <class T> xt::xarray<T> to_xarray() const;
