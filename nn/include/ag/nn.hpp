@@ -2,6 +2,7 @@
 // Everything in ag::nn: modules and layers, losses, optimizers and schedulers, save/load, and
 // (when present) data loading and training.
 #include "ag/ag.hpp"
+#include "ag/nn/gradcheck.hpp"
 #include "ag/nn/init.hpp"
 #include "ag/nn/layers.hpp"
 #include "ag/nn/losses.hpp"
