@@ -182,35 +182,27 @@ SGD::SGD(std::vector<ParamGroup> groups, double momentum, double dampening, bool
 }
 
 void SGD::step() {
-  NoGradGuard ng;
-  for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
-    const ParamGroup& grp = groups_[gi];
-    for (std::size_t i = 0; i < grp.params.size(); ++i) {
-      Tensor p = grp.params[i];
-      const Tensor grad = p.grad();
-      if (!grad.defined()) continue;
-      Slot& s = slot(gi, i);
-      const bool first = s.buf.empty() || !s.buf[0].defined();
-      Tensor* buf = momentum_ != 0.0 ? &ensure_buffer(s, 0, p) : nullptr;
-      s.step += 1;
-      detail::dispatch(p.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        auto [w, g, n] = views<T>(p, grad);
-        const T lr = static_cast<T>(grp.lr), wd = static_cast<T>(grp.weight_decay);
-        if (!buf) {
-          for (std::size_t k = 0; k < n; ++k) w[k] -= lr * (g[k] + wd * w[k]);
-          return;
-        }
-        T* b = raw<T>(*buf);
-        const T mu = static_cast<T>(momentum_), keep = static_cast<T>(1.0 - dampening_);
-        for (std::size_t k = 0; k < n; ++k) {
-          const T gk = g[k] + wd * w[k];
-          b[k] = first ? gk : mu * b[k] + keep * gk;
-          w[k] -= lr * (nesterov_ ? gk + mu * b[k] : b[k]);
-        }
-      });
-    }
-  }
+  for_each_with_grad([&](const ParamGroup& grp, Tensor& p, const Tensor& grad, Slot& s) {
+    const bool first = s.buf.empty() || !s.buf[0].defined();
+    Tensor* buf = momentum_ != 0.0 ? &ensure_buffer(s, 0, p) : nullptr;
+    s.step += 1;
+    detail::dispatch(p.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      auto [w, g, n] = views<T>(p, grad);
+      const T lr = static_cast<T>(grp.lr), wd = static_cast<T>(grp.weight_decay);
+      if (!buf) {
+        for (std::size_t k = 0; k < n; ++k) w[k] -= lr * (g[k] + wd * w[k]);
+        return;
+      }
+      T* b = raw<T>(*buf);
+      const T mu = static_cast<T>(momentum_), keep = static_cast<T>(1.0 - dampening_);
+      for (std::size_t k = 0; k < n; ++k) {
+        const T gk = g[k] + wd * w[k];
+        b[k] = first ? gk : mu * b[k] + keep * gk;
+        w[k] -= lr * (nesterov_ ? gk + mu * b[k] : b[k]);
+      }
+    });
+  });
 }
 
 // ---- Adam / AdamW ------------------------------------------------------------------------------
@@ -232,42 +224,34 @@ Adam::Adam(std::vector<ParamGroup> groups, Betas betas, double eps, bool amsgrad
 }
 
 void Adam::step() {
-  NoGradGuard ng;
-  for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
-    const ParamGroup& grp = groups_[gi];
-    for (std::size_t i = 0; i < grp.params.size(); ++i) {
-      Tensor p = grp.params[i];
-      const Tensor grad = p.grad();
-      if (!grad.defined()) continue;
-      Slot& s = slot(gi, i);
-      Tensor& m_t = ensure_buffer(s, 0, p);
-      Tensor& v_t = ensure_buffer(s, 1, p);
-      Tensor* vmax_t = amsgrad_ ? &ensure_buffer(s, 2, p) : nullptr;
-      s.step += 1;
-      const double bc1 = 1.0 - std::pow(beta1_, s.step), bc2 = 1.0 - std::pow(beta2_, s.step);
-      detail::dispatch(p.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        auto [w, g, n] = views<T>(p, grad);
-        T* m = raw<T>(m_t);
-        T* v = raw<T>(v_t);
-        T* vmax = vmax_t ? raw<T>(*vmax_t) : nullptr;
-        const T b1 = static_cast<T>(beta1_), b2 = static_cast<T>(beta2_), eps = static_cast<T>(eps_);
-        const T step_size = static_cast<T>(grp.lr / bc1), bc2_sqrt = static_cast<T>(std::sqrt(bc2));
-        // L2 penalty in the gradient (Adam) or decoupled decay of the weights (AdamW)
-        const T wd = decoupled_ ? T(0) : static_cast<T>(grp.weight_decay);
-        const T shrink = decoupled_ ? static_cast<T>(1.0 - grp.lr * grp.weight_decay) : T(1);
-        for (std::size_t k = 0; k < n; ++k) {
-          if (decoupled_) w[k] *= shrink;
-          const T gk = g[k] + wd * w[k];
-          m[k] = b1 * m[k] + (1 - b1) * gk;
-          v[k] = b2 * v[k] + (1 - b2) * gk * gk;
-          T vk = v[k];
-          if (vmax) vk = vmax[k] = std::max(vmax[k], vk);
-          w[k] -= step_size * m[k] / (std::sqrt(vk) / bc2_sqrt + eps);
-        }
-      });
-    }
-  }
+  for_each_with_grad([&](const ParamGroup& grp, Tensor& p, const Tensor& grad, Slot& s) {
+    Tensor& m_t = ensure_buffer(s, 0, p);
+    Tensor& v_t = ensure_buffer(s, 1, p);
+    Tensor* vmax_t = amsgrad_ ? &ensure_buffer(s, 2, p) : nullptr;
+    s.step += 1;
+    const double bc1 = 1.0 - std::pow(beta1_, s.step), bc2 = 1.0 - std::pow(beta2_, s.step);
+    detail::dispatch(p.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      auto [w, g, n] = views<T>(p, grad);
+      T* m = raw<T>(m_t);
+      T* v = raw<T>(v_t);
+      T* vmax = vmax_t ? raw<T>(*vmax_t) : nullptr;
+      const T b1 = static_cast<T>(beta1_), b2 = static_cast<T>(beta2_), eps = static_cast<T>(eps_);
+      const T step_size = static_cast<T>(grp.lr / bc1), bc2_sqrt = static_cast<T>(std::sqrt(bc2));
+      // L2 penalty in the gradient (Adam) or decoupled decay of the weights (AdamW)
+      const T wd = decoupled_ ? T(0) : static_cast<T>(grp.weight_decay);
+      const T shrink = decoupled_ ? static_cast<T>(1.0 - grp.lr * grp.weight_decay) : T(1);
+      for (std::size_t k = 0; k < n; ++k) {
+        if (decoupled_) w[k] *= shrink;
+        const T gk = g[k] + wd * w[k];
+        m[k] = b1 * m[k] + (1 - b1) * gk;
+        v[k] = b2 * v[k] + (1 - b2) * gk * gk;
+        T vk = v[k];
+        if (vmax) vk = vmax[k] = std::max(vmax[k], vk);
+        w[k] -= step_size * m[k] / (std::sqrt(vk) / bc2_sqrt + eps);
+      }
+    });
+  });
 }
 
 AdamW::AdamW(const std::vector<Tensor>& params, double lr, Betas betas, double eps,
@@ -293,45 +277,37 @@ RMSprop::RMSprop(std::vector<ParamGroup> groups, double alpha, double eps, doubl
 }
 
 void RMSprop::step() {
-  NoGradGuard ng;
-  for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
-    const ParamGroup& grp = groups_[gi];
-    for (std::size_t i = 0; i < grp.params.size(); ++i) {
-      Tensor p = grp.params[i];
-      const Tensor grad = p.grad();
-      if (!grad.defined()) continue;
-      Slot& s = slot(gi, i);
-      Tensor& sq_t = ensure_buffer(s, 0, p);
-      Tensor* mom_t = momentum_ > 0.0 ? &ensure_buffer(s, 1, p) : nullptr;
-      Tensor* avg_t = centered_ ? &ensure_buffer(s, 2, p) : nullptr;
-      s.step += 1;
-      detail::dispatch(p.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        auto [w, g, n] = views<T>(p, grad);
-        T* sq = raw<T>(sq_t);
-        T* mom = mom_t ? raw<T>(*mom_t) : nullptr;
-        T* avg = avg_t ? raw<T>(*avg_t) : nullptr;
-        const T a = static_cast<T>(alpha_), eps = static_cast<T>(eps_), mu = static_cast<T>(momentum_);
-        const T lr = static_cast<T>(grp.lr), wd = static_cast<T>(grp.weight_decay);
-        for (std::size_t k = 0; k < n; ++k) {
-          const T gk = g[k] + wd * w[k];
-          sq[k] = a * sq[k] + (1 - a) * gk * gk;
-          T var = sq[k];
-          if (avg) {
-            avg[k] = a * avg[k] + (1 - a) * gk;
-            var -= avg[k] * avg[k];
-          }
-          const T d = gk / (std::sqrt(var) + eps);
-          if (mom) {
-            mom[k] = mu * mom[k] + d;
-            w[k] -= lr * mom[k];
-          } else {
-            w[k] -= lr * d;
-          }
+  for_each_with_grad([&](const ParamGroup& grp, Tensor& p, const Tensor& grad, Slot& s) {
+    Tensor& sq_t = ensure_buffer(s, 0, p);
+    Tensor* mom_t = momentum_ > 0.0 ? &ensure_buffer(s, 1, p) : nullptr;
+    Tensor* avg_t = centered_ ? &ensure_buffer(s, 2, p) : nullptr;
+    s.step += 1;
+    detail::dispatch(p.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      auto [w, g, n] = views<T>(p, grad);
+      T* sq = raw<T>(sq_t);
+      T* mom = mom_t ? raw<T>(*mom_t) : nullptr;
+      T* avg = avg_t ? raw<T>(*avg_t) : nullptr;
+      const T a = static_cast<T>(alpha_), eps = static_cast<T>(eps_), mu = static_cast<T>(momentum_);
+      const T lr = static_cast<T>(grp.lr), wd = static_cast<T>(grp.weight_decay);
+      for (std::size_t k = 0; k < n; ++k) {
+        const T gk = g[k] + wd * w[k];
+        sq[k] = a * sq[k] + (1 - a) * gk * gk;
+        T var = sq[k];
+        if (avg) {
+          avg[k] = a * avg[k] + (1 - a) * gk;
+          var -= avg[k] * avg[k];
         }
-      });
-    }
-  }
+        const T d = gk / (std::sqrt(var) + eps);
+        if (mom) {
+          mom[k] = mu * mom[k] + d;
+          w[k] -= lr * mom[k];
+        } else {
+          w[k] -= lr * d;
+        }
+      }
+    });
+  });
 }
 
 // ---- Adagrad -----------------------------------------------------------------------------------
@@ -350,30 +326,22 @@ Adagrad::Adagrad(std::vector<ParamGroup> groups, double lr_decay, double initial
 }
 
 void Adagrad::step() {
-  NoGradGuard ng;
-  for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
-    const ParamGroup& grp = groups_[gi];
-    for (std::size_t i = 0; i < grp.params.size(); ++i) {
-      Tensor p = grp.params[i];
-      const Tensor grad = p.grad();
-      if (!grad.defined()) continue;
-      Slot& s = slot(gi, i);
-      Tensor& sum_t = ensure_buffer(s, 0, p, init_acc_);
-      s.step += 1;
-      const double clr = grp.lr / (1.0 + (s.step - 1.0) * lr_decay_);
-      detail::dispatch(p.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        auto [w, g, n] = views<T>(p, grad);
-        T* acc = raw<T>(sum_t);
-        const T lr = static_cast<T>(clr), wd = static_cast<T>(grp.weight_decay), eps = static_cast<T>(eps_);
-        for (std::size_t k = 0; k < n; ++k) {
-          const T gk = g[k] + wd * w[k];
-          acc[k] += gk * gk;
-          w[k] -= lr * gk / (std::sqrt(acc[k]) + eps);
-        }
-      });
-    }
-  }
+  for_each_with_grad([&](const ParamGroup& grp, Tensor& p, const Tensor& grad, Slot& s) {
+    Tensor& sum_t = ensure_buffer(s, 0, p, init_acc_);
+    s.step += 1;
+    const double clr = grp.lr / (1.0 + (s.step - 1.0) * lr_decay_);
+    detail::dispatch(p.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      auto [w, g, n] = views<T>(p, grad);
+      T* acc = raw<T>(sum_t);
+      const T lr = static_cast<T>(clr), wd = static_cast<T>(grp.weight_decay), eps = static_cast<T>(eps_);
+      for (std::size_t k = 0; k < n; ++k) {
+        const T gk = g[k] + wd * w[k];
+        acc[k] += gk * gk;
+        w[k] -= lr * gk / (std::sqrt(acc[k]) + eps);
+      }
+    });
+  });
 }
 
 // ---- clipping ----------------------------------------------------------------------------------

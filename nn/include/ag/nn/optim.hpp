@@ -36,6 +36,20 @@ class StatefulOptimizer : public Optimizer {
     std::vector<Tensor> buf;  // one per buffer name; undefined until first used
   };
   Slot& slot(std::size_t g, std::size_t i);  // grows the table for groups added later
+  // Calls f(group, param, grad, slot) for every parameter that has a gradient, under no-grad
+  // (the loop every update rule shares).
+  template <class F> void for_each_with_grad(F&& f) {
+    NoGradGuard no_record;
+    for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
+      const ParamGroup& grp = groups_[gi];
+      for (std::size_t i = 0; i < grp.params.size(); ++i) {
+        Tensor p = grp.params[i];
+        const Tensor grad = p.grad();
+        if (!grad.defined()) continue;
+        f(grp, p, grad, slot(gi, i));
+      }
+    }
+  }
   // The buffer k of `s` for parameter p, created as zeros (or `fill`) on first use.
   Tensor& ensure_buffer(Slot& s, std::size_t k, const Tensor& p, double fill = 0.0);
   std::vector<std::string> buffer_names_;
