@@ -9,6 +9,7 @@
 
 #include <xtensor/xnoalias.hpp>
 
+#include "debug_internal.hpp"
 #include "internal.hpp"
 
 namespace ag {
@@ -60,10 +61,15 @@ class Tape {
 namespace {
 thread_local bool grad_enabled = true;
 thread_local Tape tape;
+thread_local std::uint64_t recorded_ops = 0;  // tape positions: #1, #2, ... on this thread
+std::atomic<std::size_t> next_hook_handle{1};
 }  // namespace
+
+std::atomic<unsigned> anomaly_state{0};
 
 Node::~Node() {
   if (tape) tape->erase(this);
+  if (profiled_bytes) profile_node_freed(profiled_bytes);
   // Free a long chain iteratively: letting each input's destructor free its own node would use one
   // stack frame per node and overflow on deep graphs. A node about to die hands its inputs over.
   std::vector<Tensor> doomed = std::move(inputs);
@@ -101,18 +107,65 @@ Tensor attach(std::shared_ptr<Node> node, std::vector<Tensor>&& inputs, Tensor o
   }
   node->self = node;
   node->output = out.impl_ptr();
+  node->seq = ++recorded_ops;
   tape.push(node.get());
+  Node* n = node.get();
   o->grad_fn = std::move(node);
   o->requires_grad = true;
+  if (profiling) profile_recorded(*n, out);
+  if (anomaly_on()) check_recorded_anomaly(*n, out);
   return out;
 }
 
 }  // namespace detail
 
+bool is_anomaly_enabled() noexcept { return detail::anomaly_on(); }
+void set_detect_anomaly(bool on) noexcept {
+  if (on) detail::anomaly_state.fetch_or(1u, std::memory_order_relaxed);
+  else detail::anomaly_state.fetch_and(~1u, std::memory_order_relaxed);
+}
+
 bool is_grad_enabled() noexcept { return detail::grad_enabled; }
 void set_grad_enabled(bool on) noexcept { detail::grad_enabled = on; }
 std::size_t tape_size() noexcept { return detail::tape.size(); }
 std::size_t live_node_count() noexcept { return detail::tape.live(); }
+
+// ---- hooks and retain_grad ---------------------------------------------------------------------------
+std::size_t Tensor::register_hook(GradHook hook) {
+  detail::TensorImpl& im = const_cast<detail::TensorImpl&>(checked());
+  if (!im.requires_grad)
+    throw GradError(fmt::format("register_hook: the tensor {} {} does not require grad, so no gradient "
+                                "will reach it", dtype_name(im.dtype()), shape_str(shape())));
+  if (!hook) throw ValueError("register_hook: the hook is empty");
+  const std::size_t handle = detail::next_hook_handle.fetch_add(1, std::memory_order_relaxed);
+  auto& hooks = im.grad_fn ? im.grad_fn->hooks : im.hooks;
+  hooks.emplace_back(handle, std::move(hook));
+  return handle;
+}
+
+void Tensor::remove_hook(std::size_t handle) {
+  detail::TensorImpl& im = const_cast<detail::TensorImpl&>(checked());
+  auto& hooks = im.grad_fn ? im.grad_fn->hooks : im.hooks;
+  auto it = std::find_if(hooks.begin(), hooks.end(), [&](const auto& h) { return h.first == handle; });
+  if (it == hooks.end())
+    throw ValueError(fmt::format("remove_hook: no hook with handle {} on this tensor {}", handle,
+                                 shape_str(shape())));
+  hooks.erase(it);
+}
+
+Tensor& Tensor::retain_grad() {
+  detail::TensorImpl& im = const_cast<detail::TensorImpl&>(checked());
+  if (!im.requires_grad)
+    throw GradError(fmt::format("retain_grad: the tensor {} {} does not require grad", dtype_name(im.dtype()),
+                                shape_str(shape())));
+  if (im.grad_fn) im.grad_fn->retain_grad = true;
+  return *this;
+}
+
+bool Tensor::retains_grad() const {
+  const detail::TensorImpl& im = checked();
+  return im.grad_fn ? im.grad_fn->retain_grad : false;  // like PyTorch: only for non-leaves
+}
 
 // ---- VjpContext ---------------------------------------------------------------------------------
 const Tensor& VjpContext::input(std::size_t i) const {
@@ -196,6 +249,15 @@ Tensor fit_to_input(const Node& n, std::size_t i, Tensor g) {
   return sum_to(g, in.shape());
 }
 
+struct BackwardTimer {  // the Profiler's backward time of one VJP (also when it throws)
+  const char* op;
+  std::uint64_t start;
+  explicit BackwardTimer(const char* o) : op(o), start(detail::profiling ? detail::profile_backward_begin() : 0) {}
+  ~BackwardTimer() {
+    if (start) detail::profile_backward_end(op, start);
+  }
+};
+
 struct Sweep {
   bool retain_graph;
   bool create_graph;
@@ -228,6 +290,7 @@ void accumulate_leaf(TensorImpl* leaf, Tensor g, const Sweep& s) {
 void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, const Sweep& s) {
   detail::Tape& tape = detail::tape;
   std::vector<std::shared_ptr<Node>> pending;  // nodes holding a gradient, kept alive until swept
+  pending.reserve(16);                          // one allocation for small graphs
   struct ClearOnExit {  // an exception mid-sweep must not leave stale gradients in the graph
     std::vector<std::shared_ptr<Node>>& nodes;
     ~ClearOnExit() {
@@ -235,6 +298,14 @@ void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, con
     }
   } clear_on_exit{pending};
   std::size_t top = 0;
+  std::vector<std::pair<Tensor, Tensor>> hooked_leaves;  // (leaf with hooks, its summed gradient)
+  auto deliver_to_leaf = [&](TensorImpl* im, Tensor g) {
+    if (s.capture_leaf) {
+      auto it = s.capture_leaf->find(im);
+      if (it != s.capture_leaf->end()) it->second = sum_grads(std::move(it->second), std::move(g), s.create_graph);
+    }
+    if (s.to_leaves) accumulate_leaf(im, std::move(g), s);
+  };
   auto send = [&](const Tensor& target, Tensor g) {
     TensorImpl* im = target.impl();
     if (Node* n = im->grad_fn.get()) {
@@ -246,11 +317,16 @@ void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, con
       return;
     }
     if (!im->requires_grad) return;
-    if (s.capture_leaf) {
-      auto it = s.capture_leaf->find(im);
-      if (it != s.capture_leaf->end()) it->second = sum_grads(std::move(it->second), std::move(g), s.create_graph);
+    if (!im->hooks.empty()) {  // hooks see the leaf's total: sum now, deliver after the sweep
+      for (auto& [leaf, acc] : hooked_leaves)
+        if (leaf.impl() == im) {
+          acc = sum_grads(std::move(acc), std::move(g), s.create_graph);
+          return;
+        }
+      hooked_leaves.emplace_back(target, std::move(g));
+      return;
     }
-    if (s.to_leaves) accumulate_leaf(im, std::move(g), s);
+    deliver_to_leaf(im, std::move(g));
   };
 
   for (std::size_t r = 0; r < roots.size(); ++r) {
@@ -273,6 +349,9 @@ void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, con
     --waiting;
     Tensor g = std::move(n->pending);
     n->pending = Tensor();
+    if (!n->hooks.empty()) g = detail::run_hooks(n->hooks, std::move(g), n->op, n->seq);
+    if (n->retain_grad)
+      if (auto out = n->output.lock()) accumulate_leaf(out.get(), g, s);
     if (s.capture_node) {
       auto it = s.capture_node->find(n);
       if (it != s.capture_node->end()) it->second = sum_grads(std::move(it->second), g, s.create_graph);
@@ -284,13 +363,21 @@ void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, con
     std::size_t before = pending.size();
     {
       VjpContext ctx(*n, s.create_graph);
-      Grads grads = n->vjp(ctx, g);
+      Grads grads;
+      {
+        BackwardTimer timer(n->op);
+        detail::InVjp in_vjp;
+        grads = n->vjp(ctx, g);
+      }
       if (grads.size() != n->inputs.size())
         throw GradError(fmt::format("{}: the VJP returned {} gradients for {} inputs", n->op,
                                     grads.size(), n->inputs.size()));
+      const bool check = detail::anomaly_on();
       for (std::size_t k = 0; k < grads.size(); ++k) {
         if (!grads[k].defined() || !ctx.needs_grad(k)) continue;
-        send(n->inputs[k], fit_to_input(*n, k, std::move(grads[k])));
+        Tensor gk = fit_to_input(*n, k, std::move(grads[k]));
+        if (check) detail::check_backward_anomaly(*n, k, gk);
+        send(n->inputs[k], std::move(gk));
       }
     }
     waiting += pending.size() - before;
@@ -300,6 +387,11 @@ void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, con
       n->inputs.clear();  // frees what backward used (upstream nodes stay alive via `pending`)
       n->output_value.reset();
     }
+  }
+  for (auto& [leaf, g] : hooked_leaves) {
+    const std::string& name = leaf.impl()->name;
+    g = detail::run_hooks(leaf.impl()->hooks, std::move(g), name.empty() ? "leaf" : name.c_str(), 0);
+    deliver_to_leaf(leaf.impl(), std::move(g));
   }
 }
 
@@ -323,13 +415,19 @@ std::vector<Tensor> make_seeds(const char* who, const std::vector<Tensor>& outpu
         throw GradError(fmt::format("{}: grad_output {} {} does not match output {} {}", who,
                                     dtype_name(given->dtype()), shape_str(given->shape()),
                                     dtype_name(y.dtype()), shape_str(y.shape())));
+      if (detail::anomaly_on()) detail::check_gradient_anomaly(who, "grad_output", i, *given);
       seeds.push_back(*given);
     } else {
       if (y.numel() != 1)
         throw GradError(fmt::format("{}: output of shape {} is not a scalar; pass a gradient of that "
                                     "shape (grad can be implicitly created only for scalar outputs)",
                                     who, shape_str(y.shape())));
-      seeds.push_back(ones(y.shape(), y.dtype()));
+      seeds.push_back(detail::dispatch(y.dtype(), [&](auto t) {  // dy/dy = 1, without a Shape copy
+        using T = decltype(t);
+        Tensor one = detail::empty_tensor<T>(detail::shape_ref(y));
+        *detail::data<T>(one) = T(1);
+        return one;
+      }));
     }
   }
   return seeds;

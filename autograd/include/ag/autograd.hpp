@@ -15,8 +15,10 @@
 // The VJP returns one gradient per input (undefined = no contribution). A gradient may have the
 // broadcast shape of the op's output: the engine sums it back to the input's shape (one place).
 // Written with ag ops, the VJP itself is recorded under create_graph, so 2nd derivatives work.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -55,6 +57,53 @@ template <class F> auto no_grad(F&& f) {  // runs f with recording off
   return std::forward<F>(f)();
 }
 
+// ---- anomaly mode (process-wide, like PyTorch's) --------------------------------------------------
+// On: every op's forward output (recorded or not), every gradient a VJP or hook returns and every
+// given grad_output is checked for NaN/Inf; the first one raises AnomalyError naming the op, its
+// tape position (#n: the n-th op recorded on this thread), the shapes and the op (or leaf) that
+// produced each input. Off (the default): one relaxed atomic load per op, nothing else.
+bool is_anomaly_enabled() noexcept;
+void set_detect_anomaly(bool on) noexcept;  // the global switch
+
+namespace detail {
+extern std::atomic<unsigned> anomaly_state;  // bit 0: the switch; + 2 per live DetectAnomalyGuard
+inline bool anomaly_on() noexcept { return anomaly_state.load(std::memory_order_relaxed) != 0; }
+// Throws AnomalyError if `out` has a NaN/Inf (op not recorded: no tape position to report).
+void check_forward_anomaly(const char* op, const Tensor* inputs, std::size_t n, const Tensor& out);
+}  // namespace detail
+
+class DetectAnomalyGuard {  // RAII: anomaly mode on inside its scope (on every thread)
+ public:
+  DetectAnomalyGuard() noexcept { detail::anomaly_state.fetch_add(2, std::memory_order_relaxed); }
+  ~DetectAnomalyGuard() { detail::anomaly_state.fetch_sub(2, std::memory_order_relaxed); }
+  DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
+  DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
+};
+
+// ---- profiling marks (ag/profiler.hpp has the Profiler) ------------------------------------------
+namespace detail {
+extern thread_local bool profiling;  // a Profiler is active on this thread
+void profile_enter(const char* op) noexcept;
+void profile_exit() noexcept;
+}  // namespace detail
+
+// Marks the forward of an op for the Profiler: its time counts as `op`'s forward (self time
+// excludes ops called inside). Built-in ops and ag::op use it; a hand-written op calling
+// ag::record directly can put one at its top. Costs one thread-local load when not profiling.
+class OpScope {
+ public:
+  explicit OpScope(const char* op) noexcept : on_(detail::profiling) {
+    if (on_) detail::profile_enter(op);
+  }
+  ~OpScope() {
+    if (on_) detail::profile_exit();
+  }
+  OpScope(const OpScope&) = delete;
+  OpScope& operator=(const OpScope&) = delete;
+ private:
+  bool on_;
+};
+
 // ---- the extension API ------------------------------------------------------------------------
 using Grads = std::vector<Tensor>;  // one entry per input of the op
 
@@ -85,6 +134,10 @@ struct Node {
   std::vector<Tensor> inputs;
   Keep keep;
   bool released = false;               // backward freed it (retain_graph was false)
+  bool retain_grad = false;            // store the output's gradient in its .grad (non-leaf)
+  std::uint64_t seq = 0;               // tape position: the n-th op recorded on its thread (1, 2...)
+  std::vector<std::pair<std::size_t, GradHook>> hooks;  // the output's gradient hooks (non-leaf)
+  std::size_t profiled_bytes = 0;      // output bytes counted by the active Profiler (0: none)
   std::weak_ptr<TensorImpl> output;    // the result tensor, while the user holds it
   std::optional<Storage> output_value; // the result's value once the user dropped it (keep_output)
   Tensor pending;                      // gradient w.r.t. the output, summed during a backward
@@ -122,7 +175,10 @@ Tensor attach(std::shared_ptr<Node> node, std::vector<Tensor>&& inputs, Tensor o
 template <class Vjp>
 Tensor record(const char* op, const std::vector<Tensor>& inputs, Tensor out, Vjp&& vjp,
               Keep keep = Keep::inputs) {
-  if (!is_grad_enabled() || !detail::any_requires_grad(inputs.data(), inputs.size())) return out;
+  if (!is_grad_enabled() || !detail::any_requires_grad(inputs.data(), inputs.size())) {
+    if (detail::anomaly_on()) detail::check_forward_anomaly(op, inputs.data(), inputs.size(), out);
+    return out;
+  }
   using F = std::decay_t<Vjp>;
   auto node = std::make_shared<detail::NodeWith<F>>(op, keep, F(std::forward<Vjp>(vjp)));
   return detail::attach(std::move(node), std::vector<Tensor>(inputs), std::move(out));
@@ -131,7 +187,10 @@ Tensor record(const char* op, const std::vector<Tensor>& inputs, Tensor out, Vjp
 template <class Vjp>
 Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out, Vjp&& vjp,
               Keep keep = Keep::inputs) {
-  if (!is_grad_enabled() || !detail::any_requires_grad(inputs.begin(), inputs.size())) return out;
+  if (!is_grad_enabled() || !detail::any_requires_grad(inputs.begin(), inputs.size())) {
+    if (detail::anomaly_on()) detail::check_forward_anomaly(op, inputs.begin(), inputs.size(), out);
+    return out;
+  }
   using F = std::decay_t<Vjp>;
   auto node = std::make_shared<detail::NodeWith<F>>(op, keep, F(std::forward<Vjp>(vjp)));
   return detail::attach(std::move(node), std::vector<Tensor>(inputs), std::move(out));
@@ -141,6 +200,7 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out, 
 template <class Fwd, class Vjp>
 Tensor op(const char* name, const std::vector<Tensor>& inputs, Fwd&& forward, Vjp&& vjp,
           Keep keep = Keep::inputs) {
+  OpScope mark(name);
   Tensor out = no_grad(std::forward<Fwd>(forward));
   return record(name, inputs, std::move(out), std::forward<Vjp>(vjp), keep);
 }

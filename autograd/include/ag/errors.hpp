@@ -14,5 +14,6 @@ struct GradError : Error { using Error::Error; };    // misuse of autograd (free
 struct IndexError : Error { using Error::Error; };   // out-of-range index
 struct ValueError : Error { using Error::Error; };   // a bad argument value (empty tensor for item(), ...)
 struct IOError : Error { using Error::Error; };      // files: missing, corrupt, mismatched
+struct AnomalyError : Error { using Error::Error; }; // NaN/Inf seen under anomaly mode (ag/autograd.hpp)
 
 }  // namespace ag

@@ -3,6 +3,7 @@
 // autograd state. Copying a Tensor copies the handle, not the data (like torch.Tensor).
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
@@ -33,6 +34,10 @@ namespace detail {
 struct TensorImpl;
 struct Node;
 }  // namespace detail
+
+class Tensor;
+// A gradient hook: called with a gradient during backward; a defined result replaces it.
+using GradHook = std::function<Tensor(const Tensor& grad)>;
 
 class Tensor {
  public:
@@ -79,6 +84,22 @@ class Tensor {
   const char* op_name() const;             // producing op ("mul", ...) or "" for a leaf
   const std::string& name() const;
   Tensor& set_name(std::string name);
+
+  // Hooks: h(grad) runs when a backward (or ag::grad) computes this tensor's gradient — for a
+  // leaf once per backward with the total, before it reaches .grad; for a non-leaf before it flows
+  // on to the inputs. A defined result replaces the gradient (same shape and dtype); hooks run in
+  // registration order. A hook may also return nothing (void). Returns a handle for remove_hook.
+  std::size_t register_hook(GradHook hook);
+  template <class F, std::enable_if_t<std::is_void_v<std::invoke_result_t<F&, const Tensor&>>, int> = 0>
+  std::size_t register_hook(F hook) {
+    return register_hook(GradHook([h = std::move(hook)](const Tensor& g) mutable {
+      h(g);
+      return Tensor();
+    }));
+  }
+  void remove_hook(std::size_t handle);  // ValueError if no such hook on this tensor
+  Tensor& retain_grad();      // a non-leaf keeps its gradient in .grad (a leaf always does)
+  bool retains_grad() const;  // true after retain_grad() on a non-leaf (false for leaves)
 
   // Reverse sweep from this tensor. A scalar is seeded with 1; otherwise pass `gradient`.
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
@@ -145,6 +166,7 @@ struct TensorImpl {
   Tensor grad;                      // accumulated gradient (leaves, or non-leaves with retain_grad)
   std::shared_ptr<Node> grad_fn;    // the node that produced this tensor; null for leaves
   std::string name;
+  std::vector<std::pair<std::size_t, GradHook>> hooks;  // gradient hooks of a leaf
   std::uint64_t version = 0;        // bumped by every in-place change
   bool requires_grad = false;
 
