@@ -309,6 +309,9 @@ void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, con
   auto send = [&](const Tensor& target, Tensor g) {
     TensorImpl* im = target.impl();
     if (Node* n = im->grad_fn.get()) {
+      if (n->tape != &tape)  // the sweep only visits this thread's tape: the gradient would be lost
+        throw GradError(fmt::format("backward: the graph reaches '{}' (#{}), which was recorded on another "
+                                    "thread; a graph belongs to the thread that recorded it", n->op, n->seq));
       if (!n->pending.defined()) {
         pending.push_back(im->grad_fn);
         top = std::max(top, n->tape_index + 1);
@@ -329,13 +332,7 @@ void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, con
     deliver_to_leaf(im, std::move(g));
   };
 
-  for (std::size_t r = 0; r < roots.size(); ++r) {
-    const Node* n = roots[r].impl()->grad_fn.get();
-    if (n && n->tape != &tape)
-      throw GradError(fmt::format("backward: the graph of '{}' was recorded on another thread; a graph "
-                                  "belongs to the thread that recorded it", n->op));
-    send(roots[r], seeds[r]);
-  }
+  for (std::size_t r = 0; r < roots.size(); ++r) send(roots[r], seeds[r]);
 
   struct SweepScope {
     detail::Tape& t;
