@@ -28,17 +28,42 @@ bool is_blank(const std::string& s) {
 }
 
 // Whole-cell number, locale independent (from_chars), with an optional leading '+'.
-bool parse_double(const std::string& s, double& v) {
+enum class Parse { ok, not_a_number, out_of_range };
+Parse parse_number(const std::string& s, double& v) {
   const char* b = s.data();
   const char* e = b + s.size();
   if (b != e && *b == '+') ++b;
-  if (b == e) return false;
+  if (b == e) return Parse::not_a_number;
   auto [p, ec] = std::from_chars(b, e, v);
-  return ec == std::errc() && p == e;
+  if (p != e) return Parse::not_a_number;
+  if (ec == std::errc::result_out_of_range) return Parse::out_of_range;  // e.g. 1e400
+  return ec == std::errc() ? Parse::ok : Parse::not_a_number;
+}
+bool parse_double(const std::string& s, double& v) { return parse_number(s, v) == Parse::ok; }
+
+// A cell quoted for an error message: control bytes as \xNN (a NUL would end what()), and at
+// most 40 bytes of it.
+std::string quoted(const std::string& cell) {
+  std::string out = "'";
+  for (std::size_t i = 0; i < cell.size() && i < 40; ++i) {
+    const auto c = static_cast<unsigned char>(cell[i]);
+    if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+    else out += cell[i];
+  }
+  return out + (cell.size() > 40 ? "'..." : "'");
+}
+
+// "'abc' is not a number", "empty cell", or "'1e400' is out of the range of a double".
+std::string number_problem(const std::string& cell) {
+  if (cell.empty()) return "empty cell is not a number";
+  double v;
+  if (parse_number(cell, v) == Parse::out_of_range)
+    return fmt::format("{} is out of the range of a double", quoted(cell));
+  return fmt::format("{} is not a number", quoted(cell));
 }
 
 std::string column_desc(std::size_t col, const std::vector<std::string>& names) {
-  if (col < names.size() && !names[col].empty()) return fmt::format("column {} ('{}')", col + 1, names[col]);
+  if (col < names.size() && !names[col].empty()) return fmt::format("column {} ({})", col + 1, quoted(names[col]));
   return fmt::format("column {}", col + 1);
 }
 
@@ -126,7 +151,12 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   std::size_t ncols = 0;
   std::vector<std::string> first;  // the first data row when there is no header
   std::size_t first_line = 0;
-  if (!next_line()) throw IOError(fmt::format("read_csv: '{}' has no data (empty file)", path));
+  if (!next_line()) {
+    if (in.bad())  // e.g. a directory: opening works, reading fails
+      throw IOError(fmt::format("read_csv: cannot read '{}': {}", path,
+                                errno ? std::strerror(errno) : "read error"));
+    throw IOError(fmt::format("read_csv: '{}' has no data (empty file)", path));
+  }
   if (options.header) {
     names = split_csv_line(line, options.delimiter, where());
     ncols = names.size();
@@ -144,7 +174,7 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
       if (names[c] == options.label) label_col = c;
     if (!label_col) {
       std::string known;
-      for (const auto& nm : names) known += (known.empty() ? "'" : ", '") + nm + "'";
+      for (const auto& nm : names) known += (known.empty() ? "" : ", ") + quoted(nm);
       throw IOError(fmt::format("read_csv: {}: no column named '{}' (columns: {})",
                                 options.header ? fmt::format("{}:{}", path, line_no) : path,
                                 options.label, known));
@@ -179,10 +209,8 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
       }
       double v;
       if (!parse_double(cells[c], v))
-        throw IOError(fmt::format("read_csv: {}:{}, {}: {} is not a number", path, at_line,
-                                  column_desc(c, names),
-                                  cells[c].empty() ? std::string("empty cell")
-                                                   : fmt::format("'{}'", cells[c])));
+        throw IOError(fmt::format("read_csv: {}:{}, {}: {}", path, at_line, column_desc(c, names),
+                                  number_problem(cells[c])));
       values.push_back(v);
     }
   };
@@ -207,8 +235,8 @@ Tensor CsvTable::numeric_labels(DType dtype) const {
   for (std::size_t i = 0; i < labels.size(); ++i) {
     double v;
     if (!parse_double(labels[i], v))
-      throw IOError(fmt::format("read_csv: {}:{}, column {} ('{}'): label '{}' is not a number",
-                                path, label_lines[i], label_column, label_name, labels[i]));
+      throw IOError(fmt::format("read_csv: {}:{}, column {} ({}): label {}", path, label_lines[i],
+                                label_column, quoted(label_name), number_problem(labels[i])));
     y(i, 0) = v;
   }
   Tensor out(std::move(y));

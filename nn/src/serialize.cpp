@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -156,7 +157,12 @@ struct Reader {
 std::vector<unsigned char> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) io_fail(path, fmt::format("cannot open for reading: {}", std::strerror(errno)));
-  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<unsigned char> bytes;
+  try {  // istreambuf_iterator lets the filebuf's read error through (e.g. EISDIR for a directory)
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  } catch (const std::ios_base::failure&) {
+    sys_fail(path, "read error");
+  }
   if (in.bad()) io_fail(path, "read error");
   return bytes;
 }
@@ -176,7 +182,9 @@ void save_tensors(const std::string& path, const NamedTensors& entries, FileKind
   w.uint<std::uint32_t>(static_cast<std::uint32_t>(kind));
   w.str(type_name);
   w.uint<std::uint64_t>(entries.size());
-  for (const auto& [name, t] : entries) {
+  for (const auto& entry : entries) {  // (no structured binding: C++17 lambdas cannot capture one)
+    const std::string& name = entry.first;
+    const Tensor& t = entry.second;
     if (!t.defined()) io_fail(path, fmt::format("cannot save '{}': the tensor is undefined", name));
     w.str(name);
     w.uint<std::uint8_t>(t.dtype() == f32 ? 0 : 1);
@@ -228,15 +236,25 @@ TensorFile load_tensors(const std::string& path) {
     const auto ndim = r.uint<std::uint32_t>("a rank");
     if (ndim > 64) io_fail(path, fmt::format("entry '{}': implausible rank {}", name, ndim));
     Shape shape(ndim);
+    for (auto& d : shape) d = static_cast<std::size_t>(r.uint<std::uint64_t>("a dimension"));
     std::size_t numel = 1;
-    for (auto& d : shape) {
-      d = static_cast<std::size_t>(r.uint<std::uint64_t>("a dimension"));
+    std::ptrdiff_t nonempty = 1;  // product of the non-zero axes: xtensor's (signed) strides
+    for (std::size_t d : shape) {
       if (__builtin_mul_overflow(numel, d, &numel))
-        io_fail(path, fmt::format("entry '{}': implausible shape (element count overflows)", name));
+        io_fail(path, fmt::format("entry '{}': implausible shape {} (element count overflows)", name,
+                                  shape_str(shape)));
+      // an empty tensor ([0, 2^40, 2^40]) has no data to check, but its strides must still fit
+      if (d != 0 && (d > static_cast<std::size_t>(PTRDIFF_MAX) ||
+                     __builtin_mul_overflow(nonempty, static_cast<std::ptrdiff_t>(d), &nonempty)))
+        io_fail(path, fmt::format("entry '{}': implausible shape {} (its axes overflow)", name,
+                                  shape_str(shape)));
     }
-    if (numel > (r.n - r.pos) / width)
+    if (numel > (r.n - r.pos) / width)  // numel·width may overflow: say "more than" then
       io_fail(path, fmt::format("truncated: entry '{}' of shape {} needs {} bytes but only {} remain",
-                                name, shape_str(shape), numel * width, r.n - r.pos));
+                                name, shape_str(shape),
+                                numel > SIZE_MAX / width ? fmt::format("more than {}", SIZE_MAX)
+                                                         : std::to_string(numel * width),
+                                r.n - r.pos));
     Tensor t = detail::dispatch(dt == 0 ? f32 : f64, [&](auto tag) {
       using T = decltype(tag);
       xt::xarray<T> a = xt::xarray<T>::from_shape(shape);
@@ -295,8 +313,9 @@ void load(Module& model, const std::string& path) {
   }
   // everything validated: copy the values into the existing tensors (handles stay valid)
   NoGradGuard ng;
-  for (auto& [name, p] : params) {
-    const Tensor& t = *in_file[name];
+  for (auto& param : params) {  // (no structured binding: C++17 lambdas cannot capture one)
+    Tensor& p = param.second;
+    const Tensor& t = *in_file[param.first];
     detail::dispatch(p.dtype(), [&](auto tag) {
       using T = decltype(tag);
       auto& dst = p.mutable_value<T>();

@@ -1,0 +1,341 @@
+// Bad-input catalogue (core): every binary op with mismatched shapes and with mixed dtypes, matmul
+// (plain and batched), autograd misuse (backward twice, non-scalar backward, grad of a tensor that
+// does not require grad, allow_unused), and bad arguments to the shape and indexing ops. Each case
+// must raise the documented ag:: exception type (errors.hpp / README "Errors"), with a message
+// naming the op and the shapes or dtypes, and must leave the user's tensors as they were (values,
+// versions, .grad) and record nothing. test_errors.cpp has the worked single cases; this file is
+// the table that covers every op.
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "ag/ag.hpp"
+
+namespace {
+
+using ag::Tensor;
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+enum class Kind { shape, dtype, grad, index, value };
+std::string kind_name(Kind k) {
+  switch (k) {
+    case Kind::shape: return "ShapeError";
+    case Kind::dtype: return "DtypeError";
+    case Kind::grad: return "GradError";
+    case Kind::index: return "IndexError";
+    default: return "ValueError";
+  }
+}
+
+// Runs f; returns the message if it threw exactly the expected kind, and fails the check otherwise.
+std::string expect_error(Kind kind, const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ag::ShapeError& e) {
+    if (kind == Kind::shape) return e.what();
+    FAIL_CHECK("expected " << kind_name(kind) << ", got ShapeError: " << std::string(e.what()));
+    return "";
+  } catch (const ag::DtypeError& e) {
+    if (kind == Kind::dtype) return e.what();
+    FAIL_CHECK("expected " << kind_name(kind) << ", got DtypeError: " << std::string(e.what()));
+    return "";
+  } catch (const ag::GradError& e) {
+    if (kind == Kind::grad) return e.what();
+    FAIL_CHECK("expected " << kind_name(kind) << ", got GradError: " << std::string(e.what()));
+    return "";
+  } catch (const ag::IndexError& e) {
+    if (kind == Kind::index) return e.what();
+    FAIL_CHECK("expected " << kind_name(kind) << ", got IndexError: " << std::string(e.what()));
+    return "";
+  } catch (const ag::ValueError& e) {
+    if (kind == Kind::value) return e.what();
+    FAIL_CHECK("expected " << kind_name(kind) << ", got ValueError: " << std::string(e.what()));
+    return "";
+  } catch (const std::exception& e) {
+    FAIL_CHECK("expected " << kind_name(kind) << ", got another exception: " << std::string(e.what()));
+    return "";
+  }
+  FAIL_CHECK("expected " << kind_name(kind) << ", nothing was thrown");
+  return "";
+}
+
+void check_parts(const std::string& msg, const std::vector<std::string>& parts) {
+  INFO("message: " << msg);
+  for (const auto& p : parts) CHECK_MESSAGE(contains(msg, p), "missing '" << p << "'");
+}
+
+// What a failed op must not change: the operands' values, versions and .grad, and the tape.
+struct Unchanged {
+  std::vector<Tensor> ts;
+  std::vector<xt::xarray<double>> values;
+  std::vector<std::uint64_t> versions;
+  std::vector<bool> had_grad;
+  std::size_t live;
+  explicit Unchanged(std::vector<Tensor> t) : ts(std::move(t)), live(ag::live_node_count()) {
+    for (const auto& x : ts) {
+      values.push_back(x.to_xarray<double>());
+      versions.push_back(x.version());
+      had_grad.push_back(x.grad().defined());
+    }
+  }
+  void check() const {
+    CHECK(ag::live_node_count() == live);  // nothing was recorded
+    for (std::size_t i = 0; i < ts.size(); ++i) {
+      CHECK(ts[i].to_xarray<double>() == values[i]);
+      CHECK(ts[i].version() == versions[i]);
+      CHECK(ts[i].grad().defined() == had_grad[i]);
+    }
+  }
+};
+
+using Binary = std::function<Tensor(const Tensor&, const Tensor&)>;
+struct BinaryRow {
+  const char* name;  // the op name the message must contain
+  Binary f;
+};
+
+// Every binary tensor-tensor op in ag/ops.hpp (the operators map onto these names).
+const std::vector<BinaryRow>& binary_rows() {
+  static const std::vector<BinaryRow> rows = {
+      {"add", [](const Tensor& a, const Tensor& b) { return ag::add(a, b); }},
+      {"sub", [](const Tensor& a, const Tensor& b) { return ag::sub(a, b); }},
+      {"mul", [](const Tensor& a, const Tensor& b) { return ag::mul(a, b); }},
+      {"div", [](const Tensor& a, const Tensor& b) { return ag::div(a, b); }},
+      {"pow", [](const Tensor& a, const Tensor& b) { return ag::pow(a, b); }},
+      {"maximum", [](const Tensor& a, const Tensor& b) { return ag::maximum(a, b); }},
+      {"minimum", [](const Tensor& a, const Tensor& b) { return ag::minimum(a, b); }},
+      {"eq", [](const Tensor& a, const Tensor& b) { return ag::eq(a, b); }},
+      {"ne", [](const Tensor& a, const Tensor& b) { return ag::ne(a, b); }},
+      {"lt", [](const Tensor& a, const Tensor& b) { return ag::lt(a, b); }},
+      {"le", [](const Tensor& a, const Tensor& b) { return ag::le(a, b); }},
+      {"gt", [](const Tensor& a, const Tensor& b) { return ag::gt(a, b); }},
+      {"ge", [](const Tensor& a, const Tensor& b) { return ag::ge(a, b); }},
+      {"add", [](const Tensor& a, const Tensor& b) { return a + b; }},
+      {"sub", [](const Tensor& a, const Tensor& b) { return a - b; }},
+      {"mul", [](const Tensor& a, const Tensor& b) { return a * b; }},
+      {"div", [](const Tensor& a, const Tensor& b) { return a / b; }},
+      {"where", [](const Tensor& a, const Tensor& b) { return ag::where(ag::ones({1}, a.dtype()), a, b); }},
+      {"matmul", [](const Tensor& a, const Tensor& b) { return ag::matmul(a, b); }},
+  };
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("bad input: every binary op with shapes that do not broadcast raises ShapeError naming op and shapes") {
+  struct Pair {
+    ag::Shape a, b;
+  };
+  // [2, 3] vs [4, 3]: same rank; [2, 3] vs [2]: trailing axis; [2, 1, 3] vs [4, 2]; 0-size vs 2
+  const std::vector<Pair> pairs = {{{2, 3}, {4, 3}}, {{2, 3}, {2}}, {{2, 1, 3}, {4, 2}}, {{0, 3}, {2, 3}}};
+  for (const BinaryRow& row : binary_rows()) {
+    if (std::string(row.name) == "matmul") continue;  // its own rules: next test
+    for (const Pair& p : pairs) {
+      for (bool grad : {false, true}) {
+        for (bool swap : {false, true}) {
+          Tensor a = ag::full(p.a, 0.5, ag::f64, grad), b = ag::full(p.b, 1.5, ag::f64, grad);
+          if (swap) std::swap(a, b);
+          INFO(std::string(row.name) << "(" << ag::shape_str(a.shape()) << ", " << ag::shape_str(b.shape()) << ")"
+                        << (grad ? " requires_grad" : ""));
+          const Unchanged before({a, b});
+          const std::string msg = expect_error(Kind::shape, [&] { row.f(a, b); });
+          check_parts(msg, {std::string(row.name), ag::shape_str(a.shape()), ag::shape_str(b.shape())});
+          before.check();
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("bad input: where with a condition that does not broadcast raises ShapeError") {
+  const Tensor x = ag::ones({2, 3}, ag::f64, true), y = ag::zeros({2, 3}, ag::f64, true);
+  const Unchanged before({x, y});
+  const std::string msg = expect_error(Kind::shape, [&] { ag::where(ag::ones({4}), x, y); });
+  check_parts(msg, {"where", "[4]", "[2, 3]"});
+  before.check();
+}
+
+TEST_CASE("bad input: matmul (1-D, 2-D, batched, matmul_t) with mismatched shapes raises ShapeError") {
+  struct Case {
+    ag::Shape a, b;
+    std::vector<std::string> parts;
+  };
+  const std::vector<Case> cases = {
+      {{2, 3}, {2, 3}, {"[2, 3]"}},                           // inner 3 vs 2
+      {{3}, {4}, {"[3]", "[4]"}},                             // dot of different lengths
+      {{2, 3}, {4}, {"[2, 3]", "[4]"}},                       // matrix · vector
+      {{4}, {3, 2}, {"[4]", "[3, 2]"}},                       // vector · matrix
+      {{5, 2, 3}, {5, 4, 2}, {"[5, 2, 3]", "[5, 4, 2]"}},     // batched, inner
+      {{2, 2, 3}, {3, 3, 4}, {"[2]", "[3]"}},                 // batch axes do not broadcast
+      {{}, {3}, {"[]", "[3]"}},                               // 0-d operand
+      {{3}, {}, {"[3]", "[]"}},
+  };
+  for (const Case& c : cases) {
+    for (ag::DType d : {ag::f32, ag::f64}) {
+      const Tensor a = ag::ones(c.a, d, true), b = ag::ones(c.b, d, true);
+      INFO("matmul(" << ag::shape_str(c.a) << ", " << ag::shape_str(c.b) << ") " << ag::dtype_name(d));
+      const Unchanged before({a, b});
+      const std::string msg = expect_error(Kind::shape, [&] { ag::matmul(a, b); });
+      std::vector<std::string> parts = c.parts;
+      parts.push_back("matmul");
+      check_parts(msg, parts);
+      before.check();
+    }
+  }
+  // the batch case that is fine: [2, 1, 2, 3] · [4, 3, 2] -> [2, 4, 2, 2]
+  CHECK(ag::matmul(ag::ones({2, 1, 2, 3}), ag::ones({4, 3, 2})).shape() == ag::Shape{2, 4, 2, 2});
+  // matmul_t: the transposed inner dimensions must agree too
+  const Tensor a = ag::ones({2, 3}), b = ag::ones({2, 4});
+  check_parts(expect_error(Kind::shape, [&] { ag::matmul_t(a, b, false, true); }), {"matmul", "[2, 3]", "[2, 4]"});
+  CHECK(ag::matmul_t(a, b, true, false).shape() == ag::Shape{3, 4});
+  check_parts(expect_error(Kind::shape, [&] { ag::matmul_t(ag::ones({3}), b, false, false); }), {"matmul_t", "[3]"});
+}
+
+TEST_CASE("bad input: every binary op with float32 and float64 operands raises DtypeError naming op and dtypes") {
+  for (const BinaryRow& row : binary_rows()) {
+    for (bool grad : {false, true}) {
+      for (bool f32_first : {true, false}) {
+        // same shapes, so only the dtype is wrong (matmul: [2, 2] · [2, 2])
+        const Tensor f = ag::full({2, 2}, 0.5, ag::f32, grad), d = ag::full({2, 2}, 1.5, ag::f64, grad);
+        const Tensor& a = f32_first ? f : d;
+        const Tensor& b = f32_first ? d : f;
+        INFO(std::string(row.name) << "(" << ag::dtype_name(a.dtype()) << ", " << ag::dtype_name(b.dtype()) << ")"
+                      << (grad ? " requires_grad" : ""));
+        const Unchanged before({a, b});
+        const std::string msg = expect_error(Kind::dtype, [&] { row.f(a, b); });
+        check_parts(msg, {std::string(row.name), "float32", "float64", "[2, 2]"});
+        before.check();
+      }
+    }
+  }
+  // also when the shapes would broadcast: the dtype is reported, whatever else is wrong too
+  check_parts(expect_error(Kind::dtype, [] { ag::add(ag::ones({2, 3}), ag::ones({3}, ag::f64)); }),
+              {"add", "float32", "float64"});
+}
+
+TEST_CASE("bad input: backward twice without retain_graph raises GradError and keeps the first gradient") {
+  Tensor x({1.0, 2.0, 3.0}, ag::f64, true);
+  Tensor y = ag::sum(ag::exp(x) * x);
+  y.backward();
+  const xt::xarray<double> g1 = x.grad().to_xarray<double>();
+  const std::string msg = expect_error(Kind::grad, [&] { y.backward(); });
+  check_parts(msg, {"retain_graph", "already freed"});
+  CHECK((contains(msg, "'mul'") || contains(msg, "'exp'") || contains(msg, "'sum'")));  // names an op
+  CHECK(x.grad().to_xarray<double>() == g1);  // not accumulated again, not cleared
+  // ag::grad through the freed graph: the same error
+  check_parts(expect_error(Kind::grad, [&] { ag::grad({y}, {x}); }), {"retain_graph"});
+  // with retain_graph the second backward accumulates
+  Tensor z = ag::sum(ag::exp(x) * x);
+  x.zero_grad();
+  z.backward({}, true);
+  z.backward();
+  CHECK(x.grad().to_xarray<double>() == 2.0 * g1);
+}
+
+TEST_CASE("bad input: backward of a non-scalar without a gradient raises GradError naming the shape") {
+  for (const ag::Shape& s : {ag::Shape{2, 3}, ag::Shape{2}, ag::Shape{0}}) {
+    Tensor x = ag::ones(s, ag::f64, true);
+    Tensor y = x * 2.0;
+    INFO("y " << ag::shape_str(s));
+    check_parts(expect_error(Kind::grad, [&] { y.backward(); }), {"not a scalar", ag::shape_str(s)});
+    check_parts(expect_error(Kind::grad, [&] { ag::grad({y}, {x}); }), {"not a scalar", ag::shape_str(s)});
+    CHECK_FALSE(x.grad().defined());
+    // the graph was not consumed: the right call works afterwards
+    y.backward(ag::ones(s, ag::f64));
+    CHECK(x.grad().shape() == s);
+  }
+  // a gradient of the wrong shape or dtype names both
+  Tensor x = ag::ones({2, 3}, ag::f64, true);
+  Tensor y = x * 2.0;
+  check_parts(expect_error(Kind::grad, [&] { y.backward(ag::ones({3, 2}, ag::f64)); }), {"[3, 2]", "[2, 3]"});
+  check_parts(expect_error(Kind::grad, [&] { y.backward(ag::ones({2, 3}, ag::f32)); }), {"float32", "float64"});
+  CHECK_FALSE(x.grad().defined());
+}
+
+TEST_CASE("bad input: grad and backward of tensors that do not require grad raise GradError") {
+  Tensor x = ag::ones({2}, ag::f64, true), c = ag::ones({3}, ag::f64);
+  Tensor y = ag::sum(x * x);
+  // an input that does not require grad
+  check_parts(expect_error(Kind::grad, [&] { ag::grad({y}, {c}); }), {"grad", "input 0", "[3]", "does not require grad"});
+  check_parts(expect_error(Kind::grad, [&] { ag::grad({y}, {x, c}); }), {"input 1", "[3]"});
+  // an output that does not require grad (constant, or computed under NoGradGuard)
+  check_parts(expect_error(Kind::grad, [&] { ag::sum(c).backward(); }), {"backward", "does not require grad"});
+  Tensor detached = ag::no_grad([&] { return ag::sum(x * x); });
+  check_parts(expect_error(Kind::grad, [&] { detached.backward(); }), {"does not require grad"});
+  check_parts(expect_error(Kind::grad, [&] { ag::grad({ag::sum(c * c)}, {x}); }), {"grad", "output 0"});
+  // none of that touched x or consumed y's graph
+  CHECK_FALSE(x.grad().defined());
+  const auto g = ag::grad({y}, {x});
+  CHECK(g[0].to_xarray<double>() == xt::xarray<double>{2.0, 2.0});
+}
+
+TEST_CASE("bad input: allow_unused, both ways") {
+  Tensor x = ag::ones({2}, ag::f64, true), unused = ag::ones({2, 3}, ag::f64, true);
+  Tensor y = ag::sum(ag::square(x));
+  // without allow_unused: GradError naming the input and its shape; the graph is still usable
+  const std::string msg = expect_error(Kind::grad, [&] { ag::grad({y}, {x, unused}, {}, true); });
+  check_parts(msg, {"input 1", "[2, 3]", "allow_unused"});
+  // with allow_unused: an undefined gradient for it, the right one for x
+  const auto g = ag::grad({y}, {x, unused}, {}, true, false, true);
+  REQUIRE(g.size() == 2);
+  CHECK(g[0].to_xarray<double>() == xt::xarray<double>{2.0, 2.0});
+  CHECK_FALSE(g[1].defined());
+  // allow_unused does not hide a used input: both defined
+  Tensor z = ag::sum(x * ag::sum(unused));
+  const auto g2 = ag::grad({z}, {x, unused}, {}, false, false, true);
+  CHECK(g2[0].defined());
+  CHECK(g2[1].defined());
+  CHECK(g2[1].shape() == ag::Shape{2, 3});
+  CHECK_FALSE(x.grad().defined());  // ag::grad never touches .grad
+  CHECK_FALSE(unused.grad().defined());
+}
+
+TEST_CASE("bad input: shape and indexing ops with bad arguments raise the documented type naming op and shape") {
+  const Tensor x = ag::ones({2, 3}, ag::f64, true);
+  struct Row {
+    const char* what;
+    Kind kind;
+    std::function<void()> f;
+    std::vector<std::string> parts;
+  };
+  const std::vector<Row> rows = {
+      {"concat of different widths", Kind::shape, [&] { ag::concat({x, ag::ones({2, 4}, ag::f64)}, 0); }, {"concat", "[2, 3]", "[2, 4]"}},
+      {"concat of mixed dtypes", Kind::dtype, [&] { ag::concat({x, ag::ones({2, 3})}, 0); }, {"concat", "float32", "float64"}},
+      {"concat of nothing", Kind::value, [] { ag::concat({}, 0); }, {"concat"}},
+      {"stack of different shapes", Kind::shape, [&] { ag::stack({x, ag::ones({3, 2}, ag::f64)}); }, {"stack", "[2, 3]", "[3, 2]"}},
+      {"split into non-dividing sections", Kind::value, [&] { ag::split(x, std::size_t{2}, 1); }, {"split", "[2, 3]"}},
+      {"split sizes not summing to the axis", Kind::shape, [&] { ag::split(x, {1, 1}, 1); }, {"split", "[2, 3]"}},
+      {"slice with step 0", Kind::value, [&] { ag::slice(x, 1, 0, 2, 0); }, {"slice", "step"}},
+      {"slice on a bad axis", Kind::shape, [&] { ag::slice(x, 2, 0, 1); }, {"slice", "2"}},
+      {"select out of range", Kind::index, [&] { ag::select(x, 1, 3); }, {"select", "3", "[2, 3]"}},
+      {"select below range", Kind::index, [&] { ag::select(x, 0, -3); }, {"select", "-3", "[2, 3]"}},
+      {"squeeze of a size-3 axis", Kind::shape, [&] { ag::squeeze(x, {1}); }, {"squeeze", "[2, 3]"}},
+      {"unsqueeze out of range", Kind::shape, [&] { ag::unsqueeze(x, 4); }, {"unsqueeze", "4"}},
+      {"flatten with start > end", Kind::shape, [&] { ag::flatten(x, 1, 0); }, {"flatten", "[2, 3]"}},
+      {"expand to a smaller shape", Kind::shape, [&] { ag::expand(x, {3}); }, {"[2, 3]", "[3]"}},
+      {"softmax on a bad axis", Kind::shape, [&] { ag::softmax(x, 2); }, {"softmax", "2"}},
+      {"log_softmax on a bad axis", Kind::shape, [&] { ag::log_softmax(x, -3); }, {"log_softmax", "-3"}},
+      {"index_select out of range", Kind::index, [&] { ag::index_select(x, 1, {0, 3}); }, {"index_select", "3", "[2, 3]"}},
+      {"index_select fractional index", Kind::index, [&] { ag::index_select(x, 0, Tensor({0.5})); }, {"index_select", "0.5"}},
+      {"index_select negative index", Kind::index, [&] { ag::index_select(x, 0, Tensor({-1.0})); }, {"index_select", "-1"}},
+      {"take_along_axis out of range", Kind::index, [&] { ag::take_along_axis(x, ag::full({2, 1}, 3.0, ag::f64), 1); }, {"take_along_axis", "3"}},
+      {"take_along_axis of another rank", Kind::shape, [&] { ag::take_along_axis(x, ag::zeros({2}, ag::f64), 1); }, {"take_along_axis", "[2, 3]", "[2]"}},
+      {"one_hot index >= classes", Kind::index, [] { ag::one_hot({0, 4}, 4); }, {"one_hot", "4"}},
+      {"max of an empty tensor", Kind::value, [] { ag::max(ag::zeros({0, 3})); }, {"max", "[0, 3]"}},
+      {"argmax of an empty tensor", Kind::value, [] { ag::argmax(ag::zeros({0})); }, {"argmax", "[0]"}},
+      {"unbiased var of one element", Kind::value, [] { ag::var(ag::ones({1, 3}), {0}); }, {"var", "[1, 3]"}},
+      {"clamp with lo > hi", Kind::value, [&] { ag::clamp(x, 1.0, 0.0); }, {"clamp", "[2, 3]"}},
+      {"reshape to a wrong size", Kind::shape, [&] { ag::reshape(x, {5}); }, {"reshape", "[2, 3]", "[5]"}},
+      {"permute with a repeated axis", Kind::shape, [&] { ag::permute(x, {0, 0}); }, {"permute", "[0, 0]", "2 axes"}},
+  };
+  for (const Row& r : rows) {
+    INFO(std::string(r.what));
+    const Unchanged before({x});
+    check_parts(expect_error(r.kind, r.f), r.parts);
+    before.check();
+  }
+}
