@@ -27,8 +27,9 @@ std::vector<Entry>& entries() {
   return e;
 }
 
-// Plain counter: every side runs its timed loops on one thread (BLAS threads allocate with malloc).
-std::uint64_t g_news = 0;
+// Per-thread counter: no atomic cost on the hot path (tiny_graph makes ~30 calls per iteration),
+// and no data race when libtorch's OpenMP workers allocate (--threads > 1).
+thread_local std::uint64_t g_news = 0;
 
 std::uint64_t splitmix64(std::uint64_t& s) {
   std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
@@ -84,6 +85,12 @@ std::uint64_t minor_faults() {
 }
 
 std::uint64_t new_count() { return g_news; }
+
+long peak_rss_kb() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;  // KiB on Linux
+}
 
 double quantile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
@@ -177,8 +184,8 @@ int main(int argc, char** argv) {
     try {
       const Result r = e->fn(opt);
       std::printf("RESULT side=%s workload=%s unit=%s ns=%.6g cpu_ns=%.6g news=%.3g faults=%.3g iters=%ld "
-                  "samples=%d spread=%.3f\n", kSide, w.name, w.unit, r.ns_per_iter, r.cpu_ns_per_iter,
-                  r.news_per_iter, r.faults_per_iter, r.iters, r.samples, r.spread);
+                  "samples=%d spread=%.3f rss_kb=%ld\n", kSide, w.name, w.unit, r.ns_per_iter, r.cpu_ns_per_iter,
+                  r.news_per_iter, r.faults_per_iter, r.iters, r.samples, r.spread, peak_rss_kb());
       std::printf("CHECK side=%s workload=%s tol=%g values=", kSide, w.name, w.tol);
       for (std::size_t i = 0; i < r.check.size(); ++i) std::printf("%s%.9g", i ? "," : "", r.check[i]);
       std::printf("\n");

@@ -6,6 +6,7 @@
 //   RESULT side=<side> workload=<w> unit=<u> ns=<median wall ns/iter> cpu_ns=<median CPU ns/iter>
 //          news=<operator new calls/iter> faults=<minor page faults/iter>
 //          iters=<iterations per sample> samples=<n> spread=<(p75-p25)/median of the wall times>
+//          rss_kb=<peak resident set size of the process so far, getrusage ru_maxrss>
 //   CHECK side=<side> workload=<w> tol=<t> values=<v0>,<v1>,...
 // Adding a workload: one row in kWorkloads, its inputs in bench/workloads.hpp, one BENCH_SIDE
 // function per side (a side that lacks it simply reports nothing for it).
@@ -28,6 +29,11 @@ struct WorkloadInfo {
 inline constexpr WorkloadInfo kWorkloads[] = {
     {"tiny_graph", "us", 1e-6, "a,b f32[3] requires_grad: y = (a*b + a).sum(); y.backward()"},
     {"matmul_fb", "ms", 1e-4, "A,B f32[512,512]: C = A@B; C.backward(G) (3 GEMMs), 1 thread"},
+    {"seed_sgd", "us", 1e-4, "MLP 3-16-1 sigmoid, MSE, plain SGD lr 0.1, one row per step (forward+backward+update)"},
+    {"mlp_digits_b32", "us", 1e-5, "MLP 64-128-10 ReLU, softmax CE, SGD momentum 0.9, batch 32, per step"},
+    {"mlp_digits_b512", "us", 1e-5, "MLP 64-128-10 ReLU, softmax CE, SGD momentum 0.9, batch 512, per step"},
+    {"mlp_mnist_b32", "ms", 1e-5, "MLP 784-256-256-10 ReLU, softmax CE, SGD momentum 0.9, batch 32, per step"},
+    {"mlp_mnist_b512", "ms", 1e-5, "MLP 784-256-256-10 ReLU, softmax CE, SGD momentum 0.9, batch 512, per step"},
 };
 
 struct Options {
@@ -64,7 +70,10 @@ std::vector<std::pair<std::string, std::string>> side_info();
 std::uint64_t now_ns();      // wall clock (steady)
 std::uint64_t cpu_now_ns();  // CPU time consumed by this process
 std::uint64_t minor_faults();  // minor page faults of this process so far
-std::uint64_t new_count();  // operator new calls so far in this process (replaced in harness.cpp)
+// operator new calls so far on the calling thread (the replaced operator new in harness.cpp counts
+// per thread: the timed loops run on the main thread; BLAS/OpenMP workers are not counted)
+std::uint64_t new_count();
+long peak_rss_kb();  // getrusage ru_maxrss: the process's peak resident set so far, KiB
 double quantile(std::vector<double> v, double q);  // linear interpolation, v non-empty
 
 // Median ns per call of `step` over opt.samples samples, each running `iters` calls back to back;

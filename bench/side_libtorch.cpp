@@ -1,6 +1,9 @@
 // The libtorch side (optional: built only when find_package(Torch) succeeds). Pinned to one
-// thread; each workload mirrors the tapegrad one line for line.
+// thread (or OMP_NUM_THREADS threads: bench/run --threads N); each workload mirrors the tapegrad
+// one line for line.
 #include <torch/torch.h>
+
+#include <cstdlib>
 
 #include "harness.hpp"
 #include "workloads.hpp"
@@ -8,7 +11,9 @@
 namespace bench {
 const char* const kSide = "libtorch";
 std::vector<std::pair<std::string, std::string>> side_info() {
-  at::set_num_threads(1);  // before any work; bench/run also sets OMP_NUM_THREADS=1
+  const char* env = std::getenv("OMP_NUM_THREADS");  // bench/run sets it (1 unless --threads N)
+  const int threads = env && std::atoi(env) > 0 ? std::atoi(env) : 1;
+  at::set_num_threads(threads);  // before any work
   at::set_num_interop_threads(1);
   return {{"torch_version", TORCH_VERSION}, {"torch_threads", std::to_string(at::get_num_threads())}};
 }
@@ -25,6 +30,19 @@ void append_values(std::vector<double>& out, const torch::Tensor& t) {
 void append_checksums(std::vector<double>& out, const torch::Tensor& t) {
   auto c = t.contiguous();
   bench::append_checksums(out, c.data_ptr<float>(), static_cast<std::size_t>(c.numel()));
+}
+// A Linear layer with the shared initial weights (LayerInit's [out, in] is torch's layout).
+torch::nn::Linear linear(const LayerInit& L) {
+  torch::nn::Linear lin(static_cast<int64_t>(L.in), static_cast<int64_t>(L.out));
+  torch::NoGradGuard no_grad;
+  lin->weight.copy_(torch::from_blob(const_cast<float*>(L.w.data()),
+                                     {static_cast<int64_t>(L.out), static_cast<int64_t>(L.in)}, torch::kFloat32));
+  lin->bias.copy_(torch::from_blob(const_cast<float*>(L.b.data()), {static_cast<int64_t>(L.out)}, torch::kFloat32));
+  return lin;
+}
+void append_layer(std::vector<double>& out, const torch::nn::Linear& lin) {
+  append_checksums(out, lin->weight.detach());
+  append_checksums(out, lin->bias.detach());
 }
 }  // namespace
 
@@ -69,5 +87,114 @@ BENCH_SIDE(matmul_fb) {
   append_checksums(r.check, B.grad());
   return r;
 }
+
+// ---- seed_sgd: one row per step, the tutorial's loop ---------------------------------------------
+namespace {
+struct SeedNet {
+  torch::nn::Linear fc1, fc2;
+  torch::nn::Sequential model;
+  std::unique_ptr<torch::optim::SGD> opt;
+  std::vector<torch::Tensor> x, t;  // per row: [1, 3] and [1, 1]
+  std::size_t row = 0;
+  SeedNet(const seed_sgd::Data& d, const std::vector<LayerInit>& init)
+      : fc1(linear(init[0])), fc2(linear(init[1])), model(fc1, torch::nn::Sigmoid(), fc2) {
+    opt = std::make_unique<torch::optim::SGD>(model->parameters(), torch::optim::SGDOptions(seed_sgd::lr));
+    for (std::size_t r = 0; r < seed_sgd::rows; ++r) {
+      x.push_back(from_floats(&d.x[r * seed_sgd::in], {1, static_cast<int64_t>(seed_sgd::in)}, false));
+      t.push_back(from_floats(&d.t[r], {1, 1}, false));
+    }
+  }
+  torch::Tensor step() {  // one row: returns its loss (read only by the check)
+    opt->zero_grad();
+    torch::Tensor loss = torch::mse_loss(model->forward(x[row]), t[row]);
+    loss.backward();
+    opt->step();
+    row = (row + 1) % seed_sgd::rows;
+    return loss;
+  }
+};
+}  // namespace
+
+BENCH_SIDE(seed_sgd) {
+  const seed_sgd::Data data = seed_sgd::make_data();
+  const std::vector<LayerInit> init = seed_sgd::make_init();
+  SeedNet timed(data, init);
+  Result r = time_it([&] { timed.step(); }, opt);
+  SeedNet net(data, init);
+  double first = 0, last = 0;
+  for (std::size_t e = 0; e < seed_sgd::epochs; ++e) {
+    double s = 0;
+    for (std::size_t k = 0; k < seed_sgd::rows; ++k) s += net.step().item<float>();
+    if (e == 0) first = s / seed_sgd::rows;
+    last = s / seed_sgd::rows;
+  }
+  r.check = {first, last};
+  append_layer(r.check, net.fc1);
+  append_layer(r.check, net.fc2);
+  return r;
+}
+
+// ---- mlp_*: mini-batch classifier training --------------------------------------------------------
+namespace {
+struct MlpImpl : torch::nn::Module {
+  std::vector<torch::nn::Linear> fc;
+  explicit MlpImpl(const std::vector<LayerInit>& init) {
+    for (std::size_t l = 0; l < init.size(); ++l)
+      fc.push_back(register_module("fc" + std::to_string(l), linear(init[l])));
+  }
+  torch::Tensor forward(torch::Tensor h) {
+    for (std::size_t l = 0; l + 1 < fc.size(); ++l) h = torch::relu(fc[l]->forward(h));
+    return fc.back()->forward(h);
+  }
+};
+
+struct MlpRun {
+  std::shared_ptr<MlpImpl> model;
+  torch::optim::SGD opt;
+  std::vector<torch::Tensor> x, y;  // per batch: [B, in] float and [B] int64 class indices
+  std::size_t k = 0;
+  MlpRun(const mlp::Spec& s, const mlp::Data& d)
+      : model(std::make_shared<MlpImpl>(mlp_init(s.sizes, s.seed))),
+        opt(model->parameters(), torch::optim::SGDOptions(mlp::lr).momentum(mlp::momentum)) {
+    const auto B = static_cast<int64_t>(s.batch);
+    for (std::size_t b = 0; b < mlp::batches; ++b) {
+      x.push_back(from_floats(d.x[b].data(), {B, static_cast<int64_t>(s.sizes.front())}, false));
+      std::vector<int64_t> lab(d.label[b].begin(), d.label[b].end());
+      y.push_back(torch::from_blob(lab.data(), {B}, torch::kInt64).clone());
+    }
+  }
+  torch::Tensor step() {
+    opt.zero_grad();
+    torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x[k]), y[k]);
+    loss.backward();
+    opt.step();
+    k = (k + 1) % mlp::batches;
+    return loss;
+  }
+};
+
+Result run_mlp(const mlp::Spec& s, const Options& opt) {
+  const mlp::Data data = mlp::make_data(s);
+  Result r;
+  {
+    MlpRun timed(s, data);
+    r = time_it([&] { timed.step(); }, opt);
+  }
+  MlpRun run(s, data);
+  double first = 0, last = 0;
+  for (std::size_t i = 0; i < mlp::check_steps; ++i) {
+    last = run.step().item<float>();
+    if (i == 0) first = last;
+  }
+  r.check = {first, last};
+  for (const auto& l : run.model->fc) append_layer(r.check, l);
+  return r;
+}
+}  // namespace
+
+BENCH_SIDE(mlp_digits_b32) { return run_mlp(mlp::digits(32), opt); }
+BENCH_SIDE(mlp_digits_b512) { return run_mlp(mlp::digits(512), opt); }
+BENCH_SIDE(mlp_mnist_b32) { return run_mlp(mlp::mnist(32), opt); }
+BENCH_SIDE(mlp_mnist_b512) { return run_mlp(mlp::mnist(512), opt); }
 
 }  // namespace bench

@@ -1,5 +1,8 @@
 // The tapegrad side: each workload written the way a user would, through the public API.
 #include <ag/ag.hpp>
+#include <ag/nn.hpp>
+
+#include <memory>
 
 #include "harness.hpp"
 #include "workloads.hpp"
@@ -20,6 +23,26 @@ void append_values(std::vector<double>& out, const ag::Tensor& t) {
 void append_checksums(std::vector<double>& out, const ag::Tensor& t) {
   const auto& v = t.value<float>();
   bench::append_checksums(out, v.data(), v.size());
+}
+// A Dense layer with the shared initial weights (LayerInit holds W as [out, in]; Dense wants
+// [in, out]).
+std::shared_ptr<ag::nn::Dense> dense(const LayerInit& L) {
+  auto d = std::make_shared<ag::nn::Dense>(L.in, L.out);
+  ag::Tensor w = d->weight(), b = d->bias();  // handles: writing through them updates the layer
+  const std::vector<float> wt = transposed(L);
+  std::copy(wt.begin(), wt.end(), w.mutable_value<float>().data());
+  std::copy(L.b.begin(), L.b.end(), b.mutable_value<float>().data());
+  return d;
+}
+// Checksums of a Dense layer's W (in LayerInit's [out, in] order) and b.
+void append_layer(std::vector<double>& out, const ag::nn::Dense& d) {
+  const auto& w = d.weight().value<float>();
+  std::vector<float> t(w.size());
+  const std::size_t in = d.in_features(), o = d.out_features();
+  for (std::size_t i = 0; i < in; ++i)
+    for (std::size_t k = 0; k < o; ++k) t[k * in + i] = w.data()[i * o + k];
+  bench::append_checksums(out, t.data(), t.size());
+  append_checksums(out, d.bias());
 }
 }  // namespace
 
@@ -64,5 +87,117 @@ BENCH_SIDE(matmul_fb) {
   append_checksums(r.check, B.grad());
   return r;
 }
+
+// ---- seed_sgd: one row per step, the tutorial's loop ---------------------------------------------
+namespace {
+struct SeedNet {
+  std::shared_ptr<ag::nn::Dense> fc1, fc2;
+  std::shared_ptr<ag::nn::Sequential> model;
+  std::unique_ptr<ag::nn::SGD> opt;
+  std::vector<ag::Tensor> x, t;  // per row: [1, 3] and [1, 1]
+  std::size_t row = 0;
+  SeedNet(const seed_sgd::Data& d, const std::vector<LayerInit>& init) {
+    fc1 = dense(init[0]);
+    fc2 = dense(init[1]);
+    model = std::make_shared<ag::nn::Sequential>(fc1, std::make_shared<ag::nn::Sigmoid>(), fc2);
+    opt = std::make_unique<ag::nn::SGD>(model->parameters(), seed_sgd::lr);
+    for (std::size_t r = 0; r < seed_sgd::rows; ++r) {
+      x.push_back(from_floats(&d.x[r * seed_sgd::in], {1, seed_sgd::in}, false));
+      t.push_back(from_floats(&d.t[r], {1, 1}, false));
+    }
+  }
+  ag::Tensor step() {  // one row: returns its loss (read only by the check: no item() when timed)
+    opt->zero_grad();
+    ag::Tensor loss = ag::nn::mse_loss((*model)(x[row]), t[row]);
+    loss.backward();
+    opt->step();
+    row = (row + 1) % seed_sgd::rows;
+    return loss;
+  }
+};
+}  // namespace
+
+BENCH_SIDE(seed_sgd) {
+  const seed_sgd::Data data = seed_sgd::make_data();
+  const std::vector<LayerInit> init = seed_sgd::make_init();
+  SeedNet timed(data, init);
+  Result r = time_it([&] { timed.step(); }, opt);
+  // check: a fresh net, `epochs` passes in order; mean loss of the first and the last pass
+  SeedNet net(data, init);
+  double first = 0, last = 0;
+  for (std::size_t e = 0; e < seed_sgd::epochs; ++e) {
+    double s = 0;
+    for (std::size_t k = 0; k < seed_sgd::rows; ++k) s += net.step().item();
+    if (e == 0) first = s / seed_sgd::rows;
+    last = s / seed_sgd::rows;
+  }
+  r.check = {first, last};
+  append_layer(r.check, *net.fc1);
+  append_layer(r.check, *net.fc2);
+  return r;
+}
+
+// ---- mlp_*: mini-batch classifier training --------------------------------------------------------
+namespace {
+struct Mlp : ag::nn::Module {
+  std::vector<std::shared_ptr<ag::nn::Dense>> fc;
+  explicit Mlp(const std::vector<LayerInit>& init) {
+    for (std::size_t l = 0; l < init.size(); ++l)
+      fc.push_back(register_module("fc" + std::to_string(l), dense(init[l])));
+  }
+  ag::Tensor forward(const ag::Tensor& x) override {
+    ag::Tensor h = x;
+    for (std::size_t l = 0; l + 1 < fc.size(); ++l) h = ag::relu((*fc[l])(h));
+    return (*fc.back())(h);
+  }
+  std::string type_name() const override { return "Mlp"; }
+};
+
+struct MlpRun {
+  Mlp model;
+  ag::nn::SGD opt;
+  std::vector<ag::Tensor> x, y;  // per batch: [B, in] and [B] class indices
+  std::size_t k = 0;
+  MlpRun(const mlp::Spec& s, const mlp::Data& d)
+      : model(mlp_init(s.sizes, s.seed)), opt(model.parameters(), mlp::lr, mlp::momentum) {
+    for (std::size_t b = 0; b < mlp::batches; ++b) {
+      x.push_back(from_floats(d.x[b].data(), {s.batch, s.sizes.front()}, false));
+      std::vector<float> lab(d.label[b].begin(), d.label[b].end());
+      y.push_back(from_floats(lab.data(), {s.batch}, false));
+    }
+  }
+  ag::Tensor step() {
+    opt.zero_grad();
+    ag::Tensor loss = ag::nn::cross_entropy(model(x[k]), y[k]);
+    loss.backward();
+    opt.step();
+    k = (k + 1) % mlp::batches;
+    return loss;
+  }
+};
+
+Result run_mlp(const mlp::Spec& s, const Options& opt) {
+  const mlp::Data data = mlp::make_data(s);
+  Result r;
+  {
+    MlpRun timed(s, data);
+    r = time_it([&] { timed.step(); }, opt);
+  }
+  MlpRun run(s, data);  // check: loss of the first and the last of check_steps steps
+  double first = 0, last = 0;
+  for (std::size_t i = 0; i < mlp::check_steps; ++i) {
+    last = run.step().item();
+    if (i == 0) first = last;
+  }
+  r.check = {first, last};
+  for (const auto& d : run.model.fc) append_layer(r.check, *d);
+  return r;
+}
+}  // namespace
+
+BENCH_SIDE(mlp_digits_b32) { return run_mlp(mlp::digits(32), opt); }
+BENCH_SIDE(mlp_digits_b512) { return run_mlp(mlp::digits(512), opt); }
+BENCH_SIDE(mlp_mnist_b32) { return run_mlp(mlp::mnist(32), opt); }
+BENCH_SIDE(mlp_mnist_b512) { return run_mlp(mlp::mnist(512), opt); }
 
 }  // namespace bench

@@ -1,7 +1,13 @@
 #pragma once
-// Inputs of each workload, shared by every side so that their results can be compared.
+// Inputs of each workload, shared by every side so that their results can be compared: sizes,
+// hyper-parameters, and deterministic generators for the initial weights and the data (splitmix64
+// through bench::fill_uniform, plain float/double arithmetic: identical bits on every side).
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
+
+#include "harness.hpp"
 
 namespace bench {
 
@@ -16,5 +22,120 @@ namespace matmul_fb {
 inline constexpr std::size_t n = 512;
 inline constexpr std::uint64_t seed_a = 1, seed_b = 2, seed_g = 3;
 }  // namespace matmul_fb
+
+// ---- MLPs: initial weights ---------------------------------------------------------------------
+// One fully connected layer y = x·Wᵀ + b, W stored [out, in] row-major (torch::nn::Linear's
+// layout; ag::nn::Dense stores the transpose, [in, out]).
+struct LayerInit {
+  std::size_t in = 0, out = 0;
+  std::vector<float> w;  // [out, in]
+  std::vector<float> b;  // [out]
+};
+
+// Layers sizes[0] -> sizes[1] -> ...; W and b uniform in [-1/√in, 1/√in) (the bound of
+// PyTorch's default Linear init), layer l drawn from seeds seed + 2l and seed + 2l + 1.
+inline std::vector<LayerInit> mlp_init(const std::vector<std::size_t>& sizes, std::uint64_t seed) {
+  std::vector<LayerInit> layers;
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+    LayerInit L;
+    L.in = sizes[l];
+    L.out = sizes[l + 1];
+    L.w.resize(L.in * L.out);
+    L.b.resize(L.out);
+    fill_uniform(L.w.data(), L.w.size(), seed + 2 * l);
+    fill_uniform(L.b.data(), L.b.size(), seed + 2 * l + 1);
+    const float bound = 1.0f / std::sqrt(static_cast<float>(L.in));
+    for (float& v : L.w) v *= bound;
+    for (float& v : L.b) v *= bound;
+    layers.push_back(std::move(L));
+  }
+  return layers;
+}
+
+// W [out, in] -> Wᵀ [in, out]
+inline std::vector<float> transposed(const LayerInit& L) {
+  std::vector<float> t(L.in * L.out);
+  for (std::size_t o = 0; o < L.out; ++o)
+    for (std::size_t i = 0; i < L.in; ++i) t[i * L.out + o] = L.w[o * L.in + i];
+  return t;
+}
+
+// ---- seed_sgd: the backprop tutorial's online SGD -----------------------------------------------
+// MLP 3-16-1, sigmoid hidden layer, linear output, loss (y - t)² (MSE of one row), plain SGD.
+// One timed iteration = one row: forward, backward, update. The check trains a fresh net for
+// `epochs` passes over the rows in order.
+namespace seed_sgd {
+inline constexpr std::size_t in = 3, hidden = 16, rows = 1000, epochs = 20;
+inline constexpr float lr = 0.1f;
+inline constexpr std::uint64_t seed_w = 100, seed_x = 110;
+struct Data {
+  std::vector<float> x;  // [rows, 3] uniform in [-1, 1)
+  std::vector<float> t;  // [rows]: t = 0.5·x0 - x1·x2 + 0.25 (smooth; a 3-16-1 net fits it)
+};
+inline Data make_data() {
+  Data d;
+  d.x.resize(rows * in);
+  fill_uniform(d.x.data(), d.x.size(), seed_x);
+  d.t.resize(rows);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* x = &d.x[r * in];
+    d.t[r] = 0.5f * x[0] - x[1] * x[2] + 0.25f;
+  }
+  return d;
+}
+inline std::vector<LayerInit> make_init() { return mlp_init({in, hidden, 1}, seed_w); }
+}  // namespace seed_sgd
+
+// ---- mini-batch classifiers: mlp_digits_*, mlp_mnist_* ---------------------------------------------
+// ReLU MLP, softmax cross-entropy (mean over the batch), SGD momentum 0.9, lr 0.01. One timed
+// iteration = one training step on the next of `batches` fixed batches (cycled). The check trains
+// a fresh net for `check_steps` steps.
+namespace mlp {
+inline constexpr float lr = 0.01f, momentum = 0.9f;
+inline constexpr std::size_t batches = 8, check_steps = 20;
+struct Spec {
+  std::vector<std::size_t> sizes;  // input, hidden..., classes
+  std::size_t batch;
+  std::uint64_t seed;
+};
+inline Spec digits(std::size_t batch) { return {{64, 128, 10}, batch, 200}; }
+inline Spec mnist(std::size_t batch) { return {{784, 256, 256, 10}, batch, 300}; }
+
+struct Data {
+  std::vector<std::vector<float>> x;            // per batch: [batch, input], uniform in [0, 1)
+  std::vector<std::vector<std::size_t>> label;  // per batch: [batch] class indices
+};
+// Labels from a fixed random linear "teacher": argmax_c Σ_j T[c, j]·(x_j - 0.5), in double, so
+// the classes are learnable and the loss falls during the check.
+inline Data make_data(const Spec& s) {
+  const std::size_t nin = s.sizes.front(), ncls = s.sizes.back();
+  std::vector<float> teacher(ncls * nin);
+  fill_uniform(teacher.data(), teacher.size(), s.seed + 50);
+  Data d;
+  for (std::size_t k = 0; k < batches; ++k) {
+    std::vector<float> x(s.batch * nin);
+    fill_uniform(x.data(), x.size(), s.seed + 60 + k);
+    for (float& v : x) v = 0.5f * v + 0.5f;  // [-1, 1) -> [0, 1), exact
+    std::vector<std::size_t> lab(s.batch);
+    for (std::size_t r = 0; r < s.batch; ++r) {
+      std::size_t best = 0;
+      double best_v = -1e300;
+      for (std::size_t c = 0; c < ncls; ++c) {
+        double v = 0;
+        for (std::size_t j = 0; j < nin; ++j)
+          v += static_cast<double>(teacher[c * nin + j]) * (static_cast<double>(x[r * nin + j]) - 0.5);
+        if (v > best_v) {
+          best_v = v;
+          best = c;
+        }
+      }
+      lab[r] = best;
+    }
+    d.x.push_back(std::move(x));
+    d.label.push_back(std::move(lab));
+  }
+  return d;
+}
+}  // namespace mlp
 
 }  // namespace bench
