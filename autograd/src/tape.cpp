@@ -15,8 +15,14 @@
 namespace ag {
 namespace detail {
 
+bool tune_malloc() noexcept;  // malloc_tuning.cpp
+
 class Tape {
  public:
+  Tape() {
+    static const bool tuned = tune_malloc();  // once per process, before the first graph
+    (void)tuned;
+  }
   ~Tape() {
     for (Node* n : slots_)
       if (n) n->tape = nullptr;  // nodes that outlive their thread detach from its tape
