@@ -6,7 +6,7 @@
 #include <xtensor/xmanipulation.hpp>
 #include <xtensor/xreducer.hpp>
 
-#include "internal.hpp"
+#include "op_util.hpp"
 
 namespace ag {
 using detail::dispatch;
@@ -23,7 +23,33 @@ xt::xarray<T> sum_axes(const xt::xarray<T>& a, const std::vector<std::size_t>& a
     for (T v : a) s += v;
     return xt::xarray<T>(static_cast<T>(s));
   }
-  return xt::sum(a, axes, xt::evaluation_strategy::immediate);
+  if (axes.back() - axes.front() + 1 != axes.size()) {  // non-adjacent axes: rare
+    if (a.size() == 0)  // xtensor's immediate reducer crashes on empty input
+      return xt::zeros<T>(detail::reduced_shape(detail::to_shape(a.shape()), axes, false));
+    return xt::sum(a, axes, xt::evaluation_strategy::immediate);
+  }
+  // One run of axes: a is [outer, k, inner] and r[o, i] = Σ_j a[o, j, i], accumulated in T in
+  // order of j from 0 (as xtensor's reducer does). inner > 1 adds whole rows (unit stride, e.g.
+  // [M, N] -> [N] for a bias gradient); inner = 1 sums each contiguous row.
+  const Shape s = detail::to_shape(a.shape());
+  const detail::Blocks b = detail::blocks_around(s, axes.front(), axes.back());
+  xt::xarray<T> r = xt::xarray<T>::from_shape(detail::reduced_shape(s, axes, false));
+  const T* pa = a.data();
+  T* pr = r.data();
+  for (std::size_t o = 0; o < b.outer; ++o) {
+    const T* src = pa + o * b.k * b.inner;
+    T* dst = pr + o * b.inner;
+    if (b.inner == 1) {
+      T acc = T(0);
+      for (std::size_t j = 0; j < b.k; ++j) acc += src[j];
+      dst[0] = acc;
+      continue;
+    }
+    std::fill_n(dst, b.inner, T(0));
+    for (std::size_t j = 0; j < b.k; ++j, src += b.inner)
+      for (std::size_t i = 0; i < b.inner; ++i) dst[i] += src[i];
+  }
+  return r;
 }
 
 Shape keepdims_shape(const Shape& in, const std::vector<std::size_t>& axes) {
@@ -44,6 +70,7 @@ std::size_t product(const Shape& s) {
 
 // ---- sum / mean ----------------------------------------------------------------------------------
 Tensor sum(const Tensor& x, const Axes& axes_in, bool keepdims) {
+  OpScope mark("sum");
   detail::require_defined("sum", x);
   const Shape in_shape = x.shape();
   const auto axes = detail::normalize_axes("sum", axes_in, in_shape.size());
@@ -61,6 +88,7 @@ Tensor sum(const Tensor& x, const Axes& axes_in, bool keepdims) {
 }
 
 Tensor sum(const Tensor& x) {
+  OpScope mark("sum");
   detail::require_defined("sum", x);
   // full reduction, accumulated in double (a float accumulator drifts on long sums)
   Tensor y = dispatch(x.dtype(), [&](auto t) {
@@ -93,6 +121,7 @@ Tensor mean(const Tensor& x) {
 
 // ---- broadcasting ----------------------------------------------------------------------------
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
+  OpScope mark("broadcast_to");
   detail::require_defined("broadcast_to", x);
   const auto& xs = detail::shape_ref(x);
   if (detail::same_shape(xs, shape)) return x;
@@ -114,6 +143,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
 }
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
+  OpScope mark("sum_to");
   detail::require_defined("sum_to", x);
   const Shape xs = x.shape();
   if (xs == shape) return x;
@@ -137,6 +167,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 
 // ---- reshape / permute ---------------------------------------------------------------------------
 Tensor reshape(const Tensor& x, const std::vector<std::ptrdiff_t>& want) {
+  OpScope mark("reshape");
   detail::require_defined("reshape", x);
   const Shape xs = x.shape();
   const std::size_t n = product(xs);
@@ -176,6 +207,7 @@ Tensor reshape(const Tensor& x, const std::vector<std::ptrdiff_t>& want) {
 }
 
 Tensor permute(const Tensor& x, const Axes& axes_in) {
+  OpScope mark("permute");
   detail::require_defined("permute", x);
   const std::size_t nd = x.dim();
   if (axes_in.size() != nd)
@@ -225,6 +257,7 @@ Tensor transpose(const Tensor& x) {
 
 // ---- dtype -----------------------------------------------------------------------------------
 Tensor to_dtype(const Tensor& x, DType d) {
+  OpScope mark("to");
   detail::require_defined("to", x);
   if (x.dtype() == d) return x;
   Tensor y = dispatch(d, [&](auto t) {
