@@ -48,6 +48,7 @@ Tensor winner_share(const char* op, const Tensor& a, const Tensor& b, bool take_
 }
 
 Tensor extremum(const char* op, const Tensor& a, const Tensor& b, bool take_max) {
+  OpScope mark(op);
   // NaN propagates: a NaN in either operand wins
   Tensor y = take_max ? map_binary(op, a, b, [](auto x, auto z) { return x >= z || x != x ? x : z; })
                       : map_binary(op, a, b, [](auto x, auto z) { return x <= z || x != x ? x : z; });
@@ -64,6 +65,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) { return extremum("minimum", a,
 
 // ---- clamp --------------------------------------------------------------------------------------------
 Tensor clamp(const Tensor& x, std::optional<double> lo_in, std::optional<double> hi_in) {
+  OpScope mark("clamp");
   detail::require_defined("clamp", x);
   const double inf = std::numeric_limits<double>::infinity();
   const double lo = lo_in.value_or(-inf), hi = hi_in.value_or(inf);
@@ -85,6 +87,7 @@ Tensor clamp(const Tensor& x, std::optional<double> lo_in, std::optional<double>
 
 // ---- where ----------------------------------------------------------------------------------------------
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  OpScope mark("where");
   detail::require_defined("where", cond);
   detail::check_same_dtype("where", a, b);
   const Shape cs = cond.shape(), as = a.shape(), bs = b.shape();
@@ -120,6 +123,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 
 // ---- activations --------------------------------------------------------------------------------------
 Tensor leaky_relu(const Tensor& x, double slope) {
+  OpScope mark("leaky_relu");
   Tensor y = map_unary("leaky_relu", x, [slope](auto v) {
     using T = decltype(v);
     return v > T(0) ? v : static_cast<T>(slope) * v;
@@ -134,6 +138,7 @@ Tensor leaky_relu(const Tensor& x, double slope) {
 }
 
 Tensor elu(const Tensor& x, double alpha) {
+  OpScope mark("elu");
   Tensor y = map_unary("elu", x, [alpha](auto v) {
     using T = decltype(v);
     return v > T(0) ? v : static_cast<T>(alpha * std::expm1(static_cast<double>(v)));
@@ -153,6 +158,7 @@ Tensor elu(const Tensor& x, double alpha) {
 }
 
 Tensor softplus(const Tensor& x) {
+  OpScope mark("softplus");
   Tensor y = map_unary("softplus", x, [](auto v) {
     using T = decltype(v);
     return (v > T(0) ? v : T(0)) + std::log1p(std::exp(-std::abs(v)));
@@ -167,6 +173,7 @@ const double kGeluK = std::sqrt(2.0 / 3.14159265358979323846);  // √(2/π)
 }  // namespace
 
 Tensor gelu(const Tensor& x) {
+  OpScope mark("gelu");
   Tensor y = map_unary("gelu", x, [](auto v) {
     using T = decltype(v);
     const double d = static_cast<double>(v);
@@ -191,12 +198,14 @@ Tensor gelu(const Tensor& x) {
 }
 
 Tensor log1p(const Tensor& x) {
+  OpScope mark("log1p");
   Tensor y = map_unary("log1p", x, [](auto v) { return std::log1p(v); });
   return record("log1p", {x}, std::move(y),
                 [](const VjpContext& c, const Tensor& g) -> Grads { return {div(g, add(c.input(0), 1.0))}; });
 }
 
 Tensor expm1(const Tensor& x) {
+  OpScope mark("expm1");
   Tensor y = map_unary("expm1", x, [](auto v) { return std::expm1(v); });
   return record(
       "expm1", {x}, std::move(y),
@@ -205,6 +214,7 @@ Tensor expm1(const Tensor& x) {
 }
 
 Tensor reciprocal(const Tensor& x) {
+  OpScope mark("reciprocal");
   Tensor y = map_unary("reciprocal", x, [](auto v) { return decltype(v)(1) / v; });
   return record(
       "reciprocal", {x}, std::move(y),

@@ -59,6 +59,7 @@ Tensor take_axis_impl(const char* op, const Tensor& x, std::size_t axis, IndexLi
 Tensor index_add_impl(const Tensor& g, std::size_t axis, IndexList idx, std::size_t n);
 
 Tensor take_axis_impl(const char* op, const Tensor& x, std::size_t axis, IndexList idx) {
+  OpScope mark(op);
   const Shape xs = x.shape();
   Shape os = xs;
   os[axis] = idx->size();
@@ -81,6 +82,7 @@ Tensor take_axis_impl(const char* op, const Tensor& x, std::size_t axis, IndexLi
 }
 
 Tensor index_add_impl(const Tensor& g, std::size_t axis, IndexList idx, std::size_t n) {
+  OpScope mark("index_add");
   const Shape gs = g.shape();
   Shape os = gs;
   os[axis] = n;
@@ -115,6 +117,7 @@ using IndexArrayPtr = std::shared_ptr<const IndexArray>;
 Tensor scatter_add_impl(const Tensor& g, std::size_t axis, IndexArrayPtr ia, std::size_t n);
 
 Tensor take_along_impl(const Tensor& x, std::size_t axis, IndexArrayPtr ia) {
+  OpScope mark("take_along_axis");
   const Shape xs = x.shape();
   Tensor y = dispatch(x.dtype(), [&](auto t) {
     using T = decltype(t);
@@ -138,6 +141,7 @@ Tensor take_along_impl(const Tensor& x, std::size_t axis, IndexArrayPtr ia) {
 }
 
 Tensor scatter_add_impl(const Tensor& g, std::size_t axis, IndexArrayPtr ia, std::size_t n) {
+  OpScope mark("scatter_add");
   Shape os = ia->shape;
   os[axis] = n;
   Tensor y = dispatch(g.dtype(), [&](auto t) {

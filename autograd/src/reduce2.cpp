@@ -11,6 +11,7 @@ namespace {
 
 // ---- max / min ------------------------------------------------------------------------------------
 Tensor extreme(const char* op, const Tensor& x, const Axes& axes_in, bool keepdims, bool take_max) {
+  OpScope mark(op);
   detail::require_defined(op, x);
   const Shape xs = x.shape();
   const auto axes = detail::normalize_axes(op, axes_in, xs.size());
@@ -131,6 +132,7 @@ Tensor std(const Tensor& x) { return sqrt(var(x)); }
 
 // ---- norm ---------------------------------------------------------------------------------------------
 Tensor norm(const Tensor& x, const Axes& axes_in, bool keepdims) {
+  OpScope mark("norm");
   detail::require_defined("norm", x);
   const Shape xs = x.shape();
   const auto axes = detail::normalize_axes("norm", axes_in, xs.size());

@@ -54,6 +54,7 @@ Tensor expand(const Tensor& x, const Shape& shape) { return broadcast_to(x, shap
 
 // ---- concat / stack ----------------------------------------------------------------------------------
 Tensor concat(const std::vector<Tensor>& xs, int axis_in) {
+  OpScope mark("concat");
   if (xs.empty()) throw ValueError("concat: needs at least one tensor");
   for (const Tensor& t : xs) detail::check_same_dtype("concat", xs[0], t);
   const Shape s0 = xs[0].shape();

@@ -66,6 +66,7 @@ std::size_t softmax_axis(const char* op, const Tensor& x, int axis) {
 }  // namespace
 
 Tensor softmax(const Tensor& x, int axis_in) {
+  OpScope mark("softmax");
   const std::size_t axis = softmax_axis("softmax", x, axis_in);
   Tensor y = along_axis(x, axis, [](const auto* px, auto* py, std::size_t k, std::size_t s) {
     using T = std::remove_cv_t<std::remove_pointer_t<decltype(py)>>;
@@ -99,6 +100,7 @@ Tensor softmax(const Tensor& x, int axis_in) {
 }
 
 Tensor log_softmax(const Tensor& x, int axis_in) {
+  OpScope mark("log_softmax");
   const std::size_t axis = softmax_axis("log_softmax", x, axis_in);
   Tensor y = along_axis(x, axis, [](const auto* px, auto* py, std::size_t k, std::size_t s) {
     using T = std::remove_cv_t<std::remove_pointer_t<decltype(py)>>;
@@ -129,6 +131,7 @@ Tensor log_softmax(const Tensor& x, int axis_in) {
 
 // ---- logsumexp ---------------------------------------------------------------------------------------
 Tensor logsumexp(const Tensor& x, const Axes& axes_in, bool keepdims) {
+  OpScope mark("logsumexp");
   detail::require_defined("logsumexp", x);
   const Shape xs = x.shape();
   const auto axes = detail::normalize_axes("logsumexp", axes_in, xs.size());
