@@ -61,4 +61,8 @@ template <class S1, class S2> bool same_shape(const S1& a, const S2& b) {
 std::vector<std::size_t> normalize_axes(const char* op, const Axes& axes, std::size_t ndim);
 std::size_t normalize_axis(const char* op, int axis, std::size_t ndim);
 
+// On the first call (matmul): one stderr warning if OpenBLAS runs a generic kernel on an AVX2
+// CPU (blas_check.cpp). Later calls cost one static-guard check.
+void check_blas_once();
+
 }  // namespace ag::detail

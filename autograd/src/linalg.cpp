@@ -94,10 +94,12 @@ xt::xarray<T> matmul_forward(const xt::xarray<T>& A, const xt::xarray<T>& B, boo
 }  // namespace
 
 Tensor matmul_t(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  OpScope mark("matmul");
   detail::check_same_dtype("matmul", a, b);
   if (a.dim() < 2 || b.dim() < 2)
     throw ShapeError(fmt::format("matmul_t: needs operands of at least 2 dims, got {}",
                                  mm_shapes(a.shape(), b.shape(), ta, tb)));
+  detail::check_blas_once();
   Tensor y = dispatch(a.dtype(), [&](auto t) {
     using T = decltype(t);
     return detail::wrap<T>(matmul_forward<T>(a.value<T>(), b.value<T>(), ta, tb));

@@ -2,6 +2,7 @@
 // Everything in the autograd core: tensors, the tape, ops, random numbers, formatting, graph views
 // and the profiler.
 #include "ag/autograd.hpp"
+#include "ag/blas.hpp"
 #include "ag/errors.hpp"
 #include "ag/format.hpp"
 #include "ag/graph.hpp"
