@@ -366,9 +366,9 @@ void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, con
     std::size_t before = pending.size();
     {
       VjpContext ctx(*n, s.create_graph);
+      BackwardTimer timer(n->op);  // the VJP, unbroadcasting its gradients and summing them in
       Grads grads;
       {
-        BackwardTimer timer(n->op);
         detail::InVjp in_vjp;
         grads = n->vjp(ctx, g);
       }
