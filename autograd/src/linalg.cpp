@@ -9,15 +9,36 @@ using detail::dispatch;
 
 namespace {
 
+// C = op(A)·op(B) + beta·C, row-major. Tiny products (the backprop tutorial's per-row SGD: [1,3]·[3,16])
+// run a plain loop: a BLAS call costs ~900 instructions and a lock before its first multiply.
+template <class T>
+void small_gemm(bool ta, bool tb, int m, int n, int k, const T* a, int lda, const T* b, int ldb, T beta,
+                T* c, int ldc) {
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+  for (int i = 0; i < m; ++i)
+    for (int p = 0; p < k; ++p) {
+      const T aip = ta ? a[p * lda + i] : a[i * lda + p];
+      T* ci = c + i * ldc;
+      if (tb)
+        for (int j = 0; j < n; ++j) ci[j] += aip * b[j * ldb + p];
+      else
+        for (int j = 0; j < n; ++j) ci[j] += aip * b[p * ldb + j];
+    }
+}
+constexpr long kSmallGemm = 1024;  // m·n·k up to this: plain loop
+
 void gemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
-          float* c, int ldc) {
+          float* c, int ldc, float beta = 0.0f) {
+  if (long(m) * n * k <= kSmallGemm) return small_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k,
-              1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+              1.0f, a, lda, b, ldb, beta, c, ldc);
 }
 void gemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, const double* b, int ldb,
-          double* c, int ldc) {
+          double* c, int ldc, double beta = 0.0) {
+  if (long(m) * n * k <= kSmallGemm) return small_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
   cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k,
-              1.0, a, lda, b, ldb, 0.0, c, ldc);
+              1.0, a, lda, b, ldb, beta, c, ldc);
 }
 
 int blas_int(const char* op, std::size_t v) {
@@ -149,6 +170,39 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     return reshape(r, std::vector<std::ptrdiff_t>(rs.begin(), rs.end()));
   }
   return matmul_t(a, b, false, false);
+}
+
+// y = x·W + b in one op for x:[M,K], W:[K,N], b:[N]: every row of y starts as b, then one gemm with
+// beta = 1 adds x·W (as a hand-written BLAS loop does). Other shapes: matmul then add.
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  OpScope mark("linear");
+  detail::check_same_dtype("linear", x, w);
+  detail::check_same_dtype("linear", x, b);
+  const auto& xs = detail::shape_ref(x);
+  const auto& ws = detail::shape_ref(w);
+  const auto& bs = detail::shape_ref(b);
+  if (xs.size() != 2 || ws.size() != 2 || bs.size() != 1 || xs[1] != ws[0] || bs[0] != ws[1])
+    return add(matmul(x, w), b);
+  detail::check_blas_once();
+  Tensor y = dispatch(x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const std::size_t M = xs[0], K = xs[1], N = ws[1];
+    Tensor r = detail::empty_tensor<T>(detail::ShapeRef{M, N});
+    T* pr = detail::data<T>(r);
+    const T* pb = b.value<T>().data();
+    for (std::size_t i = 0; i < M; ++i) std::copy(pb, pb + N, pr + i * N);
+    if (M * N * K > 0)
+      gemm(false, false, blas_int("linear", M), blas_int("linear", N), blas_int("linear", K),
+           x.value<T>().data(), static_cast<int>(K), w.value<T>().data(), static_cast<int>(N), pr,
+           static_cast<int>(N), T(1));
+    return r;
+  });
+  return record("linear", {x, w, b}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
+    // g:[M,N]; dx = g·Wᵀ, dW = xᵀ·g, db = Σ_rows g
+    return {c.needs_grad(0) ? matmul_t(g, c.input(1), false, true) : Tensor(),
+            c.needs_grad(1) ? matmul_t(c.input(0), g, true, false) : Tensor(),
+            c.needs_grad(2) ? sum(g, {0}) : Tensor()};
+  });
 }
 
 }  // namespace ag

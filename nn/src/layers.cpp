@@ -33,8 +33,8 @@ Tensor Dense::forward(const Tensor& x) {
     throw DtypeError(fmt::format("{}: input is {} but the parameters are {} (convert the input with "
                                  ".to(), or the model with model.to())",
                                  describe(), dtype_name(x.dtype()), dtype_name(weight_.dtype())));
-  Tensor y = matmul(x, weight_);  // [..., in]·[in, out]
-  return bias_.defined() ? y + bias_ : y;  // the engine sums the bias gradient over the batch
+  // [..., in]·[in, out] (+ bias: one fused op for 2-D input, else the engine sums its gradient)
+  return bias_.defined() ? linear(x, weight_, bias_) : matmul(x, weight_);
 }
 
 // ---- activations -------------------------------------------------------------------------------

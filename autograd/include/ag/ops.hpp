@@ -57,6 +57,8 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 // op(a)·op(b) where op transposes the last two axes when its flag is set (no copy is made).
 // a and b must be at least 2-D. This is the primitive behind matmul and its VJP.
 Tensor matmul_t(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
+// y = x·W + b for x:[M, K], W:[K, N], b:[N] as one op (a dense layer); other shapes: matmul + add.
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b);
 
 // ---- shape -------------------------------------------------------------------------------------
 Tensor reshape(const Tensor& x, const std::vector<std::ptrdiff_t>& shape);  // one -1 is inferred
