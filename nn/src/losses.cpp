@@ -2,6 +2,7 @@
 // softplus, log_softmax — have hand-written ones in the core).
 #include "ag/nn/losses.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -90,6 +91,67 @@ Tensor class_loss(const char* op, const Tensor& lp, const Tensor& target, double
   return nll * (1.0 - smoothing) - sum(lp, {-1}) * (smoothing / static_cast<double>(C));
 }
 
+// Softmax cross-entropy of logits [N, C] with class indices [N], reduced by sum or mean, as one op:
+// per row lse = m + log Σ e^(z-m) (m = max z), loss = lse - z[c]. The softmax p is kept for the
+// backward, dz = (p - onehot(c))·g (/N for the mean): one exp per element in all, where
+// log_softmax + gather + neg + mean recompute e^y in log_softmax's VJP and scatter into zeros.
+// Under create_graph the VJP is written with ag ops (softmax(z) - onehot), so it stays differentiable.
+Tensor fused_cross_entropy(const Tensor& logits, const Tensor& target, Reduction r) {
+  const Shape ls = logits.shape();
+  const std::size_t N = ls[0], C = ls[1];
+  const xt::xarray<double> cls = target.to_xarray<double>();
+  std::vector<std::size_t> idx(N);
+  for (std::size_t i = 0; i < N; ++i) {
+    const double c = cls(i);
+    if (!(c >= 0 && c < static_cast<double>(C)) || c != std::floor(c))
+      throw IndexError(fmt::format("cross_entropy: bad class index for {} classes: target[{}] = {} for "
+                                   "logits {}", C, i, c, shape_str(ls)));
+    idx[i] = static_cast<std::size_t>(c);
+  }
+  const double scale = r == Reduction::mean ? 1.0 / static_cast<double>(N) : 1.0;
+  Tensor probs;  // softmax rows, for the backward
+  Tensor loss = detail::dispatch(logits.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T* z = logits.value<T>().data();
+    xt::xarray<T> p = xt::xarray<T>::from_shape({N, C});
+    double total = 0;
+    for (std::size_t i = 0; i < N; ++i) {
+      const T* zi = z + i * C;
+      T* pi = p.data() + i * C;
+      T m = zi[0];
+      for (std::size_t c = 1; c < C; ++c) m = std::max(m, zi[c]);
+      T s = 0;
+      for (std::size_t c = 0; c < C; ++c) s += (pi[c] = std::exp(zi[c] - m));
+      for (std::size_t c = 0; c < C; ++c) pi[c] /= s;
+      total += static_cast<double>(m + std::log(s) - zi[idx[i]]);  // lse - z[c]
+    }
+    probs = Tensor(std::move(p));
+    return scalar(total * scale, logits.dtype());
+  });
+  return record("cross_entropy", {logits}, std::move(loss),
+                [probs, idx = std::move(idx), scale](const VjpContext& c, const Tensor& g) -> Grads {
+    const std::size_t C = probs.shape()[1];
+    if (c.create_graph()) {  // differentiable: (softmax(z) - onehot)·g·scale
+      Tensor onehot = zeros_like(probs);
+      detail::dispatch(onehot.dtype(), [&](auto t) {
+        using T = decltype(t);
+        T* o = onehot.mutable_value<T>().data();
+        for (std::size_t i = 0; i < idx.size(); ++i) o[i * C + idx[i]] = T(1);
+      });
+      return {mul(sub(softmax(c.input(0), -1), onehot), mul(g, scale))};
+    }
+    return {detail::dispatch(probs.dtype(), [&](auto t) {
+      using T = decltype(t);
+      const T k = static_cast<T>(g.item() * scale);
+      xt::xarray<T> d = probs.value<T>();  // p - onehot, times g·scale
+      T* pd = d.data();
+      for (std::size_t i = 0; i < idx.size(); ++i) pd[i * C + idx[i]] -= T(1);
+      for (std::size_t j = 0, n = d.size(); j < n; ++j) pd[j] *= k;
+      return Tensor(std::move(d));
+    })};
+  });
+}
+
 }  // namespace
 
 Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction r) {
@@ -127,6 +189,12 @@ Tensor bce_with_logits(const Tensor& logits, const Tensor& target, Reduction r) 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction r, double label_smoothing) {
   detail::require_defined("cross_entropy", logits, "logits");
   if (logits.dim() == 0) return class_loss("cross_entropy", logits, target, label_smoothing);
+  detail::require_defined("cross_entropy", target, "target");
+  if (logits.dim() == 2 && target.dim() == 1 && target.shape()[0] == logits.shape()[0] &&
+      logits.shape()[0] > 0 && label_smoothing == 0.0 && r != Reduction::none) {
+    OpScope mark("cross_entropy");
+    return fused_cross_entropy(logits, target, r);
+  }
   return reduce(class_loss("cross_entropy", log_softmax(logits, -1), target, label_smoothing), r);
 }
 

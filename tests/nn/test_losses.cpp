@@ -205,9 +205,41 @@ TEST_CASE("gradcheck: every loss in float64") {
   CHECK_GRADCHECK([&](In in) { return nn::cross_entropy(in[0], ag::Tensor({1, 0, 2, 2}), Reduction::none, 0.2); },
                   {p});
   CHECK_GRADCHECK([&](In in) { return nn::nll_loss(ag::log_softmax(in[0], -1), ag::Tensor({1, 0, 2, 2})); }, {p});
+  // class indices [N] with logits [N, C], mean or sum: the fused cross-entropy op, and its VJP
+  // under create_graph (written with ag ops) for second derivatives
+  CHECK_GRADCHECK([&](In in) { return nn::cross_entropy(in[0], ag::Tensor({1, 0, 2, 2})); }, {p});
+  CHECK_GRADCHECK([&](In in) { return nn::cross_entropy(in[0], ag::Tensor({1, 0, 2, 2}), Reduction::sum); }, {p});
+  CHECK_GRADGRADCHECK([&](In in) { return nn::cross_entropy(in[0], ag::Tensor({1, 0, 2, 2})); }, {p});
   // gradients w.r.t. the targets too (soft labels, regression targets)
   ag::Tensor tr = t.detach().requires_grad_();
   CHECK_GRADCHECK([&](In in) { return nn::mse_loss(in[0], in[1]); }, {p, tr});
   ag::Tensor yr = y.detach().requires_grad_();
   CHECK_GRADCHECK([&](In in) { return nn::bce_with_logits(in[0], in[1]); }, {p, yr});
+}
+
+TEST_CASE("cross_entropy: the fused class-index path matches log_softmax + nll_loss") {
+  ag::Generator gen(5);
+  for (ag::DType dt : {ag::f32, ag::f64}) {
+    ag::Tensor z = ag::randn({6, 4}, gen, dt).requires_grad_();
+    ag::Tensor cls({3, 0, 1, 1, 2, 0}, dt);
+    for (Reduction r : {Reduction::mean, Reduction::sum}) {
+      z.zero_grad();
+      ag::Tensor fused = nn::cross_entropy(z, cls, r);
+      CHECK(std::string(fused.op_name()) == "cross_entropy");
+      fused.backward();
+      const ag::Tensor g_fused = z.grad();
+      z.zero_grad();
+      ag::Tensor composed = nn::nll_loss(ag::log_softmax(z, -1), cls, r);
+      composed.backward();
+      const double eps = dt == ag::f32 ? 1e-6 : 1e-13;
+      CHECK(fused.item() == doctest::Approx(composed.item()).epsilon(eps));
+      const auto a = g_fused.to_xarray<double>(), b = z.grad().to_xarray<double>();
+      for (std::size_t i = 0; i < a.size(); ++i) CHECK(a.data()[i] == doctest::Approx(b.data()[i]).epsilon(eps));
+    }
+  }
+  // a fractional or out-of-range index is an IndexError naming the op and the logits' shape
+  ag::Tensor z = ag::zeros({2, 3});
+  const std::string msg = error_of<ag::IndexError>([&] { nn::cross_entropy(z, ag::Tensor({0.5, 1})); });
+  CHECK(contains(msg, "cross_entropy"));
+  CHECK(contains(msg, "[2, 3]"));
 }
