@@ -135,7 +135,23 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
                                  shape_str(shape)));
   Tensor y = dispatch(x.dtype(), [&](auto t) {
     using T = decltype(t);
-    return detail::wrap_expr<T>(xt::broadcast(x.value<T>(), shape));
+    const auto& xv = x.value<T>();
+    // One value (the VJP of a full sum) or whole rows ([N] / [1, N] -> [M, N]): plain fills.
+    std::size_t lead = 0;
+    while (lead < xs.size() && xs[lead] == 1) ++lead;
+    bool rows = true;
+    for (std::size_t k = lead; k < xs.size(); ++k) rows = rows && xs[k] == shape[shape.size() - xs.size() + k];
+    if (xv.size() == 1 || rows) {
+      Tensor r = detail::empty_tensor<T>(detail::ShapeRef(shape.begin(), shape.end()));
+      T* pr = detail::data<T>(r);
+      const std::size_t n = r.numel(), row = xv.size();
+      if (n == 0) return r;  // (row == 0 implies n == 0)
+      if (row == 1) std::fill(pr, pr + n, xv.data()[0]);
+      else
+        for (std::size_t o = 0; o < n; o += row) std::copy(xv.data(), xv.data() + row, pr + o);
+      return r;
+    }
+    return detail::wrap_expr<T>(xt::broadcast(xv, shape));
   });
   return record("broadcast_to", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
     return {sum_to(g, c.input(0).shape())};
