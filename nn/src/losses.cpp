@@ -156,7 +156,38 @@ Tensor fused_cross_entropy(const Tensor& logits, const Tensor& target, Reduction
 
 Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction r) {
   check_pair("mse_loss", pred, target);
-  return reduce(square(pred - target), r);
+  if (r == Reduction::none || pred.numel() == 0) return reduce(square(pred - target), r);
+  // One op for the reduced loss (the per-row SGD of the tutorial runs it every sample):
+  // L = k·Σ(p - t)², k = 1/n (mean) or 1; dL/dp = 2k·(p - t)·g = -dL/dt.
+  OpScope mark("mse_loss");
+  const double k = r == Reduction::mean ? 1.0 / static_cast<double>(pred.numel()) : 1.0;
+  Tensor loss = detail::dispatch(pred.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = pred.value<T>().data();
+    const T* t = target.value<T>().data();
+    T total = 0;
+    for (std::size_t i = 0, n = pred.numel(); i < n; ++i) total += (p[i] - t[i]) * (p[i] - t[i]);
+    return scalar(static_cast<double>(total) * k, pred.dtype());
+  });
+  return record("mse_loss", {pred, target}, std::move(loss), [k](const VjpContext& c, const Tensor& g) -> Grads {
+    const Tensor& p = c.input(0);
+    const Tensor& t = c.input(1);
+    Tensor d;  // 2k·(p - t)·g
+    if (c.create_graph()) {
+      d = mul(sub(p, t), mul(g, 2.0 * k));  // ag ops: differentiable again
+    } else {
+      d = detail::dispatch(p.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        const T s = static_cast<T>(2.0 * k * g.item());
+        const auto& pv = p.value<T>();
+        const T* pt = t.value<T>().data();
+        xt::xarray<T> out = xt::xarray<T>::from_shape(pv.shape());
+        for (std::size_t i = 0, n = pv.size(); i < n; ++i) out.data()[i] = s * (pv.data()[i] - pt[i]);
+        return Tensor(std::move(out));
+      });
+    }
+    return {c.needs_grad(0) ? d : Tensor(), c.needs_grad(1) ? neg(d) : Tensor()};
+  });
 }
 
 Tensor l1_loss(const Tensor& pred, const Tensor& target, Reduction r) {

@@ -210,6 +210,8 @@ TEST_CASE("gradcheck: every loss in float64") {
   CHECK_GRADCHECK([&](In in) { return nn::cross_entropy(in[0], ag::Tensor({1, 0, 2, 2})); }, {p});
   CHECK_GRADCHECK([&](In in) { return nn::cross_entropy(in[0], ag::Tensor({1, 0, 2, 2}), Reduction::sum); }, {p});
   CHECK_GRADGRADCHECK([&](In in) { return nn::cross_entropy(in[0], ag::Tensor({1, 0, 2, 2})); }, {p});
+  CHECK_GRADCHECK([&](In in) { return nn::mse_loss(in[0], t, Reduction::sum); }, {p});
+  CHECK_GRADGRADCHECK([&](In in) { return nn::mse_loss(in[0], in[1]); }, {p, t.detach().requires_grad_()});
   // gradients w.r.t. the targets too (soft labels, regression targets)
   ag::Tensor tr = t.detach().requires_grad_();
   CHECK_GRADCHECK([&](In in) { return nn::mse_loss(in[0], in[1]); }, {p, tr});
