@@ -57,6 +57,10 @@ template <class S1, class S2> bool same_shape(const S1& a, const S2& b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
 
+// Σ over the rows of a 2-D g ([M, N] -> [N]) as a plain loop, not recorded: for a VJP outside
+// create_graph (the bias gradient of linear). Other ranks: sum(g, {0}).
+Tensor sum_rows(const Tensor& g);
+
 // Normalises possibly-negative axes against `ndim`; sorted and unique. ShapeError on bad axes.
 std::vector<std::size_t> normalize_axes(const char* op, const Axes& axes, std::size_t ndim);
 std::size_t normalize_axis(const char* op, int axis, std::size_t ndim);

@@ -11,20 +11,44 @@ namespace {
 
 // C = op(A)·op(B) + beta·C, row-major. Tiny products (the backprop tutorial's per-row SGD: [1,3]·[3,16])
 // run a plain loop: a BLAS call costs ~900 instructions and a lock before its first multiply.
+// One instantiation per (TA, TB). Every form computes c[i][j] = beta·c[i][j] + Σ_p a(i,p)·b(p,j),
+// adding in order of p; the loop order follows the shape (per-row backward products are outer
+// products, k = 1, or single columns, n = 1, where a vectorised row loop only costs overhead).
+template <bool TA, bool TB, class T>
+void small_gemm_t(int m, int n, int k, const T* a, int lda, const T* b, int ldb, T beta, T* c, int ldc) {
+  const int bj_step = TB ? ldb : 1, bp_step = TB ? 1 : ldb;  // b(p, j) = b[p·bp_step + j·bj_step]
+  for (int i = 0; i < m; ++i) {
+    T* ci = c + i * ldc;
+    auto a_ip = [&](int p) { return TA ? a[p * lda + i] : a[i * lda + p]; };
+    if (k == 1) {  // outer product: xᵀ·g of one row
+      const T ai = a_ip(0);
+      if (beta == T(0)) for (int j = 0; j < n; ++j) ci[j] = ai * b[j * bj_step];
+      else for (int j = 0; j < n; ++j) ci[j] = beta * ci[j] + ai * b[j * bj_step];
+    } else if (TB || n == 1) {  // dot products with B's row j (Bᵀ) or with its one column
+      for (int j = 0; j < n; ++j) {
+        const T* bj = b + j * bj_step;
+        T acc = beta == T(0) ? T(0) : beta * ci[j];
+        for (int p = 0; p < k; ++p) acc += a_ip(p) * bj[p * bp_step];
+        ci[j] = acc;
+      }
+    } else {  // rows of B scaled by a(i,p) and added: unit stride in j
+      if (beta == T(0)) std::fill(ci, ci + n, T(0));
+      else for (int j = 0; j < n; ++j) ci[j] *= beta;
+      for (int p = 0; p < k; ++p) {
+        const T aip = a_ip(p);
+        const T* bp = b + p * ldb;
+        for (int j = 0; j < n; ++j) ci[j] += aip * bp[j];
+      }
+    }
+  }
+}
 template <class T>
 void small_gemm(bool ta, bool tb, int m, int n, int k, const T* a, int lda, const T* b, int ldb, T beta,
                 T* c, int ldc) {
-  for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
-  for (int i = 0; i < m; ++i)
-    for (int p = 0; p < k; ++p) {
-      const T aip = ta ? a[p * lda + i] : a[i * lda + p];
-      T* ci = c + i * ldc;
-      if (tb)
-        for (int j = 0; j < n; ++j) ci[j] += aip * b[j * ldb + p];
-      else
-        for (int j = 0; j < n; ++j) ci[j] += aip * b[p * ldb + j];
-    }
+  if (!ta && !tb) small_gemm_t<false, false>(m, n, k, a, lda, b, ldb, beta, c, ldc);
+  else if (!ta) small_gemm_t<false, true>(m, n, k, a, lda, b, ldb, beta, c, ldc);
+  else if (!tb) small_gemm_t<true, false>(m, n, k, a, lda, b, ldb, beta, c, ldc);
+  else small_gemm_t<true, true>(m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
 constexpr long kSmallGemm = 1024;  // m·n·k up to this: plain loop
 
@@ -82,8 +106,12 @@ xt::xarray<T> matmul_forward(const xt::xarray<T>& A, const xt::xarray<T>& B, boo
   }
   const std::size_t a_mat = as[na - 2] * as[na - 1], b_mat = bs[nb - 2] * bs[nb - 1];
   const std::size_t nd = batch.size();
-  // element strides (in matrices) of each operand over the broadcast batch dims; 0 = broadcast
-  std::vector<std::size_t> sa(nd, 0), sb(nd, 0);
+  // element strides (in matrices) of each operand over the broadcast batch dims (0 = broadcast),
+  // and the batch index: one buffer
+  std::vector<std::size_t> work(3 * nd + 1, 0);
+  std::size_t* sa = work.data();
+  std::size_t* sb = sa + nd;
+  std::size_t* idx = sb + nd;
   for (std::size_t i = nd, stride_a = 1, stride_b = 1; i-- > 0;) {
     const std::ptrdiff_t ia = static_cast<std::ptrdiff_t>(i) - static_cast<std::ptrdiff_t>(nd - abatch.size());
     const std::ptrdiff_t ib = static_cast<std::ptrdiff_t>(i) - static_cast<std::ptrdiff_t>(nd - bbatch.size());
@@ -96,7 +124,6 @@ xt::xarray<T> matmul_forward(const xt::xarray<T>& A, const xt::xarray<T>& B, boo
       stride_b *= bbatch[ib];
     }
   }
-  std::vector<std::size_t> idx(nd, 0);
   for (std::size_t bi = 0; bi < nbatch; ++bi) {
     std::size_t oa = 0, ob = 0;
     for (std::size_t d = 0; d < nd; ++d) {
@@ -112,6 +139,28 @@ xt::xarray<T> matmul_forward(const xt::xarray<T>& A, const xt::xarray<T>& B, boo
   return C;
 }
 
+// Both operands 2-D (every matmul of a Dense layer and its VJP): no batch bookkeeping, no Shape
+// copies; the result is built in place. Returns an undefined tensor for other ranks.
+template <class T> Tensor matmul_2d(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  const auto& as = detail::shape_ref(a);
+  const auto& bs = detail::shape_ref(b);
+  if (as.size() != 2 || bs.size() != 2) return Tensor();
+  const std::size_t M = ta ? as[1] : as[0], K = ta ? as[0] : as[1];
+  const std::size_t Kb = tb ? bs[1] : bs[0], N = tb ? bs[0] : bs[1];
+  if (K != Kb)
+    throw ShapeError(fmt::format("matmul: cannot multiply {}", mm_shapes(a.shape(), b.shape(), ta, tb)));
+  Tensor c = detail::empty_tensor<T>(detail::ShapeRef{M, N});
+  T* pc = detail::data<T>(c);
+  if (M * N == 0) return c;
+  if (K == 0) {
+    std::fill(pc, pc + M * N, T(0));
+    return c;
+  }
+  gemm(ta, tb, blas_int("matmul", M), blas_int("matmul", N), blas_int("matmul", K), detail::data<T>(a),
+       blas_int("matmul", as[1]), detail::data<T>(b), blas_int("matmul", bs[1]), pc, static_cast<int>(N));
+  return c;
+}
+
 }  // namespace
 
 Tensor matmul_t(const Tensor& a, const Tensor& b, bool ta, bool tb) {
@@ -123,7 +172,8 @@ Tensor matmul_t(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   detail::check_blas_once();
   Tensor y = dispatch(a.dtype(), [&](auto t) {
     using T = decltype(t);
-    return detail::wrap<T>(matmul_forward<T>(a.value<T>(), b.value<T>(), ta, tb));
+    Tensor c = matmul_2d<T>(a, b, ta, tb);
+    return c.defined() ? c : detail::wrap<T>(matmul_forward<T>(a.value<T>(), b.value<T>(), ta, tb));
   });
   return record("matmul", {a, b}, std::move(y), [ta, tb](const VjpContext& c, const Tensor& g) -> Grads {
     const Tensor& A = c.input(0);
@@ -201,7 +251,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     // g:[M,N]; dx = g·Wᵀ, dW = xᵀ·g, db = Σ_rows g
     return {c.needs_grad(0) ? matmul_t(g, c.input(1), false, true) : Tensor(),
             c.needs_grad(1) ? matmul_t(c.input(0), g, true, false) : Tensor(),
-            c.needs_grad(2) ? sum(g, {0}) : Tensor()};
+            !c.needs_grad(2) ? Tensor() : c.create_graph() ? sum(g, {0}) : detail::sum_rows(g)};
   });
 }
 

@@ -68,6 +68,24 @@ std::size_t product(const Shape& s) {
 
 }  // namespace
 
+namespace detail {
+Tensor sum_rows(const Tensor& g) {  // [M, N] -> [N]: same order of additions as sum(g, {0})
+  const auto& gs = shape_ref(g);
+  if (gs.size() != 2) return sum(g, {0});
+  return dispatch(g.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const std::size_t M = gs[0], N = gs[1];
+    Tensor r = empty_tensor<T>(ShapeRef{N});
+    T* pr = data<T>(r);
+    const T* pg = data<T>(g);
+    std::fill_n(pr, N, T(0));
+    for (std::size_t i = 0; i < M; ++i, pg += N)
+      for (std::size_t j = 0; j < N; ++j) pr[j] += pg[j];
+    return r;
+  });
+}
+}  // namespace detail
+
 // ---- sum / mean ----------------------------------------------------------------------------------
 Tensor sum(const Tensor& x, const Axes& axes_in, bool keepdims) {
   OpScope mark("sum");

@@ -198,33 +198,40 @@ TEST_CASE("matmul with an empty inner dimension gives zeros") {
   CHECK(values_of(c) == std::vector<double>(6, 0.0));
 }
 
-TEST_CASE("matmul_t transposes operands without copies and differentiates") {
-  ag::Generator gen(99);
-  ag::Tensor a = ag::randn({2, 4, 3}, gen, ag::f64).requires_grad_();  // op(a) = aᵀ: [2,3,4]
-  ag::Tensor b = ag::randn({2, 5, 4}, gen, ag::f64).requires_grad_();  // op(b) = bᵀ: [2,4,5]
-  const std::vector<double> av = values_of(a), bv = values_of(b);
+namespace {
+// op(A)·op(B) for every transpose pair, with batch dims `batch` and op(A):[M,K], op(B):[K,N].
+void check_transposes(const ag::Shape& batch, std::size_t M, std::size_t K, std::size_t N) {
+  auto with = [&](std::initializer_list<std::size_t> mat) {
+    ag::Shape s = batch;
+    s.insert(s.end(), mat);
+    return s;
+  };
+  ag::Generator gen(99 + M * K * N);
+  ag::Tensor a = ag::randn(with({K, M}), gen, ag::f64).requires_grad_();  // op(a) = aᵀ: [..,M,K]
+  ag::Tensor b = ag::randn(with({N, K}), gen, ag::f64).requires_grad_();  // op(b) = bᵀ: [..,K,N]
   for (int ta = 0; ta < 2; ++ta)
     for (int tb = 0; tb < 2; ++tb) {
-      INFO("ta " << ta << " tb " << tb);
-      // operands laid out so that op(A)·op(B) is [2,3,4]·[2,4,5]
+      INFO("batch " << ag::shape_str(batch) << " M K N " << M << " " << K << " " << N << " ta " << ta
+                    << " tb " << tb);
+      // operands laid out so that op(A)·op(B) is [..,M,K]·[..,K,N]
       ag::Tensor A = ta ? a : ag::transpose(a, -1, -2).detach().requires_grad_();
       ag::Tensor B = tb ? b : ag::transpose(b, -1, -2).detach().requires_grad_();
       ag::Tensor C = ag::matmul_t(A, B, ta, tb);
-      REQUIRE(C.shape() == ag::Shape{2, 3, 5});
+      REQUIRE(C.shape() == with({M, N}));
       ag::Tensor At = ag::transpose(a, -1, -2).detach(), Bt = ag::transpose(b, -1, -2).detach();
-      const Naive naive({2, 3, 4}, {2, 4, 5});
+      const Naive naive(with({M, K}), with({K, N}));
       const std::vector<double> atv = values_of(At), btv = values_of(Bt);
       check_close(values_of(C), naive.forward(atv, btv), 1e-12);
 
-      ag::Tensor G = ag::randn({2, 3, 5}, gen, ag::f64);
+      ag::Tensor G = ag::randn(with({M, N}), gen, ag::f64);
       a.zero_grad();
       b.zero_grad();
       (C * G).sum().backward();
       std::vector<double> dAt, dBt;
-      naive.backward(atv, btv, values_of(G), dAt, dBt);  // w.r.t. op(A) [2,3,4] and op(B) [2,4,5]
+      naive.backward(atv, btv, values_of(G), dAt, dBt);  // w.r.t. op(A) and op(B)
       // a transposed operand receives the transposed gradient
-      ag::Tensor dA_want = tensor_from(dAt, {2, 3, 4});
-      ag::Tensor dB_want = tensor_from(dBt, {2, 4, 5});
+      ag::Tensor dA_want = tensor_from(dAt, with({M, K}));
+      ag::Tensor dB_want = tensor_from(dBt, with({K, N}));
       if (ta) dA_want = ag::transpose(dA_want, -1, -2);
       if (tb) dB_want = ag::transpose(dB_want, -1, -2);
       REQUIRE(A.grad().shape() == dA_want.shape());
@@ -232,6 +239,16 @@ TEST_CASE("matmul_t transposes operands without copies and differentiates") {
       check_close(values_of(A.grad()), values_of(dA_want), 1e-12);
       check_close(values_of(B.grad()), values_of(dB_want), 1e-12);
     }
+}
+}  // namespace
+
+TEST_CASE("matmul_t transposes operands without copies and differentiates") {
+  check_transposes({2}, 3, 4, 5);  // batched
+  // 2-D operands take their own path; m·n·k <= 1024 runs a plain loop, larger ones BLAS
+  check_transposes({}, 3, 4, 5);
+  check_transposes({}, 1, 3, 16);  // the tutorial's per-row shapes
+  check_transposes({}, 16, 1, 1);
+  check_transposes({}, 12, 10, 11);
 }
 
 TEST_CASE("matmul chains differentiate through both factors") {

@@ -81,13 +81,16 @@ GRADCHECK_ROW(matmul_t, "all four transpose flags, batched",
                             ag::matmul_t(x[4], x[1], false, false)};
                   },
                   {any({2, 3}), any({3, 2}), any({3, 2}), any({2, 3}), any({2, 2, 3})}));
-GRADCHECK_ROW(linear, "small (plain loop), BLAS-sized (12·10·12 > 1024), 3-D input (matmul + add)",
+GRADCHECK_ROW(linear, "small (plain loop), BLAS-sized (12·10·12 > 1024), 3-D input (matmul + add), "
+              "the per-row shapes: one output column (n = 1), one input feature (k = 1)",
               row([](const Ts& x) -> Ts {
                     return {ag::linear(x[0], x[1], x[2]), ag::linear(x[3], x[4], x[5]),
-                            ag::linear(x[6], x[1], x[2])};
+                            ag::linear(x[6], x[1], x[2]), ag::linear(x[7], x[8], x[9]),
+                            ag::linear(x[10], x[11], x[12])};
                   },
                   {any({2, 3}), any({3, 4}), any({4}), any({12, 10}), any({10, 12}), any({12}),
-                   any({2, 2, 3})}));
+                   any({2, 2, 3}), any({1, 16}), any({16, 1}), any({1}), any({4, 1}), any({1, 5}),
+                   any({5})}));
 
 // ---- shape ------------------------------------------------------------------------------------------------
 GRADCHECK_ROW(reshape, "with -1 and to 0-d",
