@@ -76,6 +76,12 @@ std::string describe_producer(const Tensor& t) {
   return im->name.empty() ? fmt::format("a {}", kind) : fmt::format("{} '{}'", kind, im->name);
 }
 
+void check_forward_anomaly(const char* op, std::initializer_list<TensorRef> inputs, const Tensor& out) {
+  TensorList list;
+  for (const TensorRef& r : inputs) list.push_back(r.t);
+  check_forward_anomaly(op, list.data(), list.size(), out);
+}
+
 void check_forward_anomaly(const char* op, const Tensor* inputs, std::size_t n, const Tensor& out) {
   if (!out.defined() || in_vjp) return;
   if (auto bad = first_non_finite(out))
@@ -155,8 +161,9 @@ struct GraphWalk {
         continue;
       }
       ops.push_back(t);
-      for (auto it = t->grad_fn->inputs.rbegin(); it != t->grad_fn->inputs.rend(); ++it)
-        if (it->defined()) stack.push_back(it->impl());
+      const TensorList& in = t->grad_fn->inputs;
+      for (std::size_t k = in.size(); k-- > 0;)
+        if (in[k].defined()) stack.push_back(in[k].impl());
     }
     std::sort(ops.begin(), ops.end(),
               [](const TensorImpl* a, const TensorImpl* b) { return a->grad_fn->seq < b->grad_fn->seq; });

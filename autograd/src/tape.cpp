@@ -13,6 +13,62 @@
 #include "internal.hpp"
 
 namespace ag {
+
+// ---- TensorList ---------------------------------------------------------------------------------
+TensorList::TensorList(std::vector<Tensor>&& v) {
+  if (v.size() <= kInline) {
+    for (Tensor& t : v) inline_[n_++] = std::move(t);
+  } else {
+    n_ = v.size();
+    heap_ = std::move(v);
+  }
+}
+TensorList::TensorList(TensorList&& o) noexcept : heap_(std::move(o.heap_)), n_(o.n_) {
+  for (std::size_t i = 0; i < kInline && i < n_; ++i) inline_[i] = std::move(o.inline_[i]);
+  o.heap_.clear();
+  o.n_ = 0;
+}
+TensorList& TensorList::operator=(TensorList&& o) noexcept {
+  if (this != &o) {
+    clear();
+    heap_ = std::move(o.heap_);
+    n_ = o.n_;
+    for (std::size_t i = 0; i < kInline && i < n_; ++i) inline_[i] = std::move(o.inline_[i]);
+    o.heap_.clear();
+    o.n_ = 0;
+  }
+  return *this;
+}
+void TensorList::push_back_spilled(Tensor t) {
+  if (n_ == kInline) {  // spill: every item moves to the heap
+    heap_.reserve(2 * kInline);
+    for (Tensor& x : inline_) heap_.push_back(std::move(x));
+  }
+  heap_.push_back(std::move(t));
+  ++n_;
+}
+void TensorList::pop_back() noexcept {
+  if (n_ == 0) return;
+  if (n_ <= kInline) {
+    inline_[--n_] = Tensor();
+    return;
+  }
+  heap_.pop_back();
+  if (--n_ == kInline) {  // back in place
+    for (std::size_t i = 0; i < kInline; ++i) inline_[i] = std::move(heap_[i]);
+    heap_.clear();
+  }
+}
+void TensorList::resize(std::size_t n) {
+  while (n_ > n) pop_back();
+  while (n_ < n) push_back(Tensor());
+}
+void TensorList::clear() noexcept {
+  for (std::size_t i = 0; i < kInline && i < n_; ++i) inline_[i] = Tensor();
+  heap_.clear();
+  n_ = 0;
+}
+
 namespace detail {
 
 bool tune_malloc() noexcept;  // malloc_tuning.cpp
@@ -78,12 +134,24 @@ Node::~Node() {
   if (profiled_bytes) profile_node_freed(profiled_bytes);
   // Free a long chain iteratively: letting each input's destructor free its own node would use one
   // stack frame per node and overflow on deep graphs. A node about to die hands its inputs over.
-  std::vector<Tensor> doomed = std::move(inputs);
+  auto frees_a_node = [](const Tensor& t) {
+    const TensorImpl* im = t.impl();
+    return im && t.impl_ptr().use_count() == 1 && im->grad_fn && im->grad_fn.use_count() == 1;
+  };
+  // Fast exit (no list): no input can free its node, even counting repeats (x*x holds x twice).
+  const long n_in = static_cast<long>(inputs.size());
+  if (std::none_of(inputs.begin(), inputs.end(), [&](const Tensor& t) {
+        const TensorImpl* im = t.impl();
+        return im && t.impl_ptr().use_count() <= n_in && im->grad_fn && im->grad_fn.use_count() == 1;
+      }))
+    return;
+  std::vector<Tensor> doomed(std::make_move_iterator(inputs.begin()), std::make_move_iterator(inputs.end()));
+  inputs.clear();
   while (!doomed.empty()) {
     Tensor t = std::move(doomed.back());
     doomed.pop_back();
     TensorImpl* im = t.impl();
-    if (im && t.impl_ptr().use_count() == 1 && im->grad_fn && im->grad_fn.use_count() == 1) {
+    if (frees_a_node(t)) {
       for (Tensor& x : im->grad_fn->inputs) doomed.push_back(std::move(x));
       im->grad_fn->inputs.clear();
     }
@@ -96,7 +164,7 @@ bool any_requires_grad(const Tensor* first, std::size_t n) noexcept {
   return false;
 }
 
-Tensor attach(std::shared_ptr<Node> node, std::vector<Tensor>&& inputs, Tensor out) {
+Tensor attach(std::shared_ptr<Node> node, TensorList&& inputs, Tensor out) {
   TensorImpl* o = out.impl();
   if (o == nullptr) throw ValueError(fmt::format("{}: the op produced an undefined tensor", node->op));
   if (o->grad_fn || o->requires_grad)
@@ -293,16 +361,27 @@ void accumulate_leaf(TensorImpl* leaf, Tensor g, const Sweep& s) {
   ++acc.impl()->version;
 }
 
-void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, const Sweep& s) {
+// The list of nodes a sweep keeps alive. The outermost sweep on a thread reuses one list (no
+// allocation per backward once it has grown); a sweep started inside another (from a hook) gets its own.
+thread_local std::vector<std::shared_ptr<Node>> reusable_pending;
+thread_local bool reusable_pending_in_use = false;
+
+void run(const Tensor* roots, const Tensor* seeds, std::size_t n_roots, const Sweep& s) {
   detail::Tape& tape = detail::tape;
-  std::vector<std::shared_ptr<Node>> pending;  // nodes holding a gradient, kept alive until swept
-  pending.reserve(16);                          // one allocation for small graphs
+  std::vector<std::shared_ptr<Node>> own_pending;
+  const bool reuse = !reusable_pending_in_use;
+  // nodes holding a gradient, kept alive until swept
+  std::vector<std::shared_ptr<Node>>& pending = reuse ? reusable_pending : own_pending;
+  if (reuse) reusable_pending_in_use = true;
   struct ClearOnExit {  // an exception mid-sweep must not leave stale gradients in the graph
     std::vector<std::shared_ptr<Node>>& nodes;
+    bool reused;
     ~ClearOnExit() {
       for (auto& n : nodes) n->pending = Tensor();
+      nodes.clear();  // frees the nodes nobody else holds (keeps the capacity)
+      if (reused) reusable_pending_in_use = false;
     }
-  } clear_on_exit{pending};
+  } clear_on_exit{pending, reuse};
   std::size_t top = 0;
   std::vector<std::pair<Tensor, Tensor>> hooked_leaves;  // (leaf with hooks, its summed gradient)
   auto deliver_to_leaf = [&](TensorImpl* im, Tensor g) {
@@ -338,7 +417,7 @@ void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, con
     deliver_to_leaf(im, std::move(g));
   };
 
-  for (std::size_t r = 0; r < roots.size(); ++r) send(roots[r], seeds[r]);
+  for (std::size_t r = 0; r < n_roots; ++r) send(roots[r], seeds[r]);
 
   struct SweepScope {
     detail::Tape& t;
@@ -367,11 +446,10 @@ void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, con
     {
       VjpContext ctx(*n, s.create_graph);
       BackwardTimer timer(n->op);  // the VJP, unbroadcasting its gradients and summing them in
-      Grads grads;
-      {
+      Grads grads = [&] {
         detail::InVjp in_vjp;
-        grads = n->vjp(ctx, g);
-      }
+        return n->vjp(ctx, g);
+      }();
       if (grads.size() != n->inputs.size())
         throw GradError(fmt::format("{}: the VJP returned {} gradients for {} inputs", n->op,
                                     grads.size(), n->inputs.size()));
@@ -398,6 +476,33 @@ void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, con
   }
 }
 
+// The gradient that starts the sweep at output i: the given one (checked), or 1 for a scalar.
+Tensor make_seed(const char* who, std::size_t i, const Tensor& y, const Tensor* given) {
+  if (!y.defined()) throw ValueError(fmt::format("{}: output {} is undefined", who, i));
+  if (!y.requires_grad())
+    throw GradError(fmt::format("{}: output {} {} does not require grad and has no grad_fn (did it "
+                                "come from tensors with requires_grad, outside NoGradGuard?)",
+                                who, i, shape_str(y.shape())));
+  if (given && given->defined()) {
+    if (given->dtype() != y.dtype() || !detail::same_shape(detail::shape_ref(*given), detail::shape_ref(y)))
+      throw GradError(fmt::format("{}: grad_output {} {} does not match output {} {}", who,
+                                  dtype_name(given->dtype()), shape_str(given->shape()),
+                                  dtype_name(y.dtype()), shape_str(y.shape())));
+    if (detail::anomaly_on()) detail::check_gradient_anomaly(who, "grad_output", i, *given);
+    return *given;
+  }
+  if (y.numel() != 1)
+    throw GradError(fmt::format("{}: output of shape {} is not a scalar; pass a gradient of that "
+                                "shape (grad can be implicitly created only for scalar outputs)",
+                                who, shape_str(y.shape())));
+  return detail::dispatch(y.dtype(), [&](auto t) {  // dy/dy = 1, without a Shape copy
+    using T = decltype(t);
+    Tensor one = detail::empty_tensor<T>(detail::shape_ref(y));
+    *detail::data<T>(one) = T(1);
+    return one;
+  });
+}
+
 std::vector<Tensor> make_seeds(const char* who, const std::vector<Tensor>& outputs,
                                const std::vector<Tensor>& grad_outputs) {
   if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
@@ -405,45 +510,30 @@ std::vector<Tensor> make_seeds(const char* who, const std::vector<Tensor>& outpu
                                 grad_outputs.size()));
   std::vector<Tensor> seeds;
   seeds.reserve(outputs.size());
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    const Tensor& y = outputs[i];
-    if (!y.defined()) throw ValueError(fmt::format("{}: output {} is undefined", who, i));
-    if (!y.requires_grad())
-      throw GradError(fmt::format("{}: output {} {} does not require grad and has no grad_fn (did it "
-                                  "come from tensors with requires_grad, outside NoGradGuard?)",
-                                  who, i, shape_str(y.shape())));
-    const Tensor* given = grad_outputs.empty() ? nullptr : &grad_outputs[i];
-    if (given && given->defined()) {
-      if (given->dtype() != y.dtype() || given->shape() != y.shape())
-        throw GradError(fmt::format("{}: grad_output {} {} does not match output {} {}", who,
-                                    dtype_name(given->dtype()), shape_str(given->shape()),
-                                    dtype_name(y.dtype()), shape_str(y.shape())));
-      if (detail::anomaly_on()) detail::check_gradient_anomaly(who, "grad_output", i, *given);
-      seeds.push_back(*given);
-    } else {
-      if (y.numel() != 1)
-        throw GradError(fmt::format("{}: output of shape {} is not a scalar; pass a gradient of that "
-                                    "shape (grad can be implicitly created only for scalar outputs)",
-                                    who, shape_str(y.shape())));
-      seeds.push_back(detail::dispatch(y.dtype(), [&](auto t) {  // dy/dy = 1, without a Shape copy
-        using T = decltype(t);
-        Tensor one = detail::empty_tensor<T>(detail::shape_ref(y));
-        *detail::data<T>(one) = T(1);
-        return one;
-      }));
-    }
-  }
+  for (std::size_t i = 0; i < outputs.size(); ++i)
+    seeds.push_back(make_seed(who, i, outputs[i], grad_outputs.empty() ? nullptr : &grad_outputs[i]));
   return seeds;
+}
+
+void backward_from(const Tensor* outputs, const Tensor* seeds, std::size_t n, bool retain_graph,
+                   bool create_graph) {
+  std::optional<NoGradGuard> no_record;
+  std::optional<EnableGradGuard> record_backward;
+  if (create_graph) record_backward.emplace(); else no_record.emplace();
+  run(outputs, seeds, n, Sweep{retain_graph || create_graph, create_graph, true});
 }
 }  // namespace
 
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
               bool retain_graph, bool create_graph) {
   std::vector<Tensor> seeds = make_seeds("backward", outputs, grad_outputs);
-  std::optional<NoGradGuard> no_record;
-  std::optional<EnableGradGuard> record_backward;
-  if (create_graph) record_backward.emplace(); else no_record.emplace();
-  run(outputs, seeds, Sweep{retain_graph || create_graph, create_graph, true});
+  backward_from(outputs.data(), seeds.data(), outputs.size(), retain_graph, create_graph);
+}
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
+  // one output: no vectors (the per-row SGD of the tutorial calls this once per sample)
+  const Tensor seed = make_seed("backward", 0, *this, &gradient);
+  backward_from(this, &seed, 1, retain_graph, create_graph);
 }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
@@ -464,7 +554,7 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     std::optional<NoGradGuard> no_record;
     std::optional<EnableGradGuard> record_backward;
     if (create_graph) record_backward.emplace(); else no_record.emplace();
-    run(outputs, seeds,
+    run(outputs.data(), seeds.data(), outputs.size(),
         Sweep{retain_graph.value_or(create_graph), create_graph, false, &leaf, &node});
   }
   std::vector<Tensor> out;

@@ -144,6 +144,15 @@ Shape Tensor::shape() const {
 std::size_t Tensor::dim() const {
   return std::visit([](const auto& a) { return a.dimension(); }, checked().value);
 }
+std::size_t Tensor::size(int axis) const {
+  checked();
+  const auto& s = detail::shape_ref(*this);
+  const long n = static_cast<long>(s.size());
+  if (axis < -n || axis >= n)
+    throw IndexError(fmt::format("size: axis {} is out of range for a tensor of shape {} ({} dims)", axis,
+                                 shape_str(shape()), n));
+  return s[static_cast<std::size_t>(axis < 0 ? axis + n : axis)];
+}
 std::size_t Tensor::numel() const {
   return std::visit([](const auto& a) { return a.size(); }, checked().value);
 }
@@ -210,11 +219,6 @@ const std::string& Tensor::name() const { return checked().name; }
 Tensor& Tensor::set_name(std::string n) {
   const_cast<detail::TensorImpl&>(checked()).name = std::move(n);
   return *this;
-}
-
-void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
-  ag::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{},
-               retain_graph, create_graph);
 }
 
 Tensor Tensor::to(DType d) const { return to_dtype(*this, d); }

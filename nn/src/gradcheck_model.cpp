@@ -114,7 +114,7 @@ GradcheckResult check(Module& model, const ModuleLossFn& loss, const GradcheckOp
     bind(params, theta);
     EnableGradGuard record;  // backward runs VJPs with recording off; this forward must record
     const Tensor y = loss(model);
-    if (!y.defined() || !y.requires_grad()) return Grads(params.size());  // the path is cut
+    if (!y.defined() || !y.requires_grad()) return std::vector<Tensor>(params.size());  // the path is cut
     return grad({y}, params, {g}, /*retain_graph=*/false, /*create_graph=*/false, /*allow_unused=*/true);
   };
   GradcheckFn1 f = [&model, &loss, params, model_vjp](const std::vector<Tensor>& theta) -> Tensor {

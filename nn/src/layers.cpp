@@ -23,11 +23,11 @@ std::string Dense::describe() const {
 
 Tensor Dense::forward(const Tensor& x) {
   detail::require_defined("Dense", x, "the input");
-  const Shape s = x.shape();
-  if (s.empty() || s.back() != in_)
+  const std::size_t nd = x.dim();
+  if (nd == 0 || x.size(-1) != in_)
     throw ShapeError(fmt::format("{}: input of shape {} has {} features, expected {} (input shape "
                                  "[..., {}], weight {})",
-                                 describe(), shape_str(s), s.empty() ? 0 : s.back(), in_, in_,
+                                 describe(), shape_str(x.shape()), nd == 0 ? 0 : x.size(-1), in_, in_,
                                  shape_str(weight_.shape())));
   if (x.dtype() != weight_.dtype())
     throw DtypeError(fmt::format("{}: input is {} but the parameters are {} (convert the input with "

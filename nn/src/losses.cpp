@@ -29,7 +29,7 @@ void check_pair(const char* op, const Tensor& pred, const Tensor& target) {
     throw DtypeError(fmt::format("{}: pred is {} {} but target is {} {} (convert one with .to())", op,
                                  dtype_name(pred.dtype()), shape_str(pred.shape()),
                                  dtype_name(target.dtype()), shape_str(target.shape())));
-  if (pred.shape() != target.shape())
+  if (!detail::same_shape(pred, target))
     throw ShapeError(fmt::format("{}: pred shape {} and target shape {} must be equal", op,
                                  shape_str(pred.shape()), shape_str(target.shape())));
 }

@@ -110,6 +110,18 @@ TEST_CASE("a very deep graph is freed without overflowing the stack") {
   CHECK(ag::live_node_count() == live0);
 }
 
+TEST_CASE("a very deep graph whose ops read one tensor twice is freed without overflowing the stack") {
+  // h * h holds h twice: each tensor is shared by its two slots, so only the second release frees it
+  ag::Tensor x({1.0}, ag::f64, true);
+  const std::size_t live0 = ag::live_node_count();
+  {
+    ag::Tensor h = x;
+    for (int i = 0; i < 200000; ++i) h = (i % 2 == 0) ? h * h : h + h;
+    CHECK(ag::live_node_count() == live0 + 200000);
+  }
+  CHECK(ag::live_node_count() == live0);
+}
+
 TEST_CASE("a very deep graph backwards and frees") {
   ag::Tensor x({2.0}, ag::f64, true);
   const std::size_t live0 = ag::live_node_count();

@@ -105,7 +105,60 @@ class OpScope {
 };
 
 // ---- the extension API ------------------------------------------------------------------------
-using Grads = std::vector<Tensor>;  // one entry per input of the op
+// A short list of tensors, vector-like (size, [], iteration, push_back), with room for 4 in place:
+// an op's inputs and its VJP's gradients need no heap allocation for ops of up to 4 inputs.
+// `return {dA, dB};` moves temporaries in (an initializer_list could only copy them).
+class TensorList {
+ public:
+  static constexpr std::size_t kInline = 4;
+  TensorList() noexcept = default;
+  explicit TensorList(std::size_t n) { resize(n); }
+  template <class... Ts, std::enable_if_t<(sizeof...(Ts) >= 1) &&
+                                              (std::is_convertible_v<Ts&&, Tensor> && ...), int> = 0>
+  TensorList(Ts&&... items) {
+    (push_back(std::forward<Ts>(items)), ...);
+  }
+  template <class It, class = decltype(*std::declval<It&>()), class = decltype(++std::declval<It&>())>
+  TensorList(It first, It last) {
+    for (; first != last; ++first) push_back(*first);
+  }
+  TensorList(const std::vector<Tensor>& v) : TensorList(v.begin(), v.end()) {}  // implicit, like a vector
+  TensorList(std::vector<Tensor>&& v);
+  TensorList(const TensorList&) = default;
+  TensorList& operator=(const TensorList&) = default;
+  TensorList(TensorList&& o) noexcept;
+  TensorList& operator=(TensorList&& o) noexcept;
+  ~TensorList() = default;
+
+  std::size_t size() const noexcept { return n_; }
+  bool empty() const noexcept { return n_ == 0; }
+  Tensor* data() noexcept { return n_ <= kInline ? inline_ : heap_.data(); }
+  const Tensor* data() const noexcept { return n_ <= kInline ? inline_ : heap_.data(); }
+  Tensor& operator[](std::size_t i) noexcept { return data()[i]; }
+  const Tensor& operator[](std::size_t i) const noexcept { return data()[i]; }
+  Tensor* begin() noexcept { return data(); }
+  Tensor* end() noexcept { return data() + n_; }
+  const Tensor* begin() const noexcept { return data(); }
+  const Tensor* end() const noexcept { return data() + n_; }
+  Tensor& back() noexcept { return data()[n_ - 1]; }
+  void push_back(Tensor t) {
+    if (n_ < kInline) inline_[n_++] = std::move(t);
+    else push_back_spilled(std::move(t));
+  }
+  void pop_back() noexcept;
+  void resize(std::size_t n);
+  void clear() noexcept;
+  std::vector<Tensor> to_vector() const { return std::vector<Tensor>(begin(), end()); }
+
+ private:
+  void push_back_spilled(Tensor t);
+  // Invariant: up to kInline items live in inline_ (heap_ empty); more live in heap_ (inline_ empty).
+  Tensor inline_[kInline];
+  std::vector<Tensor> heap_;
+  std::size_t n_ = 0;
+};
+
+using Grads = TensorList;  // one entry per input of the op (undefined: no contribution)
 
 enum class Keep : unsigned char { inputs, inputs_and_output };
 inline constexpr Keep keep_output = Keep::inputs_and_output;
@@ -131,7 +184,7 @@ namespace detail {
 class Tape;
 struct Node {
   const char* op;
-  std::vector<Tensor> inputs;
+  TensorList inputs;
   Keep keep;
   bool released = false;               // backward freed it (retain_graph was false)
   bool retain_grad = false;            // store the output's gradient in its .grad (non-leaf)
@@ -166,34 +219,49 @@ template <class F> struct NodeWith final : Node {
 };
 
 bool any_requires_grad(const Tensor* first, std::size_t n) noexcept;
-Tensor attach(std::shared_ptr<Node> node, std::vector<Tensor>&& inputs, Tensor out);
+Tensor attach(std::shared_ptr<Node> node, TensorList&& inputs, Tensor out);
+}  // namespace detail
+
+namespace detail {
+// An element of record()'s braced input list: refers to the caller's tensor (alive for the whole
+// call), so the list itself copies nothing; the node takes one copy of each.
+struct TensorRef {
+  const Tensor& t;
+  TensorRef(const Tensor& x) noexcept : t(x) {}  // implicit by design: {x, w, b}
+};
+void check_forward_anomaly(const char* op, std::initializer_list<TensorRef> inputs, const Tensor& out);
 }  // namespace detail
 
 // Records `out = op(inputs)` with its VJP on the tape if grad mode is on and an input requires
 // grad; otherwise returns `out` untouched. `out` must be a fresh tensor computed without
-// recording (under NoGradGuard, or from raw xtensor values).
+// recording (under NoGradGuard, or from raw xtensor values). `inputs`: a braced list {x, w}, a
+// std::vector<Tensor> or a TensorList.
 template <class Vjp>
-Tensor record(const char* op, const std::vector<Tensor>& inputs, Tensor out, Vjp&& vjp,
+Tensor record(const char* op, std::initializer_list<detail::TensorRef> inputs, Tensor out, Vjp&& vjp,
               Keep keep = Keep::inputs) {
+  bool any = false;
+  if (is_grad_enabled())
+    for (const detail::TensorRef& r : inputs) any = any || (r.t.defined() && r.t.impl()->requires_grad);
+  if (!any) {
+    if (detail::anomaly_on()) detail::check_forward_anomaly(op, inputs, out);
+    return out;
+  }
+  TensorList list;
+  for (const detail::TensorRef& r : inputs) list.push_back(r.t);
+  using F = std::decay_t<Vjp>;
+  auto node = std::make_shared<detail::NodeWith<F>>(op, keep, F(std::forward<Vjp>(vjp)));
+  return detail::attach(std::move(node), std::move(list), std::move(out));
+}
+template <class List, class Vjp,
+          class = std::enable_if_t<std::is_same_v<List, std::vector<Tensor>> || std::is_same_v<List, TensorList>>>
+Tensor record(const char* op, const List& inputs, Tensor out, Vjp&& vjp, Keep keep = Keep::inputs) {
   if (!is_grad_enabled() || !detail::any_requires_grad(inputs.data(), inputs.size())) {
     if (detail::anomaly_on()) detail::check_forward_anomaly(op, inputs.data(), inputs.size(), out);
     return out;
   }
   using F = std::decay_t<Vjp>;
   auto node = std::make_shared<detail::NodeWith<F>>(op, keep, F(std::forward<Vjp>(vjp)));
-  return detail::attach(std::move(node), std::vector<Tensor>(inputs), std::move(out));
-}
-// Same, for a braced list of inputs: no allocation when nothing is recorded.
-template <class Vjp>
-Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out, Vjp&& vjp,
-              Keep keep = Keep::inputs) {
-  if (!is_grad_enabled() || !detail::any_requires_grad(inputs.begin(), inputs.size())) {
-    if (detail::anomaly_on()) detail::check_forward_anomaly(op, inputs.begin(), inputs.size(), out);
-    return out;
-  }
-  using F = std::decay_t<Vjp>;
-  auto node = std::make_shared<detail::NodeWith<F>>(op, keep, F(std::forward<Vjp>(vjp)));
-  return detail::attach(std::move(node), std::vector<Tensor>(inputs), std::move(out));
+  return detail::attach(std::move(node), TensorList(inputs.begin(), inputs.end()), std::move(out));
 }
 
 // Sugar: runs `forward()` without recording, then records its result with `vjp`.

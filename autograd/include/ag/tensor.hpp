@@ -61,6 +61,7 @@ class Tensor {
   DType dtype() const;
   Shape shape() const;
   std::size_t dim() const;
+  std::size_t size(int axis) const;  // shape()[axis] without a copy; axis < 0 counts from the end
   std::size_t numel() const;
   double item() const;  // the value of a one-element tensor
 
