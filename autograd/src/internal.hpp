@@ -21,7 +21,7 @@ template <class T> Tensor wrap(xt::xarray<T>&& v) { return make_tensor<T>(std::m
 
 // A tensor whose xarray<T> is evaluated in place from an xtensor expression.
 template <class T, class E> Tensor wrap_expr(E&& e) {
-  return Tensor(std::make_shared<TensorImpl>(std::in_place_type<xt::xarray<T>>, std::forward<E>(e)));
+  return Tensor(new_impl(std::in_place_type<xt::xarray<T>>, std::forward<E>(e)));
 }
 
 using ShapeRef = xt::xarray<float>::shape_type;  // same type for float and double arrays
@@ -29,7 +29,7 @@ using ShapeRef = xt::xarray<float>::shape_type;  // same type for float and doub
 // A new tensor of the given shape with uninitialised values, built in place; fill it through
 // data<T>(t). Hot paths use this with plain loops: no xtensor expression machinery.
 template <class T> Tensor empty_tensor(const ShapeRef& shape) {
-  return Tensor(std::make_shared<TensorImpl>(std::in_place_type<xt::xarray<T>>, shape));
+  return Tensor(new_impl(std::in_place_type<xt::xarray<T>>, shape));
 }
 template <class T> T* data(const Tensor& t) { return std::get<xt::xarray<T>>(t.impl()->value).data(); }
 

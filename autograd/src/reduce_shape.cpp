@@ -113,7 +113,7 @@ Tensor sum(const Tensor& x) {
     using T = decltype(t);
     double s = 0.0;
     for (T v : x.value<T>()) s += v;
-    return Tensor(std::make_shared<detail::TensorImpl>(std::in_place_type<xt::xarray<T>>, static_cast<T>(s)));
+    return Tensor(detail::new_impl(std::in_place_type<xt::xarray<T>>, static_cast<T>(s)));
   });
   return record("sum", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
     return {broadcast_to(g, c.input(0).shape())};  // d/dx_i Σx = 1

@@ -29,14 +29,15 @@ TensorList::TensorList(TensorList&& o) noexcept : heap_(std::move(o.heap_)), n_(
   o.n_ = 0;
 }
 TensorList& TensorList::operator=(TensorList&& o) noexcept {
-  if (this != &o) {
-    clear();
-    heap_ = std::move(o.heap_);
-    n_ = o.n_;
-    for (std::size_t i = 0; i < kInline && i < n_; ++i) inline_[i] = std::move(o.inline_[i]);
-    o.heap_.clear();
-    o.n_ = 0;
+  if (this == &o) return *this;
+  if (n_ != 0) clear();
+  if (o.n_ > kInline) {
+    heap_.swap(o.heap_);  // o keeps our empty heap
+  } else {
+    for (std::size_t i = 0; i < o.n_; ++i) inline_[i] = std::move(o.inline_[i]);
   }
+  n_ = o.n_;
+  o.n_ = 0;
   return *this;
 }
 void TensorList::push_back_spilled(Tensor t) {
@@ -271,7 +272,7 @@ Tensor VjpContext::output() const {
   }
   // The user dropped the result: rebuild it from the stashed value, with this node as its grad_fn so
   // that under create_graph the VJP stays differentiable. When it dies the value is stashed again.
-  auto im = std::make_shared<detail::TensorImpl>(std::move(*node_.output_value));
+  auto im = detail::new_impl(std::move(*node_.output_value));
   node_.output_value.reset();
   im->grad_fn = node_.self.lock();
   im->requires_grad = true;

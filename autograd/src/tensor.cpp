@@ -89,13 +89,13 @@ Tensor tensor(const NestedList& v, DType dtype, bool rg) {
   std::vector<double> flat;
   flatten_nested(v, 0, shape, shape_done, flat);
   auto storage = dtype == f32 ? to_storage<float>(flat, shape) : to_storage<double>(flat, shape);
-  return Tensor(std::make_shared<detail::TensorImpl>(std::move(storage), rg));
+  return Tensor(detail::new_impl(std::move(storage), rg));
 }
 
 Tensor::Tensor(std::initializer_list<double> v, DType dtype, bool rg) {
   const std::vector<double> flat(v);
   const Shape shape{v.size()};
-  impl_ = std::make_shared<detail::TensorImpl>(
+  impl_ = detail::new_impl(
       dtype == f32 ? to_storage<float>(flat, shape) : to_storage<double>(flat, shape), rg);
 }
 
@@ -110,7 +110,7 @@ Tensor::Tensor(std::initializer_list<std::initializer_list<double>> v, DType dty
     flat.insert(flat.end(), row.begin(), row.end());
     ++r;
   }
-  impl_ = std::make_shared<detail::TensorImpl>(
+  impl_ = detail::new_impl(
       dtype == f32 ? to_storage<float>(flat, Shape{v.size(), cols}) : to_storage<double>(flat, Shape{v.size(), cols}), rg);
 }
 
@@ -127,7 +127,7 @@ Tensor::Tensor(std::initializer_list<std::initializer_list<std::initializer_list
     }
   }
   const Shape shape{v.size(), d1, d2};
-  impl_ = std::make_shared<detail::TensorImpl>(
+  impl_ = detail::new_impl(
       dtype == f32 ? to_storage<float>(flat, shape) : to_storage<double>(flat, shape), rg);
 }
 
@@ -206,7 +206,7 @@ void Tensor::zero_grad(bool set_to_none) {
 bool Tensor::is_leaf() const { return checked().grad_fn == nullptr; }
 
 Tensor Tensor::detach() const {
-  return Tensor(std::visit([](const auto& a) { return std::make_shared<detail::TensorImpl>(a); },
+  return Tensor(std::visit([](const auto& a) { return detail::new_impl(a); },
                            checked().value));
 }
 

@@ -1,6 +1,7 @@
 // Memory: graphs die with their tensors, backward releases what it used, and long training loops
 // leave the tape where it started (counts, not time).
 #include <algorithm>
+#include <thread>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -132,4 +133,45 @@ TEST_CASE("a very deep graph backwards and frees") {
   }
   CHECK(x.grad().item() == 1.0);
   CHECK(ag::live_node_count() == live0);
+}
+
+TEST_CASE("memory: the small-object pool reuses freed tensor headers and nodes, within its cap") {
+  if (!ag::detail::small_pool_enabled()) return;  // AddressSanitizer build: every block goes to delete
+  ag::Tensor x({1.0, 2.0}, ag::f64, true);
+  {  // a few hundred headers and nodes, then freed: the pool keeps them for the next step
+    std::vector<ag::Tensor> keep;
+    for (int i = 0; i < 300; ++i) keep.push_back(x * static_cast<double>(i));
+  }
+  const std::size_t cached = ag::detail::small_pool_cached_blocks();
+  CHECK(cached >= 300);
+  CHECK(cached <= 16 * 256);  // 16 size classes, at most 256 blocks each
+  {  // the next graph of the same size takes its blocks from the pool, not from malloc
+    std::vector<ag::Tensor> keep;
+    for (int i = 0; i < 300; ++i) keep.push_back(x * static_cast<double>(i));
+    CHECK(ag::detail::small_pool_cached_blocks() < cached);
+  }
+  {  // far more than the cap: the rest goes back to operator delete
+    std::vector<ag::Tensor> keep;
+    for (int i = 0; i < 20000; ++i) keep.push_back(x * 1.0);
+  }
+  CHECK(ag::detail::small_pool_cached_blocks() <= 16 * 256);
+}
+
+TEST_CASE("memory: tensors made on one thread and freed on another stay correct") {
+  // blocks freed on another thread join that thread's lists; the thread's end returns them
+  std::vector<ag::Tensor> made;
+  std::thread maker([&] {
+    ag::Tensor a({3.0}, ag::f64, true);
+    for (int i = 0; i < 500; ++i) made.push_back((a * static_cast<double>(i)).detach());
+    for (int i = 0; i < 500; ++i) ag::Tensor t = a * 2.0;  // freed here: cached on this thread
+  });
+  maker.join();
+  double total = 0;
+  for (const ag::Tensor& t : made) total += t.item();
+  CHECK(total == 3.0 * 499 * 500 / 2);
+  std::thread freer([moved = std::move(made)]() mutable { moved.clear(); });
+  freer.join();
+  ag::Tensor b({1.5}, ag::f64, true);  // this thread's pool still works
+  (b * b).sum().backward();
+  CHECK(b.grad().item() == 3.0);
 }

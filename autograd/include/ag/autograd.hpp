@@ -249,7 +249,8 @@ Tensor record(const char* op, std::initializer_list<detail::TensorRef> inputs, T
   TensorList list;
   for (const detail::TensorRef& r : inputs) list.push_back(r.t);
   using F = std::decay_t<Vjp>;
-  auto node = std::make_shared<detail::NodeWith<F>>(op, keep, F(std::forward<Vjp>(vjp)));
+  auto node = std::allocate_shared<detail::NodeWith<F>>(detail::SmallAllocator<detail::NodeWith<F>>(), op,
+                                                           keep, F(std::forward<Vjp>(vjp)));
   return detail::attach(std::move(node), std::move(list), std::move(out));
 }
 template <class List, class Vjp,
@@ -260,7 +261,8 @@ Tensor record(const char* op, const List& inputs, Tensor out, Vjp&& vjp, Keep ke
     return out;
   }
   using F = std::decay_t<Vjp>;
-  auto node = std::make_shared<detail::NodeWith<F>>(op, keep, F(std::forward<Vjp>(vjp)));
+  auto node = std::allocate_shared<detail::NodeWith<F>>(detail::SmallAllocator<detail::NodeWith<F>>(), op,
+                                                           keep, F(std::forward<Vjp>(vjp)));
   return detail::attach(std::move(node), TensorList(inputs.begin(), inputs.end()), std::move(out));
 }
 

@@ -187,9 +187,29 @@ struct TensorImpl {
 [[noreturn]] void throw_dtype_access(DType have, DType want);
 [[noreturn]] void throw_undefined(const char* what);
 
-template <class T> Tensor make_tensor(xt::xarray<T>&& v) {
-  return Tensor(std::make_shared<TensorImpl>(std::move(v)));
+// Small-object pool for tensor headers and graph nodes (two of the allocations every op makes): a
+// per-thread free list per 64-byte size class, so a training step reuses last step's blocks
+// without going through malloc. Blocks over 1 KiB, and builds with AddressSanitizer, use
+// operator new directly.
+void* small_alloc(std::size_t bytes);
+void small_free(void* p, std::size_t bytes) noexcept;
+std::size_t small_pool_cached_blocks() noexcept;  // free blocks this thread holds (tests)
+bool small_pool_enabled() noexcept;               // false under AddressSanitizer
+template <class T> struct SmallAllocator {
+  using value_type = T;
+  SmallAllocator() noexcept = default;
+  template <class U> SmallAllocator(const SmallAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(small_alloc(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { small_free(p, n * sizeof(T)); }
+  template <class U> bool operator==(const SmallAllocator<U>&) const noexcept { return true; }
+  template <class U> bool operator!=(const SmallAllocator<U>&) const noexcept { return false; }
+};
+// A new TensorImpl (and its shared_ptr control block) from the pool.
+template <class... A> std::shared_ptr<TensorImpl> new_impl(A&&... args) {
+  return std::allocate_shared<TensorImpl>(SmallAllocator<TensorImpl>(), std::forward<A>(args)...);
 }
+
+template <class T> Tensor make_tensor(xt::xarray<T>&& v) { return Tensor(new_impl(std::move(v))); }
 }  // namespace detail
 
 template <class T> const xt::xarray<T>& Tensor::value() const {
@@ -206,7 +226,7 @@ template <class T> xt::xarray<T>& Tensor::mutable_value() {
 }
 
 template <class A, class>
-Tensor::Tensor(A&& a, bool rg) : impl_(std::make_shared<detail::TensorImpl>(std::forward<A>(a), rg)) {}
+Tensor::Tensor(A&& a, bool rg) : impl_(detail::new_impl(std::forward<A>(a), rg)) {}
 
 extern template xt::xarray<float> Tensor::to_xarray<float>() const;
 extern template xt::xarray<double> Tensor::to_xarray<double>() const;
