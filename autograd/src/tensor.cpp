@@ -136,7 +136,6 @@ const detail::TensorImpl& Tensor::checked() const {
   return *impl_;
 }
 
-DType Tensor::dtype() const { return checked().dtype(); }
 
 Shape Tensor::shape() const {
   return std::visit([](const auto& a) { return detail::to_shape(a.shape()); }, checked().value);

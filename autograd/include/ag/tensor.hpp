@@ -212,6 +212,11 @@ template <class... A> std::shared_ptr<TensorImpl> new_impl(A&&... args) {
 template <class T> Tensor make_tensor(xt::xarray<T>&& v) { return Tensor(new_impl(std::move(v))); }
 }  // namespace detail
 
+inline DType Tensor::dtype() const {  // inline: every op asks, often several times
+  if (!impl_) detail::throw_undefined("Tensor");
+  return impl_->dtype();
+}
+
 template <class T> const xt::xarray<T>& Tensor::value() const {
   const auto& im = checked();
   if (im.dtype() != dtype_of<T>::value) detail::throw_dtype_access(im.dtype(), dtype_of<T>::value);
