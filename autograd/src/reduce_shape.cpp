@@ -253,7 +253,8 @@ Tensor permute(const Tensor& x, const Axes& axes_in) {
   std::sort(sorted.begin(), sorted.end());
   for (std::size_t i = 0; i < nd; ++i)
     if (sorted[i] != i)
-      throw ShapeError(fmt::format("permute: [{}] is not a permutation of {} axes", fmt::join(axes_in, ", "), nd));
+      throw ShapeError(fmt::format("permute: [{}] is not a permutation of the {} axes of {}",
+                                   fmt::join(axes_in, ", "), nd, shape_str(x.shape())));
   bool identity = true;
   for (std::size_t i = 0; i < nd; ++i) identity = identity && perm[i] == i;
   if (identity) return x;

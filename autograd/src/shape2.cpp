@@ -158,8 +158,9 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<std::size_t>& sizes
 std::vector<Tensor> split(const Tensor& x, std::size_t sections, int axis_in) {
   const std::size_t axis = axis_of("split", x, axis_in);
   const Shape xs = x.shape();
-  if (sections == 0 || xs[axis] % sections != 0)
-    throw ValueError(fmt::format("split: axis {} of {} (size {}) does not split into {} equal sections", axis,
+  if (sections == 0) throw ValueError(fmt::format("split: 0 sections for axis {} of {}", axis, shape_str(xs)));
+  if (xs[axis] % sections != 0)  // a shape mismatch, like sizes that do not sum to the axis
+    throw ShapeError(fmt::format("split: axis {} of {} (size {}) does not split into {} equal sections", axis,
                                  shape_str(xs), xs[axis], sections));
   return split(x, std::vector<std::size_t>(sections, xs[axis] / sections), axis_in);
 }

@@ -102,7 +102,7 @@ TEST_CASE("bad axes raise ShapeError") {
   check_message(message_of<ag::ShapeError>([&] { ag::sum(x, {1, -1}); }), {"sum", "repeated"});
   check_message(message_of<ag::ShapeError>([&] { ag::mean(x, {5}, true); }), {"mean", "5"});
   check_message(message_of<ag::ShapeError>([&] { ag::permute(x, {0}); }), {"permute", "[2, 3]"});
-  check_message(message_of<ag::ShapeError>([&] { ag::permute(x, {1, 1}); }), {"permute", "1, 1"});
+  check_message(message_of<ag::ShapeError>([&] { ag::permute(x, {1, 1}); }), {"permute", "1, 1", "[2, 3]"});
   check_message(message_of<ag::ShapeError>([&] { ag::permute(x, {0, 2}); }), {"permute", "2"});
   check_message(message_of<ag::ShapeError>([&] { ag::transpose(x, 0, 2); }), {"transpose", "2"});
   check_message(message_of<ag::ShapeError>([] { ag::transpose(ag::zeros({3}), 0, 1); }), {"transpose", "[3]"});
