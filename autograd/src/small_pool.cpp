@@ -90,7 +90,7 @@ void* small_alloc(std::size_t bytes) {
   return ::operator new(bytes);
 }
 
-void small_free(void* p, std::size_t bytes) noexcept {
+void small_free(void* p, [[maybe_unused]] std::size_t bytes) noexcept {
 #ifndef TAPEGRAD_POOL_OFF
   const std::size_t c = class_of(bytes);
   if (c < kClasses && !lists.closed && lists.count[c] < kMaxCached) {
