@@ -13,6 +13,7 @@
 #include <doctest/doctest.h>
 
 #include "ag/ag.hpp"
+#include "bits.hpp"
 
 namespace {
 
@@ -25,18 +26,6 @@ template <class F> std::string grad_error_of(F&& f) {
     return e.what();
   }
   return "";
-}
-
-// Raw bits of a tensor's values (bit-identical comparison).
-std::vector<std::uint64_t> bits_of(const ag::Tensor& t) {
-  const xt::xarray<double> a = t.to_xarray<double>();
-  std::vector<std::uint64_t> out;
-  for (double v : a) {
-    std::uint64_t b;
-    std::memcpy(&b, &v, sizeof b);
-    out.push_back(b);
-  }
-  return out;
 }
 
 struct Trace {

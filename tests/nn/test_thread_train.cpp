@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 
 #include "test_module_util.hpp"
+#include "bits.hpp"
 
 namespace nn = ag::nn;
 
@@ -19,17 +20,6 @@ struct Run {
   std::vector<std::vector<std::uint64_t>> params;   // raw bits of every parameter at the end
   std::size_t live_after = 0;                       // nodes left on the worker's tape
 };
-
-std::vector<std::uint64_t> bits_of(const ag::Tensor& t) {
-  const xt::xarray<double> a = t.to_xarray<double>();
-  std::vector<std::uint64_t> out;
-  for (double v : a) {
-    std::uint64_t b;
-    std::memcpy(&b, &v, sizeof b);
-    out.push_back(b);
-  }
-  return out;
-}
 
 // MLP 4 -> 8 -> tanh -> 8 -> 1 regressing y = sin(x0) + x1·x2 - 0.5·x3 on 32 fixed points.
 // Model, data and dropout-free training all come from `seed`: nothing reads global state.
