@@ -230,6 +230,13 @@ struct TensorRef {
   TensorRef(const Tensor& x) noexcept : t(x) {}  // implicit by design: {x, w, b}
 };
 void check_forward_anomaly(const char* op, std::initializer_list<TensorRef> inputs, const Tensor& out);
+
+// The recording step shared by both forms of record(): a pooled node holding the VJP.
+template <class Vjp> Tensor record_node(const char* op, Keep keep, Vjp&& vjp, TensorList&& inputs, Tensor out) {
+  using F = std::decay_t<Vjp>;
+  auto node = std::allocate_shared<NodeWith<F>>(SmallAllocator<NodeWith<F>>(), op, keep, F(std::forward<Vjp>(vjp)));
+  return attach(std::move(node), std::move(inputs), std::move(out));
+}
 }  // namespace detail
 
 // Records `out = op(inputs)` with its VJP on the tape if grad mode is on and an input requires
@@ -248,10 +255,7 @@ Tensor record(const char* op, std::initializer_list<detail::TensorRef> inputs, T
   }
   TensorList list;
   for (const detail::TensorRef& r : inputs) list.push_back(r.t);
-  using F = std::decay_t<Vjp>;
-  auto node = std::allocate_shared<detail::NodeWith<F>>(detail::SmallAllocator<detail::NodeWith<F>>(), op,
-                                                           keep, F(std::forward<Vjp>(vjp)));
-  return detail::attach(std::move(node), std::move(list), std::move(out));
+  return detail::record_node(op, keep, std::forward<Vjp>(vjp), std::move(list), std::move(out));
 }
 template <class List, class Vjp,
           class = std::enable_if_t<std::is_same_v<List, std::vector<Tensor>> || std::is_same_v<List, TensorList>>>
@@ -260,10 +264,8 @@ Tensor record(const char* op, const List& inputs, Tensor out, Vjp&& vjp, Keep ke
     if (detail::anomaly_on()) detail::check_forward_anomaly(op, inputs.data(), inputs.size(), out);
     return out;
   }
-  using F = std::decay_t<Vjp>;
-  auto node = std::allocate_shared<detail::NodeWith<F>>(detail::SmallAllocator<detail::NodeWith<F>>(), op,
-                                                           keep, F(std::forward<Vjp>(vjp)));
-  return detail::attach(std::move(node), TensorList(inputs.begin(), inputs.end()), std::move(out));
+  return detail::record_node(op, keep, std::forward<Vjp>(vjp), TensorList(inputs.begin(), inputs.end()),
+                             std::move(out));
 }
 
 // Sugar: runs `forward()` without recording, then records its result with `vjp`.
