@@ -118,6 +118,13 @@ class Checker {
   std::vector<Entry> localise(std::size_t o, std::size_t t, const Projection& pr);
 
   // ---- diagnoses and report (gradcheck_report.cpp) ----
+  struct PairNames {  // the input and output of one Jacobian block, as the diagnoses name them
+    const Shape& in_s;
+    const Shape& out_s;
+    std::size_t n, m;  // elements of the input, of the output
+    std::string in_name, out_name;  // "label [shape]"
+  };
+  PairNames names_of(const PairReport& p) const;
   template <class MapA> bool matches(const Vec& A, const Vec& N, MapA map_a) const;
   void diagnose_full(PairReport& p);
   void diagnose_fast(PairReport& p);

@@ -113,6 +113,15 @@ template <class MapA> bool Checker::matches(const Vec& A, const Vec& N, MapA map
   return true;
 }
 
+Checker::PairNames Checker::names_of(const PairReport& p) const {
+  const std::size_t i = diff_[p.t];
+  const Shape& in_s = in_shapes_[i];
+  const Shape& out_s = out_shapes_[p.o];
+  return {in_s, out_s, numel_of(in_s), numel_of(out_s),
+          fmt::format("{} {}", labels_.inputs[i], shape_str(in_s)),
+          fmt::format("{} {}", labels_.outputs[p.o], shape_str(out_s))};
+}
+
 // A failing block A (analytical) against N (numerical): the first patterns that fit, in order.
 void Checker::diagnose_full(PairReport& p) {
   const Vec& A = ana_[p.o][p.t];
@@ -122,12 +131,12 @@ void Checker::diagnose_full(PairReport& p) {
     p.diagnoses.push_back(nonfinite_text(bad_a, bad_n, "entries"));
     return;
   }
-  const std::size_t i = diff_[p.t];
-  const Shape& in_s = in_shapes_[i];
-  const Shape& out_s = out_shapes_[p.o];
-  const std::size_t n = numel_of(in_s), m = numel_of(out_s);
-  const std::string in_name = fmt::format("{} {}", labels_.inputs[i], shape_str(in_s));
-  const std::string out_name = fmt::format("{} {}", labels_.outputs[p.o], shape_str(out_s));
+  const PairNames pn = names_of(p);
+  const Shape& in_s = pn.in_s;
+  const Shape& out_s = pn.out_s;
+  const std::size_t n = pn.n, m = pn.m;
+  const std::string& in_name = pn.in_name;
+  const std::string& out_name = pn.out_name;
 
   // 1. zero where it should not be
   std::size_t zero_bad = 0, n_bad = 0;
@@ -277,12 +286,12 @@ void Checker::diagnose_fast(PairReport& p) {
     p.diagnoses.push_back(nonfinite_text(bad_a, bad_n, "projections"));
     return;
   }
-  const std::size_t i = diff_[p.t];
-  const Shape& in_s = in_shapes_[i];
-  const Shape& out_s = out_shapes_[p.o];
-  const std::size_t m = numel_of(out_s), n = numel_of(in_s);
-  const std::string in_name = fmt::format("{} {}", labels_.inputs[i], shape_str(in_s));
-  const std::string out_name = fmt::format("{} {}", labels_.outputs[p.o], shape_str(out_s));
+  const PairNames pn = names_of(p);
+  const Shape& in_s = pn.in_s;
+  const Shape& out_s = pn.out_s;
+  const std::size_t n = pn.n, m = pn.m;
+  const std::string& in_name = pn.in_name;
+  const std::string& out_name = pn.out_name;
   auto all_proj = [&](auto analytical_of) {
     for (const Projection& pr : proj_) {
       const double nv = pr.n(p.o, p.t);
