@@ -2,9 +2,12 @@
 //
 // Ownership: a tensor owns the node that produced it (grad_fn); a node owns its inputs. So a graph
 // lives exactly as long as someone holds a tensor of it, and dies with it (no leaks when backward
-// never runs). The thread-local Tape lists live nodes in recording order; that order already is a
-// topological order, so backward is one reverse sweep over it, no graph walk.
+// never runs). Every node gets a sequence number above its inputs' (a Lamport clock across
+// threads), so backward visits the nodes it reaches in decreasing seq: a topological order without
+// a graph walk or a list of all recorded nodes. Tensors and graphs may be handed between threads:
+// a node freed on another thread touches only its recording thread's atomic live count.
 #include <algorithm>
+#include <atomic>
 #include <unordered_map>
 
 #include <xtensor/xnoalias.hpp>
@@ -74,65 +77,50 @@ namespace detail {
 
 bool tune_malloc() noexcept;  // malloc_tuning.cpp
 
-class Tape {
- public:
-  Tape() {
-    static const bool tuned = tune_malloc();  // once per process, before the first graph
-    (void)tuned;
-  }
-  ~Tape() {
-    for (Node* n : slots_)
-      if (n) n->tape = nullptr;  // nodes that outlive their thread detach from its tape
-  }
-  void push(Node* n) {
-    if (sweeps_ == 0 && holes_ > 1024 && holes_ * 2 > slots_.size()) compact();
-    n->tape = this;
-    n->tape_index = slots_.size();
-    slots_.push_back(n);
-    ++live_;
-  }
-  void erase(Node* n) {
-    slots_[n->tape_index] = nullptr;
-    ++holes_;
-    --live_;
-    while (!slots_.empty() && slots_.back() == nullptr) {
-      slots_.pop_back();
-      --holes_;
-    }
-  }
-  Node* at(std::size_t i) const { return i < slots_.size() ? slots_[i] : nullptr; }
-  std::size_t size() const noexcept { return slots_.size(); }
-  std::size_t live() const noexcept { return live_; }
-  int sweeps_ = 0;  // > 0 while a backward runs: no compaction (it would move indices)
-
- private:
-  void compact() {
-    std::size_t j = 0;
-    for (Node* n : slots_)
-      if (n) {
-        n->tape_index = j;
-        slots_[j++] = n;
-      }
-    slots_.resize(j);
-    holes_ = 0;
-  }
-  std::vector<Node*> slots_;
-  std::size_t holes_ = 0;
-  std::size_t live_ = 0;
+// A thread's recording state, shared with the nodes recorded on it. Nodes may be freed on any
+// thread (tensors are handed between threads), so the only thing a node's destructor touches is
+// this block's atomic count: 1 for the thread while it runs + 1 per live node recorded there. The
+// last one out frees it, so a node that outlives its thread is fine too. Backward never needs a
+// list of nodes: it orders the nodes it reaches by `seq` (see run()).
+struct Tape {
+  std::atomic<std::size_t> refs{1};
 };
 
 namespace {
 thread_local bool grad_enabled = true;
-thread_local Tape tape;
-thread_local std::uint64_t recorded_ops = 0;  // tape positions: #1, #2, ... on this thread
+thread_local std::uint64_t recorded_ops = 0;  // the largest seq recorded on (or seen by) this thread
 std::atomic<std::size_t> next_hook_handle{1};
+
+void release(Tape* t) noexcept {
+  if (t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete t;
+}
+thread_local Tape* this_thread_tape = nullptr;  // trivially destructible: safe in late destructors
+struct TapeOwner {
+  Tape* t;
+  TapeOwner() : t(new Tape) {
+    static const bool tuned = tune_malloc();  // once per process, before the first graph
+    (void)tuned;
+    this_thread_tape = t;
+  }
+  ~TapeOwner() {
+    this_thread_tape = nullptr;
+    release(t);
+  }
+};
+Tape& tape() {
+  thread_local TapeOwner owner;
+  return *owner.t;
+}
 }  // namespace
 
 std::atomic<unsigned> anomaly_state{0};
 
 Node::~Node() {
-  if (tape) tape->erase(this);
-  if (profiled_bytes) profile_node_freed(profiled_bytes);
+  if (tape) {
+    // The profiler counts this thread's nodes only: one freed elsewhere was counted on its thread.
+    if (profiled_bytes && tape == this_thread_tape) profile_node_freed(profiled_bytes);
+    release(tape);
+  }
   // Free a long chain iteratively: letting each input's destructor free its own node would use one
   // stack frame per node and overflow on deep graphs. A node about to die hands its inputs over.
   auto frees_a_node = [](const Tensor& t) {
@@ -175,15 +163,22 @@ Tensor attach(std::shared_ptr<Node> node, TensorList&& inputs, Tensor out) {
     if (in.impl() == o)
       throw GradError(fmt::format("{}: the output must be a new tensor, not one of the inputs", node->op));
   node->inputs = std::move(inputs);
+  // seq: larger than every input's, also for inputs recorded on another thread (a Lamport clock),
+  // so that ordering by seq is a topological order of any graph, whichever threads built it.
+  std::uint64_t seq = recorded_ops;
   for (std::size_t i = 0; i < node->inputs.size(); ++i) {
-    const std::uint64_t v = node->inputs[i].defined() ? node->inputs[i].impl()->version : 0;
+    const TensorImpl* in = node->inputs[i].impl();
+    const std::uint64_t v = in ? in->version : 0;
+    if (in && in->grad_fn) seq = std::max(seq, in->grad_fn->seq);
     if (i < 4) node->input_versions[i] = v;
     else node->more_input_versions.push_back(v);
   }
   node->self = node;
   node->output = out.impl_ptr();
-  node->seq = ++recorded_ops;
-  tape.push(node.get());
+  node->seq = recorded_ops = seq + 1;
+  Tape& t = tape();
+  t.refs.fetch_add(1, std::memory_order_relaxed);
+  node->tape = &t;
   Node* n = node.get();
   o->grad_fn = std::move(node);
   o->requires_grad = true;
@@ -202,8 +197,10 @@ void set_detect_anomaly(bool on) noexcept {
 
 bool is_grad_enabled() noexcept { return detail::grad_enabled; }
 void set_grad_enabled(bool on) noexcept { detail::grad_enabled = on; }
-std::size_t tape_size() noexcept { return detail::tape.size(); }
-std::size_t live_node_count() noexcept { return detail::tape.live(); }
+std::size_t live_node_count() noexcept {
+  return detail::tape().refs.load(std::memory_order_acquire) - 1;  // less the thread's own count
+}
+std::size_t tape_size() noexcept { return live_node_count(); }
 
 // ---- hooks and retain_grad ---------------------------------------------------------------------------
 std::size_t Tensor::register_hook(GradHook hook) {
@@ -362,16 +359,20 @@ void accumulate_leaf(TensorImpl* leaf, Tensor g, const Sweep& s) {
   ++acc.impl()->version;
 }
 
-// The list of nodes a sweep keeps alive. The outermost sweep on a thread reuses one list (no
-// allocation per backward once it has grown); a sweep started inside another (from a hook) gets its own.
+// The nodes holding a gradient, kept alive until swept: a max-heap on seq. A node's seq exceeds
+// that of every node it consumed (attach), so popping the largest first visits each node after all
+// its consumers, once its gradient is complete. Only the nodes backward reaches are touched, never
+// a list of everything recorded, so a graph may be swept on any thread. The outermost sweep on a
+// thread reuses one heap (no allocation per backward once it has grown); a sweep started inside
+// another (from a hook) gets its own.
 thread_local std::vector<std::shared_ptr<Node>> reusable_pending;
 thread_local bool reusable_pending_in_use = false;
 
+bool later(const std::shared_ptr<Node>& a, const std::shared_ptr<Node>& b) { return a->seq < b->seq; }
+
 void run(const Tensor* roots, const Tensor* seeds, std::size_t n_roots, const Sweep& s) {
-  detail::Tape& tape = detail::tape;
   std::vector<std::shared_ptr<Node>> own_pending;
   const bool reuse = !reusable_pending_in_use;
-  // nodes holding a gradient, kept alive until swept
   std::vector<std::shared_ptr<Node>>& pending = reuse ? reusable_pending : own_pending;
   if (reuse) reusable_pending_in_use = true;
   struct ClearOnExit {  // an exception mid-sweep must not leave stale gradients in the graph
@@ -383,7 +384,6 @@ void run(const Tensor* roots, const Tensor* seeds, std::size_t n_roots, const Sw
       if (reused) reusable_pending_in_use = false;
     }
   } clear_on_exit{pending, reuse};
-  std::size_t top = 0;
   std::vector<std::pair<Tensor, Tensor>> hooked_leaves;  // (leaf with hooks, its summed gradient)
   auto deliver_to_leaf = [&](TensorImpl* im, Tensor g) {
     if (s.capture_leaf) {
@@ -395,12 +395,9 @@ void run(const Tensor* roots, const Tensor* seeds, std::size_t n_roots, const Sw
   auto send = [&](const Tensor& target, Tensor g) {
     TensorImpl* im = target.impl();
     if (Node* n = im->grad_fn.get()) {
-      if (n->tape != &tape)  // the sweep only visits this thread's tape: the gradient would be lost
-        throw GradError(fmt::format("backward: the graph reaches '{}' (#{}), which was recorded on another "
-                                    "thread; a graph belongs to the thread that recorded it", n->op, n->seq));
       if (!n->pending.defined()) {
         pending.push_back(im->grad_fn);
-        top = std::max(top, n->tape_index + 1);
+        std::push_heap(pending.begin(), pending.end(), later);
       }
       n->pending = sum_grads(std::move(n->pending), std::move(g), s.create_graph);
       return;
@@ -420,16 +417,11 @@ void run(const Tensor* roots, const Tensor* seeds, std::size_t n_roots, const Sw
 
   for (std::size_t r = 0; r < n_roots; ++r) send(roots[r], seeds[r]);
 
-  struct SweepScope {
-    detail::Tape& t;
-    explicit SweepScope(detail::Tape& tp) : t(tp) { ++t.sweeps_; }
-    ~SweepScope() { --t.sweeps_; }
-  } scope(tape);
-  std::size_t waiting = pending.size();
-  for (std::size_t i = top; i-- > 0 && waiting > 0;) {
-    Node* n = tape.at(i);
-    if (n == nullptr || !n->pending.defined()) continue;
-    --waiting;
+  while (!pending.empty()) {
+    std::pop_heap(pending.begin(), pending.end(), later);
+    const std::shared_ptr<Node> node = std::move(pending.back());  // freed after its turn unless held
+    pending.pop_back();
+    Node* n = node.get();
     Tensor g = std::move(n->pending);
     n->pending = Tensor();
     if (!n->hooks.empty()) g = detail::run_hooks(n->hooks, std::move(g), n->op, n->seq);
@@ -443,7 +435,6 @@ void run(const Tensor* roots, const Tensor* seeds, std::size_t n_roots, const Sw
       throw GradError(fmt::format("backward: '{}' was already freed by an earlier backward; pass "
                                   "retain_graph=true to the first backward to go through the graph "
                                   "twice", n->op));
-    std::size_t before = pending.size();
     {
       VjpContext ctx(*n, s.create_graph);
       BackwardTimer timer(n->op);  // the VJP, unbroadcasting its gradients and summing them in
@@ -462,11 +453,10 @@ void run(const Tensor* roots, const Tensor* seeds, std::size_t n_roots, const Sw
         send(n->inputs[k], std::move(gk));
       }
     }
-    waiting += pending.size() - before;
     if (!s.retain_graph) {
       n->released = true;
       n->release_vjp();
-      n->inputs.clear();  // frees what backward used (upstream nodes stay alive via `pending`)
+      n->inputs.clear();  // frees what backward used (upstream nodes stay alive in `pending`)
       n->output_value.reset();
     }
   }

@@ -6,6 +6,10 @@
 #include <cstring>
 #include <exception>
 #include <future>
+#include <mutex>
+#include <optional>
+#include <atomic>
+#include <cmath>
 #include <string>
 #include <thread>
 #include <vector>
@@ -108,17 +112,17 @@ TEST_CASE("thread: two threads training at once match the same trainings run one
   CHECK(seq_b.live_after == 0);
 }
 
-TEST_CASE("thread: backward of a graph whose recording thread is still running raises GradError") {
+TEST_CASE("thread: a graph is differentiated on another thread while its recording thread runs") {
   ag::Tensor x({1.0, 2.0, 3.0}, ag::f64, true);
   ag::Tensor y;
   std::promise<void> recorded, tried;
   std::promise<std::vector<double>> own_grad;
   std::thread t([&] {
-    y = (x * x).sum();  // on t's tape
+    y = (x * x).sum();  // recorded on t
     recorded.set_value();
-    tried.get_future().wait();  // keep t (and its tape) alive while the main thread tries
+    tried.get_future().wait();  // keep t alive while the main thread differentiates its graph
     try {
-      y.backward();  // the recording thread may run it
+      y.backward();  // and the recording thread may run one too
       const xt::xarray<double> g = x.grad().to_xarray<double>();
       own_grad.set_value({g.begin(), g.end()});
     } catch (...) {
@@ -126,29 +130,24 @@ TEST_CASE("thread: backward of a graph whose recording thread is still running r
     }
   });
   recorded.get_future().wait();
-  const std::string msg = grad_error_of([&] { y.backward(); });
-  CHECK(contains(msg, "another thread"));
-  CHECK(contains(msg, "'sum'"));  // names the op at the root
-  CHECK_THROWS_AS(ag::grad({y}, {x}), ag::GradError);
-  CHECK_FALSE(x.grad().defined());  // the refused backward wrote nothing
+  const ag::Tensor g_here = ag::grad({y}, {x}, {}, /*retain_graph=*/true)[0];
+  CHECK(bits_of(g_here) == bits_of(ag::Tensor({2.0, 4.0, 6.0}, ag::f64)));
+  CHECK_FALSE(x.grad().defined());  // ag::grad writes no .grad
   tried.set_value();
   auto fut = own_grad.get_future();
   const std::vector<double> g = fut.get();
   t.join();
-  CHECK(g == std::vector<double>{2.0, 4.0, 6.0});  // the graph was intact after the refusal
+  CHECK(g == std::vector<double>{2.0, 4.0, 6.0});  // the graph was intact after the first sweep
 }
 
-// A graph recorded on this thread whose input came from another thread's graph: the other
-// thread's node is not on this tape, so the sweep would never reach it and drop the gradient
-// silently. The engine refuses instead (it once did not: this test caught it).
-TEST_CASE("thread: a graph that reaches into another thread's graph raises GradError") {
+// A graph recorded on this thread whose input came from another thread's graph: the sweep follows
+// it into the other thread's nodes (it once dropped that gradient silently; then it refused).
+TEST_CASE("thread: a graph that reaches into another thread's graph is differentiated through it") {
   ag::Tensor x({1.0, 2.0}, ag::f64, true);
   ag::Tensor y = on_thread([&] { return x * x; });
   ag::Tensor z = (y * 3.0).sum();  // recorded here
-  const std::string msg = grad_error_of([&] { z.backward(); });
-  CHECK(contains(msg, "another thread"));
-  CHECK(contains(msg, "'mul'"));  // the foreign node
-  CHECK_FALSE(x.grad().defined());
+  z.backward();
+  CHECK(bits_of(x.grad()) == bits_of(ag::Tensor({6.0, 12.0}, ag::f64)));  // d/dx Σ3x² = 6x
 }
 
 TEST_CASE("thread: grad mode is per thread, in both directions and while both threads run") {
@@ -206,4 +205,87 @@ TEST_CASE("thread: tape sizes are per thread; a thread's graphs leave nothing on
   CHECK(ag::live_node_count() == live0 + 1);
   keep = ag::Tensor();
   CHECK(ag::live_node_count() == live0);
+}
+
+TEST_CASE("thread: graphs handed between threads at random are extended, differentiated and freed safely") {
+  // Producers/consumers as in a thread pool: every thread records graphs y = tanh(x·w) + 1 on a
+  // shared leaf w (read only), puts them in a common queue, takes others' graphs out at random and
+  // drops them, extends them (recording on its own thread, on top of the other thread's nodes) or
+  // differentiates them with ag::grad (no .grad writes, so w may be shared). Under ASan this is the
+  // use-after-free of issue 14 item 1; here every gradient is also checked against its formula.
+  constexpr int kThreads = 6, kSteps = 2000;
+  const ag::Tensor w({0.3, -0.7, 1.1}, ag::f64, true);
+  struct Item {
+    ag::Tensor x, y;
+    double scale;  // y = scale·(tanh(x·w) + 1)
+  };
+  std::mutex m;
+  std::vector<Item> queue;
+  std::atomic<int> wrong{0}, failures{0}, differentiated{0};
+  auto check_grad = [&](const Item& it) {
+    const ag::Tensor gw = ag::grad({ag::sum(it.y)}, {w}, {}, true)[0];  // keeps the graph for others
+    const xt::xarray<double> x = it.x.to_xarray<double>(), wv = w.to_xarray<double>();
+    const xt::xarray<double> g = gw.to_xarray<double>();
+    for (std::size_t k = 0; k < 3; ++k) {
+      const double t = std::tanh(x(k) * wv(k));
+      if (std::abs(g(k) - it.scale * x(k) * (1 - t * t)) > 1e-12) ++wrong;
+    }
+    ++differentiated;
+  };
+  auto work = [&](unsigned seed) {
+    try {
+      ag::Generator gen(seed);
+      for (int s = 0; s < kSteps; ++s) {
+        const std::uint64_t action = gen.below(4);
+        std::optional<Item> it;
+        if (action > 0) {
+          std::lock_guard<std::mutex> lock(m);
+          if (!queue.empty()) {
+            const std::size_t k = gen.below(queue.size());
+            it = std::move(queue[k]);
+            queue[k] = std::move(queue.back());
+            queue.pop_back();
+          }
+        }
+        if (!it) {  // record a new graph here
+          ag::Tensor x = ag::randn({3}, gen, ag::f64);
+          it = Item{x, ag::tanh(x * w) + 1.0, 1.0};
+        } else if (action == 1) {
+          it.reset();  // drop another thread's graph here
+          continue;
+        } else if (action == 2) {
+          it->y = it->y * 2.0;  // extend it here
+          it->scale *= 2.0;
+        } else {
+          check_grad(*it);
+        }
+        std::lock_guard<std::mutex> lock(m);
+        queue.push_back(std::move(*it));
+      }
+    } catch (...) {
+      ++failures;
+    }
+  };
+  const std::size_t live0 = ag::live_node_count();
+  {
+    // this thread records some graphs too, to be freed by the workers
+    std::lock_guard<std::mutex> lock(m);
+    ag::Generator gen(99);
+    for (int i = 0; i < 50; ++i) {
+      ag::Tensor x = ag::randn({3}, gen, ag::f64);
+      queue.push_back(Item{x, ag::tanh(x * w) + 1.0, 1.0});
+    }
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) threads.emplace_back(work, 1000u + static_cast<unsigned>(t));
+  for (auto& t : threads) t.join();
+  CHECK(failures == 0);
+  CHECK(wrong == 0);
+  CHECK(differentiated > 0);
+  // what is left (recorded on threads that have ended, or here) is checked and freed on this thread
+  for (const Item& it : queue) check_grad(it);
+  CHECK(wrong == 0);
+  queue.clear();
+  CHECK(ag::live_node_count() == live0);
+  CHECK_FALSE(w.grad().defined());
 }

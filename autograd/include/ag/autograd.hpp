@@ -181,21 +181,21 @@ class VjpContext {
 };
 
 namespace detail {
-class Tape;
+struct Tape;
 struct Node {
   const char* op;
   TensorList inputs;
   Keep keep;
   bool released = false;               // backward freed it (retain_graph was false)
   bool retain_grad = false;            // store the output's gradient in its .grad (non-leaf)
-  std::uint64_t seq = 0;               // tape position: the n-th op recorded on its thread (1, 2...)
+  std::uint64_t seq = 0;               // tape position: the n-th op recorded on its thread (1, 2...),
+                                       // always above its inputs' (so also across threads)
   std::vector<std::pair<std::size_t, GradHook>> hooks;  // the output's gradient hooks (non-leaf)
   std::size_t profiled_bytes = 0;      // output bytes counted by the active Profiler (0: none)
   std::weak_ptr<TensorImpl> output;    // the result tensor, while the user holds it
   std::optional<Storage> output_value; // the result's value once the user dropped it (keep_output)
   Tensor pending;                      // gradient w.r.t. the output, summed during a backward
-  Tape* tape = nullptr;
-  std::size_t tape_index = 0;
+  Tape* tape = nullptr;                // the recording thread's count of live nodes
   std::weak_ptr<Node> self;
   // Versions of the inputs when recorded: a VJP that reads an input changed in place since then
   // raises GradError instead of computing a wrong gradient (inline for the common <= 4 inputs).
@@ -289,8 +289,9 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
                          std::optional<bool> retain_graph = std::nullopt,
                          bool create_graph = false, bool allow_unused = false);
 
-// Introspection of this thread's tape (for tests and memory checks).
-std::size_t tape_size() noexcept;        // slots on the tape, including freed ones not yet compacted
-std::size_t live_node_count() noexcept;  // nodes alive on this thread's tape
+// Introspection of this thread's tape (for tests and memory checks). A node counts on the thread
+// that recorded it until it is freed, on whichever thread that happens.
+std::size_t live_node_count() noexcept;  // nodes recorded on this thread that are still alive
+std::size_t tape_size() noexcept;        // = live_node_count() (the tape keeps no slots for freed nodes)
 
 }  // namespace ag
