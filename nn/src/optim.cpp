@@ -45,17 +45,28 @@ StatefulOptimizer::Slot& StatefulOptimizer::slot(std::size_t g, std::size_t i) {
   return row[i];
 }
 
+void StatefulOptimizer::check_state(std::size_t g, std::size_t i, const Tensor& p, const Tensor& grad,
+                                    const Slot& s) const {
+  auto check = [&](const Tensor& t, const std::string& what, const char* hint) {
+    if (t.dtype() == p.dtype() && t.shape() == p.shape()) return;
+    const std::string msg = fmt::format("{}: {} of parameter {}.{} is {} {} but the parameter is {} {} ({})",
+                                        type_name(), what, g, i, dtype_name(t.dtype()), shape_str(t.shape()),
+                                        dtype_name(p.dtype()), shape_str(p.shape()), hint);
+    if (t.dtype() != p.dtype()) throw DtypeError(msg);
+    throw ShapeError(msg);
+  };
+  check(grad, "the gradient", "set_grad or a backward gave it another shape or dtype");
+  for (std::size_t k = 0; k < s.buf.size(); ++k)
+    if (s.buf[k].defined())
+      check(s.buf[k], fmt::format("state '{}'", buffer_names_[k]),
+            "the parameter changed after the optimizer's first step: create the optimizer after "
+            "converting or reshaping the model");
+}
+
 Tensor& StatefulOptimizer::ensure_buffer(Slot& s, std::size_t k, const Tensor& p, double fill) {
   if (s.buf.size() < buffer_names_.size()) s.buf.resize(buffer_names_.size());
   Tensor& b = s.buf[k];
-  if (!b.defined()) {
-    b = full(p.shape(), fill, p.dtype());
-  } else if (b.dtype() != p.dtype()) {
-    throw DtypeError(fmt::format("{}: state '{}' is {} but the parameter {} is {} (create the "
-                                 "optimizer after converting the model)",
-                                 type_name(), buffer_names_[k], dtype_name(b.dtype()),
-                                 shape_str(p.shape()), dtype_name(p.dtype())));
-  }
+  if (!b.defined()) b = full(p.shape(), fill, p.dtype());  // else: check_state saw it match p
   return b;
 }
 

@@ -3,6 +3,7 @@
 // Expected values: the formulas in ag/nn/optim.hpp evaluated by hand (the first step of each in
 // the comments) and, for steps 2-3, by an independent scalar evaluation in double precision.
 #include <cmath>
+#include <memory>
 
 #include <doctest/doctest.h>
 
@@ -232,4 +233,40 @@ TEST_CASE("clip_grad_norm / clip_grad_value") {
   check_values(f.grad(), {2}, {-1.0, 0.5});
   CHECK_THROWS_AS(nn::clip_grad_norm({a}, -1.0), ag::ValueError);
   CHECK_THROWS_AS(nn::clip_grad_value({a}, -1.0), ag::ValueError);
+}
+
+TEST_CASE("bad input: optimizer state or gradient of another shape than the parameter raises, naming it") {
+  // Every update rule runs raw loops over p.numel() elements of the gradient and of its state:
+  // a parameter whose value changed shape after the first step once read and wrote past them.
+  auto with_each = [](auto&& check) {
+    check("SGD", "momentum_buffer", [](ag::Tensor p) { return std::make_unique<nn::SGD>(std::vector<ag::Tensor>{p}, 0.1, 0.9); });
+    check("Adam", "exp_avg", [](ag::Tensor p) { return std::make_unique<nn::Adam>(std::vector<ag::Tensor>{p}, 0.1); });
+    check("RMSprop", "square_avg", [](ag::Tensor p) { return std::make_unique<nn::RMSprop>(std::vector<ag::Tensor>{p}, 0.1); });
+    check("Adagrad", "sum", [](ag::Tensor p) { return std::make_unique<nn::Adagrad>(std::vector<ag::Tensor>{p}, 0.1); });
+  };
+  with_each([](const char* name, const char* state, auto make) {
+    CAPTURE(name);
+    ag::Tensor x({1.0, 2.0}, ag::f64, true);
+    auto opt = make(x);
+    x.set_grad(ag::Tensor({0.5, 0.5}, ag::f64));
+    opt->step();
+    // a value of another shape, then a gradient that matches it: the state no longer does
+    x.mutable_value<double>() = xt::xarray<double>::from_shape({5});
+    x.set_grad(ag::zeros({5}, ag::f64));
+    const std::string msg = error_of<ag::ShapeError>([&] { opt->step(); });
+    CHECK(contains(msg, name));
+    CHECK(contains(msg, state));
+    CHECK(contains(msg, "parameter 0.0"));
+    CHECK(contains(msg, "[2]"));
+    CHECK(contains(msg, "[5]"));
+    // a gradient that no longer matches the value (set before the value changed shape)
+    ag::Tensor y({1.0, 2.0, 3.0}, ag::f64, true);
+    auto opt2 = make(y);
+    y.set_grad(ag::Tensor({1.0, 1.0, 1.0}, ag::f64));
+    y.mutable_value<double>() = xt::xarray<double>::from_shape({2});
+    const std::string msg2 = error_of<ag::ShapeError>([&] { opt2->step(); });
+    CHECK(contains(msg2, "the gradient of parameter 0.0"));
+    const xt::xarray<double> unchanged = y.to_xarray<double>();
+    CHECK(unchanged.size() == 2);
+  });
 }

@@ -46,10 +46,15 @@ class StatefulOptimizer : public Optimizer {
         Tensor p = grp.params[i];
         const Tensor grad = p.grad();
         if (!grad.defined()) continue;
-        f(grp, p, grad, slot(gi, i));
+        Slot& s = slot(gi, i);
+        check_state(gi, i, p, grad, s);
+        f(grp, p, grad, s);
       }
     }
   }
+  // The gradient and every state buffer must have p's shape and dtype (the updates run raw loops
+  // over p.numel() elements): ShapeError/DtypeError naming the parameter otherwise.
+  void check_state(std::size_t g, std::size_t i, const Tensor& p, const Tensor& grad, const Slot& s) const;
   // The buffer k of `s` for parameter p, created as zeros (or `fill`) on first use.
   Tensor& ensure_buffer(Slot& s, std::size_t k, const Tensor& p, double fill = 0.0);
   std::vector<std::string> buffer_names_;
