@@ -146,6 +146,7 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
       throw ShapeError(fmt::format("{}: cannot broadcast {} with {}", op, shape_str(a), shape_str(b)));
     out[i] = da == 1 ? db : da;
   }
+  numel(out, op);  // {2^33, 1} with {1, 2^31} broadcasts to more than can exist
   return out;
 }
 

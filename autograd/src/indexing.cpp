@@ -227,6 +227,7 @@ namespace {
 
 Tensor one_hot_from(const std::vector<std::size_t>& idx, Shape shape, std::size_t num_classes, DType dtype) {
   shape.push_back(num_classes);
+  numel(shape, "one_hot");
   return dispatch(dtype, [&](auto t) {
     using T = decltype(t);
     Tensor r = detail::empty_tensor<T>(detail::ShapeRef(shape.begin(), shape.end()));

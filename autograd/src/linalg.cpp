@@ -89,6 +89,7 @@ xt::xarray<T> matmul_forward(const xt::xarray<T>& A, const xt::xarray<T>& B, boo
   Shape out_shape = batch;
   out_shape.push_back(M);
   out_shape.push_back(N);
+  numel(out_shape, "matmul");  // [2^40, 0]·[0, 2^40]: inputs without elements, an output beyond any
   xt::xarray<T> C = xt::xarray<T>::from_shape(out_shape);
   if (C.size() == 0) return C;
   if (K == 0) {
@@ -149,6 +150,7 @@ template <class T> Tensor matmul_2d(const Tensor& a, const Tensor& b, bool ta, b
   const std::size_t Kb = tb ? bs[1] : bs[0], N = tb ? bs[0] : bs[1];
   if (K != Kb)
     throw ShapeError(fmt::format("matmul: cannot multiply {}", mm_shapes(a.shape(), b.shape(), ta, tb)));
+  if (K == 0) numel({M, N}, "matmul");  // inputs without elements bound nothing: [2^40, 0]·[0, 2^40]
   Tensor c = detail::empty_tensor<T>(detail::ShapeRef{M, N});
   T* pc = detail::data<T>(c);
   if (M * N == 0) return c;
@@ -237,6 +239,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   Tensor y = dispatch(x.dtype(), [&](auto t) {
     using T = decltype(t);
     const std::size_t M = xs[0], K = xs[1], N = ws[1];
+    if (K == 0) numel({M, N}, "linear");
     Tensor r = detail::empty_tensor<T>(detail::ShapeRef{M, N});
     T* pr = detail::data<T>(r);
     const T* pb = b.value<T>().data();

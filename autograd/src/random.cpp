@@ -38,7 +38,8 @@ Generator& default_generator() {
 void manual_seed(std::uint64_t seed) { default_generator().seed(seed); }
 
 namespace {
-template <class Draw> Tensor fill(const Shape& shape, DType dtype, Draw draw) {
+template <class Draw> Tensor fill(const char* op, const Shape& shape, DType dtype, Draw draw) {
+  numel(shape, op);
   return detail::dispatch(dtype, [&](auto t) {
     using T = decltype(t);
     xt::xarray<T> a = xt::xarray<T>::from_shape(shape);
@@ -49,14 +50,14 @@ template <class Draw> Tensor fill(const Shape& shape, DType dtype, Draw draw) {
 }  // namespace
 
 Tensor rand(const Shape& shape, Generator& gen, DType dtype) {
-  return fill(shape, dtype, [&] { return gen.uniform01(); });
+  return fill("rand", shape, dtype, [&] { return gen.uniform01(); });
 }
 Tensor randn(const Shape& shape, Generator& gen, DType dtype) {
-  return fill(shape, dtype, [&] { return gen.normal(); });
+  return fill("randn", shape, dtype, [&] { return gen.normal(); });
 }
 Tensor uniform(const Shape& shape, double low, double high, Generator& gen, DType dtype) {
   if (!(low <= high)) throw ValueError(fmt::format("uniform: low {} > high {}", low, high));
-  return fill(shape, dtype, [&] { return low + (high - low) * gen.uniform01(); });
+  return fill("uniform", shape, dtype, [&] { return low + (high - low) * gen.uniform01(); });
 }
 Tensor rand(const Shape& shape, DType dtype) { return rand(shape, default_generator(), dtype); }
 Tensor randn(const Shape& shape, DType dtype) { return randn(shape, default_generator(), dtype); }

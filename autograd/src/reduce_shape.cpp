@@ -62,10 +62,6 @@ std::vector<std::ptrdiff_t> signed_shape(const Shape& s) {
   return std::vector<std::ptrdiff_t>(s.begin(), s.end());
 }
 
-std::size_t product(const Shape& s) {
-  return std::accumulate(s.begin(), s.end(), std::size_t{1}, std::multiplies<>());
-}
-
 }  // namespace
 
 namespace detail {
@@ -151,6 +147,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   if (!ok)
     throw ShapeError(fmt::format("broadcast_to: cannot broadcast {} to {}", shape_str(x.shape()),
                                  shape_str(shape)));
+  numel(shape, "broadcast_to");
   Tensor y = dispatch(x.dtype(), [&](auto t) {
     using T = decltype(t);
     const auto& xv = x.value<T>();
@@ -204,7 +201,7 @@ Tensor reshape(const Tensor& x, const std::vector<std::ptrdiff_t>& want) {
   OpScope mark("reshape");
   detail::require_defined("reshape", x);
   const Shape xs = x.shape();
-  const std::size_t n = product(xs);
+  const std::size_t n = x.numel();
   Shape out(want.size());
   std::ptrdiff_t infer = -1;
   std::size_t known = 1;
@@ -216,8 +213,13 @@ Tensor reshape(const Tensor& x, const std::vector<std::ptrdiff_t>& want) {
       throw ShapeError(fmt::format("reshape: negative size in [{}]", fmt::join(want, ", ")));
     } else {
       out[i] = static_cast<std::size_t>(want[i]);
-      known *= out[i];
     }
+  }
+  {
+    Shape given;  // the sizes given explicitly: their product, checked ({0, 2^32, 2^32} too)
+    for (std::size_t i = 0; i < out.size(); ++i)
+      if (static_cast<std::ptrdiff_t>(i) != infer) given.push_back(out[i]);
+    known = numel(given, "reshape");
   }
   if (infer >= 0) {
     if (known == 0 || n % known != 0)

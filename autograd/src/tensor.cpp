@@ -16,6 +16,22 @@ const char* dtype_name(DType d) { return d == f32 ? "float32" : "float64"; }
 
 std::string shape_str(const Shape& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
 
+std::size_t numel(const Shape& shape, const char* op) {
+  constexpr std::size_t kMax = std::size_t{1} << 60;  // x 8 bytes stays below PTRDIFF_MAX
+  std::size_t nonzero = 1;
+  bool empty = false;
+  for (std::size_t d : shape) {
+    if (d == 0) {
+      empty = true;
+      continue;
+    }
+    if (d > kMax || nonzero > kMax / d)
+      throw ShapeError(fmt::format("{}: shape {} has too many elements (more than 2^60)", op, shape_str(shape)));
+    nonzero *= d;
+  }
+  return empty ? 0 : nonzero;
+}
+
 namespace detail {
 
 TensorImpl::~TensorImpl() {
@@ -227,21 +243,31 @@ Tensor Tensor::reshape(const std::vector<std::ptrdiff_t>& s) const { return ag::
 Tensor Tensor::t() const { return ag::transpose(*this, -2, -1); }
 
 // ---- creation -------------------------------------------------------------------------------
-Tensor scalar(double v, DType dtype, bool rg) { return full({}, v, dtype, rg); }
-
-Tensor full(const Shape& shape, double value, DType dtype, bool rg) {
+namespace {
+Tensor filled(const char* op, const Shape& shape, double value, DType dtype, bool rg) {
+  numel(shape, op);
   return detail::dispatch(dtype, [&](auto t) {
     using T = decltype(t);
     return Tensor(xt::xarray<T>(shape, static_cast<T>(value)), rg);
   });
 }
-Tensor zeros(const Shape& shape, DType dtype, bool rg) { return full(shape, 0.0, dtype, rg); }
-Tensor ones(const Shape& shape, DType dtype, bool rg) { return full(shape, 1.0, dtype, rg); }
+}  // namespace
+
+Tensor scalar(double v, DType dtype, bool rg) { return filled("scalar", {}, v, dtype, rg); }
+Tensor full(const Shape& shape, double value, DType dtype, bool rg) {
+  return filled("full", shape, value, dtype, rg);
+}
+Tensor zeros(const Shape& shape, DType dtype, bool rg) { return filled("zeros", shape, 0.0, dtype, rg); }
+Tensor ones(const Shape& shape, DType dtype, bool rg) { return filled("ones", shape, 1.0, dtype, rg); }
 
 Tensor arange(double start, double stop, double step, DType dtype) {
   if (step == 0.0 || !std::isfinite(start) || !std::isfinite(stop) || !std::isfinite(step))
     throw ValueError(fmt::format("arange: bad range start={} stop={} step={}", start, stop, step));
   const double n = std::ceil((stop - start) / step);
+  // compared as doubles: casting a count beyond size_t's range to size_t is undefined
+  if (!(n <= static_cast<double>(std::size_t{1} << 60)))
+    throw ValueError(fmt::format("arange: start={} stop={} step={} gives {:g} elements (more than 2^60)",
+                                 start, stop, step, n));
   const std::size_t count = n > 0 ? static_cast<std::size_t>(n) : 0;
   return detail::dispatch(dtype, [&](auto t) {
     using T = decltype(t);
@@ -253,6 +279,7 @@ Tensor arange(double start, double stop, double step, DType dtype) {
 Tensor arange(double stop, DType dtype) { return arange(0.0, stop, 1.0, dtype); }
 
 Tensor linspace(double start, double stop, std::size_t num, DType dtype) {
+  numel({num}, "linspace");
   return detail::dispatch(dtype, [&](auto t) {
     using T = decltype(t);
     xt::xarray<T> a = xt::xarray<T>::from_shape({num});
@@ -264,6 +291,7 @@ Tensor linspace(double start, double stop, std::size_t num, DType dtype) {
 }
 
 Tensor eye(std::size_t n, DType dtype) {
+  numel({n, n}, "eye");
   return detail::dispatch(dtype, [&](auto t) {
     using T = decltype(t);
     xt::xarray<T> a = xt::xarray<T>(Shape{n, n}, T(0));
@@ -272,9 +300,9 @@ Tensor eye(std::size_t n, DType dtype) {
   });
 }
 
-Tensor zeros_like(const Tensor& t, bool rg) { return zeros(t.shape(), t.dtype(), rg); }
-Tensor ones_like(const Tensor& t, bool rg) { return ones(t.shape(), t.dtype(), rg); }
-Tensor full_like(const Tensor& t, double v, bool rg) { return full(t.shape(), v, t.dtype(), rg); }
+Tensor zeros_like(const Tensor& t, bool rg) { return filled("zeros_like", t.shape(), 0.0, t.dtype(), rg); }
+Tensor ones_like(const Tensor& t, bool rg) { return filled("ones_like", t.shape(), 1.0, t.dtype(), rg); }
+Tensor full_like(const Tensor& t, double v, bool rg) { return filled("full_like", t.shape(), v, t.dtype(), rg); }
 
 // ---- printing --------------------------------------------------------------------------------
 std::ostream& operator<<(std::ostream& os, DType d) { return os << dtype_name(d); }

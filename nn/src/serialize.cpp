@@ -237,17 +237,12 @@ TensorFile load_tensors(const std::string& path) {
     if (ndim > 64) io_fail(path, fmt::format("entry '{}': implausible rank {}", name, ndim));
     Shape shape(ndim);
     for (auto& d : shape) d = static_cast<std::size_t>(r.uint<std::uint64_t>("a dimension"));
-    std::size_t numel = 1;
-    std::ptrdiff_t nonempty = 1;  // product of the non-zero axes: xtensor's (signed) strides
-    for (std::size_t d : shape) {
-      if (__builtin_mul_overflow(numel, d, &numel))
-        io_fail(path, fmt::format("entry '{}': implausible shape {} (element count overflows)", name,
-                                  shape_str(shape)));
-      // an empty tensor ([0, 2^40, 2^40]) has no data to check, but its strides must still fit
-      if (d != 0 && (d > static_cast<std::size_t>(PTRDIFF_MAX) ||
-                     __builtin_mul_overflow(nonempty, static_cast<std::ptrdiff_t>(d), &nonempty)))
-        io_fail(path, fmt::format("entry '{}': implausible shape {} (its axes overflow)", name,
-                                  shape_str(shape)));
+    std::size_t numel = 0;
+    try {
+      numel = ag::numel(shape, "load");
+    } catch (const ShapeError&) {  // a corrupt file is an IOError naming the file and entry
+      io_fail(path, fmt::format("entry '{}': implausible shape {} (the element count overflows 2^60)", name,
+                                shape_str(shape)));
     }
     if (numel > (r.n - r.pos) / width)  // numel·width may overflow: say "more than" then
       io_fail(path, fmt::format("truncated: entry '{}' of shape {} needs {} bytes but only {} remain",

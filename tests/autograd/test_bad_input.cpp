@@ -5,6 +5,7 @@
 // naming the op and the shapes or dtypes, and must leave the user's tensors as they were (values,
 // versions, .grad) and record nothing. test_errors.cpp has the worked single cases; this file is
 // the table that covers every op.
+#include <cmath>
 #include <functional>
 #include <string>
 #include <type_traits>
@@ -338,4 +339,53 @@ TEST_CASE("bad input: shape and indexing ops with bad arguments raise the docume
     check_parts(expect_error(r.kind, r.f), r.parts);
     before.check();
   }
+}
+
+TEST_CASE("bad input: shapes whose element count overflows raise ShapeError naming the op (creation, reshape, broadcast)") {
+  // Each of these once wrapped the shape product to 0 (so numel() == 0, sum() == 0, eye a segfault)
+  // or overflowed xtensor's signed strides (UBSan). ag::numel is the one checked product.
+  constexpr std::size_t k32 = std::size_t{1} << 32;
+  const Tensor empty = ag::zeros({0}, ag::f64);
+  const Tensor one = ag::ones({1, 1}, ag::f64);
+  struct Row {
+    const char* op;
+    std::function<void()> f;
+  };
+  const std::vector<Row> rows = {
+      {"eye", [] { ag::eye(k32); }},
+      {"zeros", [] { ag::zeros({k32, k32}); }},
+      {"ones", [] { ag::ones({k32, k32}, ag::f64); }},
+      {"full", [] { ag::full({k32, k32}, 2.0); }},
+      {"randn", [] { ag::randn({k32, k32}); }},
+      {"rand", [] { ag::rand({k32, k32}); }},
+      {"uniform", [] { ag::uniform({k32, k32}, 0.0, 1.0); }},
+      {"linspace", [] { ag::linspace(0.0, 1.0, std::size_t(-1)); }},
+      {"zeros", [] { ag::zeros({0, k32, k32}); }},  // no elements, but the strides overflow
+      {"reshape", [&] { ag::reshape(empty, {static_cast<std::ptrdiff_t>(k32), static_cast<std::ptrdiff_t>(k32)}); }},
+      {"reshape", [&] { ag::reshape(empty, {0, static_cast<std::ptrdiff_t>(k32), static_cast<std::ptrdiff_t>(k32)}); }},
+      {"broadcast_to", [&] { ag::broadcast_to(one, {std::size_t{1} << 33, std::size_t{1} << 31}); }},
+      {"broadcast_to", [&] { ag::sum(ag::broadcast_to(one, {std::size_t{1} << 33, std::size_t{1} << 31})); }},
+      {"add", [] { ag::add(ag::zeros({k32, 1, 0}), ag::zeros({1, k32, 0})); }},
+      {"linear", [] { ag::linear(ag::zeros({std::size_t{1} << 60, 0}), ag::zeros({0, 16}), ag::zeros({16})); }},
+      {"matmul", [] { ag::matmul(ag::zeros({k32, 0}), ag::zeros({0, k32})); }},
+      {"matmul", [] { ag::matmul(ag::zeros({2, k32, 0}), ag::zeros({0, k32})); }},
+      {"one_hot", [] { ag::one_hot(std::vector<std::size_t>{0, 1}, std::size_t(1) << 62); }},
+  };
+  for (const Row& r : rows) {
+    INFO(std::string(r.op));
+    check_parts(expect_error(Kind::shape, r.f), {r.op, "too many elements"});
+  }
+  CHECK(ag::numel({3, 0, 5}) == 0);
+  CHECK(ag::numel({}) == 1);
+  CHECK(ag::numel({std::size_t{1} << 30, std::size_t{1} << 30}) == std::size_t{1} << 60);
+}
+
+TEST_CASE("bad input: arange with more elements than can exist raises ValueError instead of returning []") {
+  // The count was cast from double to size_t out of range (undefined; it gave 0 elements).
+  for (double stop : {1e30, 2e19, std::ldexp(1.0, 61)}) {
+    INFO(stop);
+    check_parts(expect_error(Kind::value, [&] { ag::arange(0.0, stop); }), {"arange", "elements"});
+  }
+  CHECK(ag::arange(0.0, 5.0).numel() == 5);
+  CHECK(ag::arange(5.0, 0.0).numel() == 0);  // an empty range stays empty
 }

@@ -143,6 +143,12 @@ class NestedList {
   bool is_list_ = false;
 };
 Tensor tensor(const NestedList& values, DType dtype = f32, bool requires_grad = false);
+// Elements of a tensor of this shape: the one checked shape product behind every creation,
+// reshape, broadcast and file loader. A shape that cannot exist raises ShapeError naming `op`:
+// the product of its non-zero extents (xtensor's strides hold them even when another extent is 0)
+// must stay within 2^60 elements, so that strides and byte counts cannot overflow.
+std::size_t numel(const Shape& shape, const char* op = "numel");
+
 Tensor scalar(double v, DType dtype = f32, bool requires_grad = false);  // 0-d tensor
 Tensor zeros(const Shape& shape, DType dtype = f32, bool requires_grad = false);
 Tensor ones(const Shape& shape, DType dtype = f32, bool requires_grad = false);
