@@ -244,12 +244,9 @@ TensorFile load_tensors(const std::string& path) {
       io_fail(path, fmt::format("entry '{}': implausible shape {} (the element count overflows 2^60)", name,
                                 shape_str(shape)));
     }
-    if (numel > (r.n - r.pos) / width)  // numel·width may overflow: say "more than" then
+    if (numel > (r.n - r.pos) / width)  // numel <= 2^60, so numel·width fits in 64 bits
       io_fail(path, fmt::format("truncated: entry '{}' of shape {} needs {} bytes but only {} remain",
-                                name, shape_str(shape),
-                                numel > SIZE_MAX / width ? fmt::format("more than {}", SIZE_MAX)
-                                                         : std::to_string(numel * width),
-                                r.n - r.pos));
+                                name, shape_str(shape), numel * width, r.n - r.pos));
     Tensor t = detail::dispatch(dt == 0 ? f32 : f64, [&](auto tag) {
       using T = decltype(tag);
       xt::xarray<T> a = xt::xarray<T>::from_shape(shape);

@@ -173,12 +173,14 @@ TEST_CASE("bad input: hostile headers with valid checksums are rejected before a
                                        .uint<std::uint32_t>(0xFFFFFFF0u); return c.sealed(); }(), "truncated"},
       {"a 4 GiB entry name", Crafted::header(1).uint<std::uint32_t>(0xFFFFFFF0u).raw("0.weight").sealed(), "truncated"},
       {"2^31 x 2^31 float64 elements", entry(Crafted::header(1), "0.weight", 1, {1u << 31, 1u << 31}).sealed(),
-       "needs more than 18446744073709551615 bytes"},  // 2^65 bytes: the message must not wrap around
+       "element count overflows 2^60"},  // 2^65 bytes: more than ag::numel allows
+      {"2^30 x 2^30 float64 elements", entry(Crafted::header(1), "0.weight", 1, {1u << 30, 1u << 30}).sealed(),
+       "needs 9223372036854775808 bytes"},  // 2^63 bytes: the largest count, and no wrap-around
       {"2^40 x 2^40 elements (overflows)", entry(Crafted::header(1), "0.weight", 0, {1ull << 40, 1ull << 40}).sealed(), "overflow"},
-      {"2^64 - 1 elements", entry(Crafted::header(1), "0.weight", 0, {~0ull}).sealed(), "its axes overflow"},
+      {"2^64 - 1 elements", entry(Crafted::header(1), "0.weight", 0, {~0ull}).sealed(), "element count overflows"},
       {"an empty shape whose other axes overflow: [0, 2^40, 2^40]",
-       entry(Crafted::header(1), "0.weight", 0, {0, 1ull << 40, 1ull << 40}).sealed(), "its axes overflow"},
-      {"an empty shape with an axis of 2^63", entry(Crafted::header(1), "0.weight", 1, {1ull << 63, 0}).sealed(), "its axes overflow"},
+       entry(Crafted::header(1), "0.weight", 0, {0, 1ull << 40, 1ull << 40}).sealed(), "element count overflows"},
+      {"an empty shape with an axis of 2^63", entry(Crafted::header(1), "0.weight", 1, {1ull << 63, 0}).sealed(), "element count overflows"},
       {"rank 4 billion", Crafted::header(1).str("0.weight").uint<std::uint8_t>(0).uint<std::uint32_t>(0xFFFFFFFFu).sealed(), "rank"},
       {"rank 65", entry(Crafted::header(1), "0.weight", 0, std::vector<std::uint64_t>(65, 1)).sealed(), "rank 65"},
       {"dtype code 7", entry(Crafted::header(1), "0.weight", 7, {3, 5}).sealed(), "dtype code 7"},
@@ -196,11 +198,11 @@ TEST_CASE("bad input: hostile headers with valid checksums are rejected before a
   }
   // a zero-size axis next to a huge one is a valid (empty) entry, but not this model's parameter
   const std::string f = dir.file("empty_huge.tgp");
-  write_bytes(f, entry(Crafted::header(1), "0.weight", 0, {0, 1ull << 62}).sealed());
+  write_bytes(f, entry(Crafted::header(1), "0.weight", 0, {0, 1ull << 60}).sealed());
   const auto tf = nn::load_tensors(f);
   REQUIRE(tf.entries.size() == 1);
   CHECK(tf.entries[0].second.numel() == 0);
-  expect_load_fails(*model, f, "parameter '0.weight' has shape [0, 4611686018427387904] in the file but [3, 5]");
+  expect_load_fails(*model, f, "parameter '0.weight' has shape [0, 1152921504606846976] in the file but [3, 5]");
 }
 
 TEST_CASE("bad input: model files with wrong names, shapes, dtypes or duplicates leave the model unchanged") {
