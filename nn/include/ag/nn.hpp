@@ -1,6 +1,6 @@
 #pragma once
 // Everything in ag::nn: modules and layers, losses, optimizers and schedulers, save/load, and
-// (when present) data loading and training.
+// data loading and training.
 #include "ag/ag.hpp"
 #include "ag/nn/gradcheck.hpp"
 #include "ag/nn/init.hpp"
@@ -12,18 +12,8 @@
 #include "ag/nn/scheduler.hpp"
 #include "ag/nn/serialize.hpp"
 
-#if __has_include("ag/nn/data.hpp")
 #include "ag/nn/data.hpp"
-#endif
-#if __has_include("ag/nn/csv.hpp")
 #include "ag/nn/csv.hpp"
-#endif
-#if __has_include("ag/nn/train.hpp")
 #include "ag/nn/train.hpp"
-#endif
-#if __has_include("ag/nn/callbacks.hpp")
 #include "ag/nn/callbacks.hpp"
-#endif
-#if __has_include("ag/nn/progress.hpp")
 #include "ag/nn/progress.hpp"
-#endif
