@@ -1,7 +1,8 @@
-// The table's completeness: every op declared in ag/ops.hpp has a gradcheck row, or is listed
-// here as non-differentiable. ops.hpp is read at test time, so adding a declaration without a
-// row fails this test. The header is found next to this file's source tree (or through the
-// TAPEGRAD_OPS_HPP definition, if set).
+// The table's completeness: every op declared in any ag/ops/<family>.hpp has a gradcheck row, or
+// is listed here as non-differentiable. Every header in that folder is read at test time, so a
+// declaration without a row fails this test, also in a family added later. The folder is found
+// next to this file's source tree (or through the TAPEGRAD_OPS_DIR definition, if set).
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -14,13 +15,13 @@ namespace {
 const std::set<std::string> kNonDifferentiable = {"sign", "step", "eq",     "ne",     "lt",     "le",
                                                   "gt",   "ge",   "argmax", "argmin", "one_hot"};
 
-std::string ops_header_path() {
-#ifdef TAPEGRAD_OPS_HPP
-  return TAPEGRAD_OPS_HPP;
+std::filesystem::path ops_dir() {
+#ifdef TAPEGRAD_OPS_DIR
+  return TAPEGRAD_OPS_DIR;
 #else
-  std::string here = __FILE__;  // <root>/tests/gradcheck/test_gradcheck_table_meta.cpp
-  for (int up = 0; up < 3; ++up) here = here.substr(0, here.find_last_of("/\\"));
-  return here + "/autograd/include/ag/ops.hpp";
+  // <root>/tests/gradcheck/<this file> -> <root>/autograd/include/ag/ops
+  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "autograd" / "include" /
+         "ag" / "ops";
 #endif
 }
 
@@ -51,18 +52,28 @@ TEST_CASE("gradcheck table: the parser finds declarations") {
 }
 
 TEST_CASE("gradcheck table: every public op has a row or is listed as non-differentiable") {
-  const std::string path = ops_header_path();
-  std::ifstream f(path);
-  REQUIRE_MESSAGE(f.good(), "cannot open " << path << " (define TAPEGRAD_OPS_HPP to point at ag/ops.hpp)");
-  std::stringstream text;
-  text << f.rdbuf();
-  const std::set<std::string> declared = declared_ops(text.str());
-  INFO("ops.hpp at " << path);
-  REQUIRE(declared.size() > 40);  // the parser really read the header
+  const std::filesystem::path dir = ops_dir();
+  REQUIRE_MESSAGE(std::filesystem::is_directory(dir), "cannot open " << dir << " (define TAPEGRAD_OPS_DIR)");
+  std::set<std::string> declared;
+  std::size_t headers = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".hpp") continue;
+    std::ifstream f(entry.path());
+    REQUIRE_MESSAGE(f.good(), "cannot open " << entry.path());
+    std::stringstream text;
+    text << f.rdbuf();
+    const std::set<std::string> here = declared_ops(text.str());
+    CHECK_MESSAGE(!here.empty(), entry.path() << " declares no op");  // the parser read each family
+    declared.insert(here.begin(), here.end());
+    ++headers;
+  }
+  INFO("ops headers in " << dir);
+  REQUIRE(headers >= 9);
+  REQUIRE(declared.size() > 40);  // the parser really read the headers
   const std::multiset<std::string>& rows = gct::covered();
   for (const std::string& op : declared) {
     const bool exempt = kNonDifferentiable.count(op) > 0;
-    CHECK_MESSAGE((rows.count(op) > 0 || exempt), "op '" << op << "' is declared in ops.hpp but has no gradcheck row");
+    CHECK_MESSAGE((rows.count(op) > 0 || exempt), "op '" << op << "' is declared in ag/ops/ but has no gradcheck row");
     CHECK_MESSAGE(!(rows.count(op) > 0 && exempt), "op '" << op << "' has a row but is listed as non-differentiable");
   }
   // no stale names: rows and exemptions refer to declared ops

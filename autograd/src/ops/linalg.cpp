@@ -1,69 +1,13 @@
 // matmul: numpy semantics on top of one primitive, matmul_t = op(A)·op(B), batched over broadcast
 // leading dims, one cblas ?gemm per batch (one in all when B has no batch dims).
-#include <cblas.h>  // OpenBLAS' cblas; xtensor-blas is not included in this TU (enum clash)
-
-#include "internal.hpp"
+#include "core/internal.hpp"
+#include "ops/gemm.hpp"
 
 namespace ag {
 using detail::dispatch;
+using detail::gemm;
 
 namespace {
-
-// C = op(A)·op(B) + beta·C, row-major. Tiny products (the backprop tutorial's per-row SGD: [1,3]·[3,16])
-// run a plain loop: a BLAS call costs ~900 instructions and a lock before its first multiply.
-// One instantiation per (TA, TB). Every form computes c[i][j] = beta·c[i][j] + Σ_p a(i,p)·b(p,j),
-// adding in order of p; the loop order follows the shape (per-row backward products are outer
-// products, k = 1, or single columns, n = 1, where a vectorised row loop only costs overhead).
-template <bool TA, bool TB, class T>
-void small_gemm_t(int m, int n, int k, const T* a, int lda, const T* b, int ldb, T beta, T* c, int ldc) {
-  const int bj_step = TB ? ldb : 1, bp_step = TB ? 1 : ldb;  // b(p, j) = b[p·bp_step + j·bj_step]
-  for (int i = 0; i < m; ++i) {
-    T* ci = c + i * ldc;
-    auto a_ip = [&](int p) { return TA ? a[p * lda + i] : a[i * lda + p]; };
-    if (k == 1) {  // outer product: xᵀ·g of one row
-      const T ai = a_ip(0);
-      if (beta == T(0)) for (int j = 0; j < n; ++j) ci[j] = ai * b[j * bj_step];
-      else for (int j = 0; j < n; ++j) ci[j] = beta * ci[j] + ai * b[j * bj_step];
-    } else if (TB || n == 1) {  // dot products with B's row j (Bᵀ) or with its one column
-      for (int j = 0; j < n; ++j) {
-        const T* bj = b + j * bj_step;
-        T acc = beta == T(0) ? T(0) : beta * ci[j];
-        for (int p = 0; p < k; ++p) acc += a_ip(p) * bj[p * bp_step];
-        ci[j] = acc;
-      }
-    } else {  // rows of B scaled by a(i,p) and added: unit stride in j
-      if (beta == T(0)) std::fill(ci, ci + n, T(0));
-      else for (int j = 0; j < n; ++j) ci[j] *= beta;
-      for (int p = 0; p < k; ++p) {
-        const T aip = a_ip(p);
-        const T* bp = b + p * ldb;
-        for (int j = 0; j < n; ++j) ci[j] += aip * bp[j];
-      }
-    }
-  }
-}
-template <class T>
-void small_gemm(bool ta, bool tb, int m, int n, int k, const T* a, int lda, const T* b, int ldb, T beta,
-                T* c, int ldc) {
-  if (!ta && !tb) small_gemm_t<false, false>(m, n, k, a, lda, b, ldb, beta, c, ldc);
-  else if (!ta) small_gemm_t<false, true>(m, n, k, a, lda, b, ldb, beta, c, ldc);
-  else if (!tb) small_gemm_t<true, false>(m, n, k, a, lda, b, ldb, beta, c, ldc);
-  else small_gemm_t<true, true>(m, n, k, a, lda, b, ldb, beta, c, ldc);
-}
-constexpr long kSmallGemm = 1024;  // m·n·k up to this: plain loop
-
-void gemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
-          float* c, int ldc, float beta = 0.0f) {
-  if (long(m) * n * k <= kSmallGemm) return small_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k,
-              1.0f, a, lda, b, ldb, beta, c, ldc);
-}
-void gemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, const double* b, int ldb,
-          double* c, int ldc, double beta = 0.0) {
-  if (long(m) * n * k <= kSmallGemm) return small_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k,
-              1.0, a, lda, b, ldb, beta, c, ldc);
-}
 
 int blas_int(const char* op, std::size_t v) {
   if (v > static_cast<std::size_t>(std::numeric_limits<int>::max()))

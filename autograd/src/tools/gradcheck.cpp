@@ -16,7 +16,7 @@
 #include "ag/autograd.hpp"
 #include "ag/ops.hpp"
 #include "ag/random.hpp"
-#include "gradcheck_internal.hpp"
+#include "tools/gradcheck_internal.hpp"
 
 namespace ag {
 namespace detail {

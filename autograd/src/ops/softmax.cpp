@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "op_util.hpp"
+#include "ops/kernels.hpp"
 
 namespace ag {
 using detail::Blocks;

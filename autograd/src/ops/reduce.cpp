@@ -1,11 +1,124 @@
-// More reductions: max/min (ties share the gradient), argmax/argmin, var/std, L2 norm.
+// Reductions: sum/mean, max/min (ties share the gradient), argmax/argmin, var/std, L2 norm.
 #include <cmath>
 #include <limits>
 
-#include "op_util.hpp"
+#include <xtensor/xreducer.hpp>
+
+#include "ops/kernels.hpp"
 
 namespace ag {
 using detail::dispatch;
+using detail::wrap;
+
+namespace detail {
+// Sum over sorted, unique axes, evaluated immediately (lazy axis reducers are slow in 0.24).
+template <class T>
+xt::xarray<T> sum_axes(const xt::xarray<T>& a, const std::vector<std::size_t>& axes) {
+  if (axes.empty()) return a;
+  if (axes.size() == a.dimension()) {  // full reduction: accumulate in double (float sums drift)
+    double s = 0.0;
+    for (T v : a) s += v;
+    return xt::xarray<T>(static_cast<T>(s));
+  }
+  if (axes.back() - axes.front() + 1 != axes.size()) {  // non-adjacent axes: rare
+    if (a.size() == 0)  // xtensor's immediate reducer crashes on empty input
+      return xt::zeros<T>(detail::reduced_shape(detail::to_shape(a.shape()), axes, false));
+    return xt::sum(a, axes, xt::evaluation_strategy::immediate);
+  }
+  // One run of axes: a is [outer, k, inner] and r[o, i] = Σ_j a[o, j, i], accumulated in T in
+  // order of j from 0 (as xtensor's reducer does). inner > 1 adds whole rows (unit stride, e.g.
+  // [M, N] -> [N] for a bias gradient); inner = 1 sums each contiguous row.
+  const Shape s = detail::to_shape(a.shape());
+  const detail::Blocks b = detail::blocks_around(s, axes.front(), axes.back());
+  xt::xarray<T> r = xt::xarray<T>::from_shape(detail::reduced_shape(s, axes, false));
+  const T* pa = a.data();
+  T* pr = r.data();
+  for (std::size_t o = 0; o < b.outer; ++o) {
+    const T* src = pa + o * b.k * b.inner;
+    T* dst = pr + o * b.inner;
+    if (b.inner == 1) {
+      T acc = T(0);
+      for (std::size_t j = 0; j < b.k; ++j) acc += src[j];
+      dst[0] = acc;
+      continue;
+    }
+    std::fill_n(dst, b.inner, T(0));
+    for (std::size_t j = 0; j < b.k; ++j, src += b.inner)
+      for (std::size_t i = 0; i < b.inner; ++i) dst[i] += src[i];
+  }
+  return r;
+}
+template xt::xarray<float> sum_axes(const xt::xarray<float>&, const std::vector<std::size_t>&);
+template xt::xarray<double> sum_axes(const xt::xarray<double>&, const std::vector<std::size_t>&);
+
+Tensor sum_rows(const Tensor& g) {  // [M, N] -> [N]: same order of additions as sum(g, {0})
+  const auto& gs = shape_ref(g);
+  if (gs.size() != 2) return sum(g, {0});
+  return dispatch(g.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const std::size_t M = gs[0], N = gs[1];
+    Tensor r = empty_tensor<T>(ShapeRef{N});
+    T* pr = data<T>(r);
+    const T* pg = data<T>(g);
+    std::fill_n(pr, N, T(0));
+    for (std::size_t i = 0; i < M; ++i, pg += N)
+      for (std::size_t j = 0; j < N; ++j) pr[j] += pg[j];
+    return r;
+  });
+}
+}  // namespace detail
+
+// ---- sum / mean ----------------------------------------------------------------------------------
+Tensor sum(const Tensor& x, const Axes& axes_in, bool keepdims) {
+  OpScope mark("sum");
+  detail::require_defined("sum", x);
+  const Shape in_shape = x.shape();
+  const auto axes = detail::normalize_axes("sum", axes_in, in_shape.size());
+  Tensor y = dispatch(x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    xt::xarray<T> r = detail::sum_axes(x.value<T>(), axes);
+    if (keepdims) r.reshape(detail::reduced_shape(in_shape, axes, true));
+    return wrap<T>(std::move(r));
+  });
+  return record("sum", {x}, std::move(y), [axes, keepdims](const VjpContext& c, const Tensor& g) -> Grads {
+    const Shape xs = c.input(0).shape();
+    Tensor gk = keepdims ? g : reshape(g, detail::signed_shape(detail::reduced_shape(xs, axes, true)));
+    return {broadcast_to(gk, xs)};  // every summed element gets g
+  });
+}
+
+Tensor sum(const Tensor& x) {
+  OpScope mark("sum");
+  detail::require_defined("sum", x);
+  // full reduction, accumulated in double (a float accumulator drifts on long sums)
+  Tensor y = dispatch(x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    double s = 0.0;
+    for (T v : x.value<T>()) s += v;
+    return Tensor(detail::new_impl(std::in_place_type<xt::xarray<T>>, static_cast<T>(s)));
+  });
+  return record("sum", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
+    return {broadcast_to(g, c.input(0).shape())};  // d/dx_i Σx = 1
+  });
+}
+
+Tensor mean(const Tensor& x, const Axes& axes_in, bool keepdims) {
+  detail::require_defined("mean", x);
+  const Shape s = x.shape();
+  const auto axes = detail::normalize_axes("mean", axes_in, s.size());
+  std::size_t n = 1;
+  for (std::size_t a : axes) n *= s[a];
+  if (n == 0) throw ValueError(fmt::format("mean: no elements to average in shape {}", shape_str(s)));
+  return mul(sum(x, axes_in, keepdims), 1.0 / static_cast<double>(n));
+}
+
+Tensor mean(const Tensor& x) {
+  detail::require_defined("mean", x);
+  Axes all(x.dim());
+  std::iota(all.begin(), all.end(), 0);
+  return mean(x, all, false);
+}
+
 
 namespace {
 

@@ -1,14 +1,115 @@
-// More shape ops. squeeze/unsqueeze/flatten are reshapes; slice, select and split pick rows along
-// an axis through detail::take_axis (whose VJP scatters back); concat copies blocks and its VJP
-// takes the pieces back out; stack = unsqueeze + concat.
+// Shape ops. reshape/permute/transpose rearrange the values; squeeze/unsqueeze/flatten are
+// reshapes; slice, select and split pick rows along an axis through detail::take_axis (whose VJP
+// scatters back); concat copies blocks and its VJP takes the pieces back out; stack = unsqueeze +
+// concat.
 #include <cstring>
 #include <numeric>
 
-#include "op_util.hpp"
+#include <xtensor/xmanipulation.hpp>
+
+#include "ops/kernels.hpp"
 
 namespace ag {
-using detail::Blocks;
 using detail::dispatch;
+using detail::wrap;
+
+// ---- reshape / permute ---------------------------------------------------------------------------
+Tensor reshape(const Tensor& x, const std::vector<std::ptrdiff_t>& want) {
+  OpScope mark("reshape");
+  detail::require_defined("reshape", x);
+  const Shape xs = x.shape();
+  const std::size_t n = x.numel();
+  Shape out(want.size());
+  std::ptrdiff_t infer = -1;
+  std::size_t known = 1;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (want[i] == -1) {
+      if (infer >= 0) throw ShapeError(fmt::format("reshape: more than one -1 in [{}]", fmt::join(want, ", ")));
+      infer = static_cast<std::ptrdiff_t>(i);
+    } else if (want[i] < 0) {
+      throw ShapeError(fmt::format("reshape: negative size in [{}]", fmt::join(want, ", ")));
+    } else {
+      out[i] = static_cast<std::size_t>(want[i]);
+    }
+  }
+  {
+    Shape given;  // the sizes given explicitly: their product, checked ({0, 2^32, 2^32} too)
+    for (std::size_t i = 0; i < out.size(); ++i)
+      if (static_cast<std::ptrdiff_t>(i) != infer) given.push_back(out[i]);
+    known = numel(given, "reshape");
+  }
+  if (infer >= 0) {
+    if (known == 0 || n % known != 0)
+      throw ShapeError(fmt::format("reshape: cannot reshape {} ({} elements) into [{}]", shape_str(xs), n,
+                                   fmt::join(want, ", ")));
+    out[static_cast<std::size_t>(infer)] = n / known;
+  } else if (known != n) {
+    throw ShapeError(fmt::format("reshape: cannot reshape {} ({} elements) into {}", shape_str(xs), n,
+                                 shape_str(out)));
+  }
+  if (out == xs) return x;
+  Tensor y = dispatch(x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    xt::xarray<T> r = x.value<T>();
+    r.reshape(out);
+    return wrap<T>(std::move(r));
+  });
+  return record("reshape", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
+    return {reshape(g, detail::signed_shape(c.input(0).shape()))};
+  });
+}
+
+Tensor permute(const Tensor& x, const Axes& axes_in) {
+  OpScope mark("permute");
+  detail::require_defined("permute", x);
+  const std::size_t nd = x.dim();
+  if (axes_in.size() != nd)
+    throw ShapeError(fmt::format("permute: {} axes given for a {}-d tensor {}", axes_in.size(), nd,
+                                 shape_str(x.shape())));
+  std::vector<std::size_t> perm(nd);
+  for (std::size_t i = 0; i < nd; ++i) perm[i] = detail::normalize_axis("permute", axes_in[i], nd);
+  std::vector<std::size_t> sorted = perm;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 0; i < nd; ++i)
+    if (sorted[i] != i)
+      throw ShapeError(fmt::format("permute: [{}] is not a permutation of the {} axes of {}",
+                                   fmt::join(axes_in, ", "), nd, shape_str(x.shape())));
+  bool identity = true;
+  for (std::size_t i = 0; i < nd; ++i) identity = identity && perm[i] == i;
+  if (identity) return x;
+  Tensor y = dispatch(x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    xt::xarray<T> r = xt::transpose(x.value<T>(), perm);
+    return wrap<T>(std::move(r));
+  });
+  Axes inverse(nd);
+  for (std::size_t i = 0; i < nd; ++i) inverse[perm[i]] = static_cast<int>(i);
+  return record("permute", {x}, std::move(y), [inverse](const VjpContext&, const Tensor& g) -> Grads {
+    return {permute(g, inverse)};
+  });
+}
+
+Tensor transpose(const Tensor& x, int dim0, int dim1) {
+  detail::require_defined("transpose", x);
+  const std::size_t nd = x.dim();
+  if (nd < 2)
+    throw ShapeError(fmt::format("transpose: needs at least 2 dims to swap axes {} and {}, got {}", dim0,
+                                 dim1, shape_str(x.shape())));
+  Axes perm(nd);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::swap(perm[detail::normalize_axis("transpose", dim0, nd)],
+            perm[detail::normalize_axis("transpose", dim1, nd)]);
+  return permute(x, perm);
+}
+
+Tensor transpose(const Tensor& x) {
+  detail::require_defined("transpose", x);
+  Axes perm(x.dim());
+  std::iota(perm.rbegin(), perm.rend(), 0);
+  return permute(x, perm);
+}
+
+using detail::Blocks;
 
 Tensor squeeze(const Tensor& x) {
   detail::require_defined("squeeze", x);

@@ -1,9 +1,9 @@
-// More elementwise ops: comparisons (masks), maximum/minimum, clamp, where, activations and
-// accurate log1p/expm1. Forward as plain loops; VJPs in ag ops (masks are constants).
+// Comparisons (masks) and the selections built on them: maximum/minimum, clamp, where. Forward as
+// plain loops; VJPs in ag ops (masks are constants).
 #include <cmath>
 #include <limits>
 
-#include "op_util.hpp"
+#include "ops/kernels.hpp"
 
 namespace ag {
 using detail::dispatch;
@@ -119,107 +119,6 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return record("where", {a, b}, std::move(y), [m](const VjpContext& c, const Tensor& g) -> Grads {
     return {c.needs_grad(0) ? mul(g, m) : Tensor(), c.needs_grad(1) ? mul(g, rsub(1.0, m)) : Tensor()};
   });
-}
-
-// ---- activations --------------------------------------------------------------------------------------
-Tensor leaky_relu(const Tensor& x, double slope) {
-  OpScope mark("leaky_relu");
-  Tensor y = map_unary("leaky_relu", x, [slope](auto v) {
-    using T = decltype(v);
-    return v > T(0) ? v : static_cast<T>(slope) * v;
-  });
-  return record("leaky_relu", {x}, std::move(y), [slope](const VjpContext& c, const Tensor& g) -> Grads {
-    Tensor d = map_unary("leaky_relu", c.input(0), [slope](auto v) {
-      using T = decltype(v);
-      return v > T(0) ? T(1) : static_cast<T>(slope);
-    });
-    return {mul(g, d)};  // d = 1 or slope (a constant)
-  });
-}
-
-Tensor elu(const Tensor& x, double alpha) {
-  OpScope mark("elu");
-  Tensor y = map_unary("elu", x, [alpha](auto v) {
-    using T = decltype(v);
-    return v > T(0) ? v : static_cast<T>(alpha * std::expm1(static_cast<double>(v)));
-  });
-  return record("elu", {x}, std::move(y), [alpha](const VjpContext& c, const Tensor& g) -> Grads {
-    const Tensor& x = c.input(0);
-    if (!c.create_graph()) {  // one fused loop: d = 1 for x > 0, alpha·eˣ otherwise
-      return {mul(g, map_unary("elu", x, [alpha](auto v) {
-                using T = decltype(v);
-                return v > T(0) ? T(1) : static_cast<T>(alpha * std::exp(static_cast<double>(v)));
-              }))};
-    }
-    // differentiable form: [x > 0] + [x <= 0]·alpha·e^min(x, 0) (no overflow for large x)
-    Tensor pos = step(x);
-    return {mul(g, add(pos, mul(rsub(1.0, pos), mul(exp(clamp(x, std::nullopt, 0.0)), alpha))))};
-  });
-}
-
-Tensor softplus(const Tensor& x) {
-  OpScope mark("softplus");
-  Tensor y = map_unary("softplus", x, [](auto v) {
-    using T = decltype(v);
-    return (v > T(0) ? v : T(0)) + std::log1p(std::exp(-std::abs(v)));
-  });
-  return record("softplus", {x}, std::move(y),
-                [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, sigmoid(c.input(0)))}; });
-}
-
-namespace {
-constexpr double kGeluC = 0.044715;
-const double kGeluK = std::sqrt(2.0 / 3.14159265358979323846);  // √(2/π)
-}  // namespace
-
-Tensor gelu(const Tensor& x) {
-  OpScope mark("gelu");
-  Tensor y = map_unary("gelu", x, [](auto v) {
-    using T = decltype(v);
-    const double d = static_cast<double>(v);
-    return static_cast<T>(0.5 * d * (1.0 + std::tanh(kGeluK * (d + kGeluC * d * d * d))));
-  });
-  return record("gelu", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
-    const Tensor& x = c.input(0);
-    // u = k(x + c·x³), t = tanh u:  d = ½(1 + t) + ½x(1 - t²)·k(1 + 3c·x²)
-    if (!c.create_graph()) {
-      return {mul(g, map_unary("gelu", x, [](auto v) {
-                const double d = static_cast<double>(v);
-                const double t = std::tanh(kGeluK * (d + kGeluC * d * d * d));
-                return 0.5 * (1.0 + t) + 0.5 * d * (1.0 - t * t) * kGeluK * (1.0 + 3.0 * kGeluC * d * d);
-              }))};
-    }
-    Tensor x2 = square(x);
-    Tensor t = tanh(mul(mul(x, add(mul(x2, kGeluC), 1.0)), kGeluK));
-    Tensor du = mul(add(mul(x2, 3.0 * kGeluC), 1.0), kGeluK);
-    Tensor d = add(mul(add(t, 1.0), 0.5), mul(mul(mul(x, rsub(1.0, square(t))), du), 0.5));
-    return {mul(g, d)};
-  });
-}
-
-Tensor log1p(const Tensor& x) {
-  OpScope mark("log1p");
-  Tensor y = map_unary("log1p", x, [](auto v) { return std::log1p(v); });
-  return record("log1p", {x}, std::move(y),
-                [](const VjpContext& c, const Tensor& g) -> Grads { return {div(g, add(c.input(0), 1.0))}; });
-}
-
-Tensor expm1(const Tensor& x) {
-  OpScope mark("expm1");
-  Tensor y = map_unary("expm1", x, [](auto v) { return std::expm1(v); });
-  return record(
-      "expm1", {x}, std::move(y),
-      [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, add(c.output(), 1.0))}; },  // eˣ = y + 1
-      keep_output);
-}
-
-Tensor reciprocal(const Tensor& x) {
-  OpScope mark("reciprocal");
-  Tensor y = map_unary("reciprocal", x, [](auto v) { return decltype(v)(1) / v; });
-  return record(
-      "reciprocal", {x}, std::move(y),
-      [](const VjpContext& c, const Tensor& g) -> Grads { return {neg(mul(g, square(c.output())))}; },  // -1/x²
-      keep_output);
 }
 
 }  // namespace ag

@@ -9,7 +9,7 @@
 
 #include <xtensor/xmanipulation.hpp>
 
-#include "internal.hpp"
+#include "core/internal.hpp"
 
 namespace ag::detail {
 
@@ -34,6 +34,10 @@ inline Shape reduced_shape(const Shape& in, const std::vector<std::size_t>& axes
   }
   return out;
 }
+
+// Sum over sorted, unique axes, evaluated immediately (lazy axis reducers are slow in 0.24);
+// the reduced axes are dropped. Defined in reduce.cpp for float and double.
+template <class T> xt::xarray<T> sum_axes(const xt::xarray<T>& a, const std::vector<std::size_t>& axes);
 
 inline std::vector<std::size_t> all_axes(std::size_t ndim) {
   std::vector<std::size_t> a(ndim);

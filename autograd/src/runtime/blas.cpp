@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "internal.hpp"
+#include "core/internal.hpp"
 
 // Weak references: null when the linked BLAS is not OpenBLAS (or not BLIS), no link dependency.
 extern "C" char* openblas_get_corename(void) __attribute__((weak));

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <memory>
 
-#include "op_util.hpp"
+#include "ops/kernels.hpp"
 
 namespace ag {
 using detail::Blocks;

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <type_traits>
 
-#include "op_util.hpp"
+#include "ops/kernels.hpp"
 
 namespace ag {
 using detail::dispatch;
@@ -135,20 +135,6 @@ template <class T> T step_mask(T x) {
 }
 
 }  // namespace
-
-Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
-  const std::size_t n = std::max(a.size(), b.size());
-  Shape out(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
-    const std::size_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
-    if (da != db && da != 1 && db != 1)
-      throw ShapeError(fmt::format("{}: cannot broadcast {} with {}", op, shape_str(a), shape_str(b)));
-    out[i] = da == 1 ? db : da;
-  }
-  numel(out, op);  // {2^33, 1} with {1, 2^31} broadcasts to more than can exist
-  return out;
-}
 
 // ---- binary ----------------------------------------------------------------------------------
 Tensor add(const Tensor& a, const Tensor& b) {
@@ -367,6 +353,46 @@ Tensor sign(const Tensor& x) {
 
 Tensor step(const Tensor& x) {
   return unary_forward("step", x, [](auto v) { return v > decltype(v)(0) ? decltype(v)(1) : decltype(v)(0); });
+}
+
+// ---- accurate near 0, reciprocal ------------------------------------------------------------
+Tensor log1p(const Tensor& x) {
+  OpScope mark("log1p");
+  Tensor y = detail::map_unary("log1p", x, [](auto v) { return std::log1p(v); });
+  return record("log1p", {x}, std::move(y),
+                [](const VjpContext& c, const Tensor& g) -> Grads { return {div(g, add(c.input(0), 1.0))}; });
+}
+
+Tensor expm1(const Tensor& x) {
+  OpScope mark("expm1");
+  Tensor y = detail::map_unary("expm1", x, [](auto v) { return std::expm1(v); });
+  return record(
+      "expm1", {x}, std::move(y),
+      [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, add(c.output(), 1.0))}; },  // eˣ = y + 1
+      keep_output);
+}
+
+Tensor reciprocal(const Tensor& x) {
+  OpScope mark("reciprocal");
+  Tensor y = detail::map_unary("reciprocal", x, [](auto v) { return decltype(v)(1) / v; });
+  return record(
+      "reciprocal", {x}, std::move(y),
+      [](const VjpContext& c, const Tensor& g) -> Grads { return {neg(mul(g, square(c.output())))}; },  // -1/x²
+      keep_output);
+}
+
+// ---- dtype -----------------------------------------------------------------------------------
+Tensor to_dtype(const Tensor& x, DType d) {
+  OpScope mark("to");
+  detail::require_defined("to", x);
+  if (x.dtype() == d) return x;
+  Tensor y = dispatch(d, [&](auto t) {
+    using T = decltype(t);
+    return wrap<T>(x.to_xarray<T>());
+  });
+  return record("to", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
+    return {to_dtype(g, c.input(0).dtype())};
+  });
 }
 
 }  // namespace ag

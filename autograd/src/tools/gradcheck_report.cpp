@@ -12,7 +12,7 @@
 #include <fmt/core.h>
 #include <fmt/format.h>
 
-#include "gradcheck_internal.hpp"
+#include "tools/gradcheck_internal.hpp"
 
 namespace ag::detail {
 namespace {

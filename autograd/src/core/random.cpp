@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "ag/random.hpp"
-#include "internal.hpp"
+#include "core/internal.hpp"
 
 namespace ag {
 

@@ -11,31 +11,18 @@
 
 namespace ag::detail {
 
-// Calls f(T{}) with T = float or double according to d.
-template <class F> decltype(auto) dispatch(DType d, F&& f) {
-  if (d == f32) return std::forward<F>(f)(float{});
-  return std::forward<F>(f)(double{});
-}
+// The public kernel helpers (ag/extend.hpp) under the names the op sources use.
+using ag::data;
+using ag::dispatch;
+using ag::empty_tensor;
+using ag::shape_ref;
+using ag::ShapeRef;
 
 template <class T> Tensor wrap(xt::xarray<T>&& v) { return make_tensor<T>(std::move(v)); }
 
 // A tensor whose xarray<T> is evaluated in place from an xtensor expression.
 template <class T, class E> Tensor wrap_expr(E&& e) {
   return Tensor(new_impl(std::in_place_type<xt::xarray<T>>, std::forward<E>(e)));
-}
-
-using ShapeRef = xt::xarray<float>::shape_type;  // same type for float and double arrays
-
-// A new tensor of the given shape with uninitialised values, built in place; fill it through
-// data<T>(t). Hot paths use this with plain loops: no xtensor expression machinery.
-template <class T> Tensor empty_tensor(const ShapeRef& shape) {
-  return Tensor(new_impl(std::in_place_type<xt::xarray<T>>, shape));
-}
-template <class T> T* data(const Tensor& t) { return std::get<xt::xarray<T>>(t.impl()->value).data(); }
-
-// The shape without a copy (hot paths: no allocation).
-inline const ShapeRef& shape_ref(const Tensor& t) {
-  return std::visit([](const auto& a) -> const ShapeRef& { return a.shape(); }, t.impl()->value);
 }
 
 inline void require_defined(const char* op, const Tensor& t) {

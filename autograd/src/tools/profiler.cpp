@@ -5,8 +5,8 @@
 #include <chrono>
 #include <unordered_map>
 
-#include "debug_internal.hpp"
-#include "internal.hpp"
+#include "core/engine.hpp"
+#include "core/internal.hpp"
 
 namespace ag {
 

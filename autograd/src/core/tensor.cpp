@@ -8,7 +8,7 @@
 #include <xtensor/xio.hpp>
 
 #include "ag/format.hpp"
-#include "internal.hpp"
+#include "core/internal.hpp"
 
 namespace ag {
 

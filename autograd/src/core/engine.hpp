@@ -2,6 +2,7 @@
 // Engine-side entry points of anomaly mode, hooks and the profiler (not installed).
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -26,6 +27,9 @@ void check_gradient_anomaly(const char* who, const char* what, std::size_t index
 // `who`/`seq` name the tensor for errors: the op and its tape position, or a leaf (seq 0).
 Tensor run_hooks(std::vector<std::pair<std::size_t, GradHook>>& hooks, Tensor g, const char* who,
                  std::uint64_t seq);
+
+// "float32 [2, 3]": a tensor as errors name it.
+inline std::string tensor_str(const Tensor& t) { return dtype_name(t.dtype()) + (" " + shape_str(t.shape())); }
 
 // "'mul' (#3)" for a node, "leaf 'w'" / "a leaf" for a leaf, "a constant" for a tensor without grad.
 std::string describe_producer(const Tensor& t);

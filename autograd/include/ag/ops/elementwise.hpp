@@ -1,0 +1,62 @@
+#pragma once
+// Elementwise arithmetic and math: + - * / pow, scalar forms and operators, and the unary
+// functions. Binary ops broadcast numpy-style; both operands must have the same dtype (mixing
+// float32 and float64 is a DtypeError: convert explicitly with x.to(ag::f64)). Python-style
+// scalars (double) may stand on either side of + - * / and take the tensor's dtype.
+#include "ag/tensor.hpp"
+
+namespace ag {
+
+// ---- elementwise, binary (broadcasting) ------------------------------------------------------
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, const Tensor& b);  // a^b; d/db needs a > 0
+Tensor pow(const Tensor& a, double p);         // a^p
+Tensor pow(double s, const Tensor& b);         // s^b, s > 0
+
+Tensor add(const Tensor& a, double s);
+Tensor mul(const Tensor& a, double s);
+Tensor rsub(double s, const Tensor& a);  // s - a
+Tensor rdiv(double s, const Tensor& a);  // s / a
+
+// ---- elementwise, unary ------------------------------------------------------------------------
+Tensor neg(const Tensor& x);
+Tensor exp(const Tensor& x);      // d = g·y
+Tensor log(const Tensor& x);      // d = g/x
+Tensor sqrt(const Tensor& x);     // d = g/(2y)
+Tensor abs(const Tensor& x);      // d = g·sign(x) (0 at x = 0)
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor tanh(const Tensor& x);     // d = g·(1 - y²)
+Tensor sigmoid(const Tensor& x);  // d = g·y·(1 - y)
+Tensor relu(const Tensor& x);     // d = g·[x > 0]
+Tensor square(const Tensor& x);   // d = 2·g·x
+
+// Non-differentiable results (no history, requires_grad false).
+Tensor sign(const Tensor& x);          // -1, 0, +1
+Tensor step(const Tensor& x);          // [x > 0] as 0/1 in x's dtype
+
+// ---- accurate near 0, reciprocal, dtype conversion -------------------------------------------
+Tensor log1p(const Tensor& x);     // log(1 + x), accurate near 0; d = g/(1 + x)
+Tensor expm1(const Tensor& x);     // eˣ - 1, accurate near 0; d = g·(y + 1)
+Tensor reciprocal(const Tensor& x);  // 1/x; d = -g·y²
+Tensor to_dtype(const Tensor& x, DType d);            // = x.to(d)
+
+// ---- operators ---------------------------------------------------------------------------------
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+inline Tensor operator-(const Tensor& a) { return neg(a); }
+inline Tensor operator+(const Tensor& a, double s) { return add(a, s); }
+inline Tensor operator+(double s, const Tensor& a) { return add(a, s); }
+inline Tensor operator-(const Tensor& a, double s) { return add(a, -s); }
+inline Tensor operator-(double s, const Tensor& a) { return rsub(s, a); }
+inline Tensor operator*(const Tensor& a, double s) { return mul(a, s); }
+inline Tensor operator*(double s, const Tensor& a) { return mul(a, s); }
+inline Tensor operator/(const Tensor& a, double s) { return mul(a, 1.0 / s); }
+inline Tensor operator/(double s, const Tensor& a) { return rdiv(s, a); }
+
+}  // namespace ag

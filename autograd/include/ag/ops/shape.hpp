@@ -1,0 +1,38 @@
+#pragma once
+// Shape ops: views of the same values in another arrangement, and joining/splitting along axes.
+#include <cstddef>
+#include <initializer_list>
+#include <optional>
+#include <vector>
+
+#include "ag/tensor.hpp"
+
+namespace ag {
+
+// ---- shape -------------------------------------------------------------------------------------
+Tensor reshape(const Tensor& x, const std::vector<std::ptrdiff_t>& shape);  // one -1 is inferred
+Tensor permute(const Tensor& x, const Axes& axes);
+Tensor transpose(const Tensor& x, int dim0, int dim1);  // swap two axes
+Tensor transpose(const Tensor& x);                      // reverse all axes (numpy .T)
+Tensor squeeze(const Tensor& x);                    // removes every size-1 axis
+Tensor squeeze(const Tensor& x, const Axes& axes);  // removes the given axes (each must be size 1)
+Tensor unsqueeze(const Tensor& x, int axis);        // inserts a size-1 axis; axis in [-(n+1), n]
+Tensor flatten(const Tensor& x, int start = 0, int end = -1);  // merges axes start..end (inclusive)
+// Joins along an existing axis (same shapes elsewhere) / along a new axis (same shapes).
+Tensor concat(const std::vector<Tensor>& xs, int axis = 0);
+Tensor stack(const std::vector<Tensor>& xs, int axis = 0);
+// Pieces along `axis`: `sections` equal pieces (must divide the axis; numpy.split), or pieces of
+// the given sizes (must sum to the axis). Each piece is its own recorded slice.
+std::vector<Tensor> split(const Tensor& x, std::size_t sections, int axis = 0);
+std::vector<Tensor> split(const Tensor& x, const std::vector<std::size_t>& sizes, int axis = 0);
+inline std::vector<Tensor> split(const Tensor& x, std::initializer_list<std::size_t> sizes, int axis = 0) {
+  return split(x, std::vector<std::size_t>(sizes), axis);
+}
+// x[start:stop:step] along axis, python semantics: negative start/stop count from the end and
+// are clipped; nullopt means the end given step's sign; step != 0 (negative steps go backwards).
+Tensor slice(const Tensor& x, int axis, std::optional<std::ptrdiff_t> start,
+             std::optional<std::ptrdiff_t> stop, std::ptrdiff_t step = 1);
+// x[..., index, ...]: one index along axis (negative counts from the end); the axis is removed.
+Tensor select(const Tensor& x, int axis, std::ptrdiff_t index);
+
+}  // namespace ag
