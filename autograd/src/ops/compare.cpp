@@ -111,6 +111,14 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     const T* pb = b.value<T>().data();
     Tensor r = detail::empty_tensor<T>(detail::ShapeRef(os.begin(), os.end()));
     T* pr = detail::data<T>(r);
+    // Fast path: each operand has the output's shape (step 1) or is one value (step 0).
+    const std::size_t n = r.numel();
+    auto step_of = [&](const Shape& s) { return s == os ? 1 : detail::prod(s) == 1 ? 0 : -1; };
+    const int sm = step_of(cs), sa = step_of(as), sb = step_of(bs);
+    if (sm >= 0 && sa >= 0 && sb >= 0) {
+      for (std::size_t i = 0; i < n; ++i) pr[i] = pm[i * sm] != T(0) ? pa[i * sa] : pb[i * sb];
+      return r;
+    }
     detail::for_each_broadcast<3>(os, {cs, as, bs}, [&](std::size_t i, const std::array<std::size_t, 3>& o) {
       pr[i] = pm[o[0]] != T(0) ? pa[o[1]] : pb[o[2]];
     });

@@ -14,111 +14,6 @@ using detail::wrap;
 
 namespace {
 
-// y = f(x) elementwise; f maps one value of type T to another (a plain loop).
-template <class F> Tensor unary_forward(const char* op, const Tensor& x, F f) {
-  detail::require_defined(op, x);
-  return dispatch(x.dtype(), [&](auto t) {
-    using T = decltype(t);
-    const auto& xv = x.value<T>();
-    Tensor y = detail::empty_tensor<T>(xv.shape());
-    const T* px = xv.data();
-    T* py = detail::data<T>(y);
-    for (std::size_t i = 0, n = xv.size(); i < n; ++i) py[i] = static_cast<T>(f(px[i]));
-    return y;
-  });
-}
-
-// How b's values repeat over the output `out` (b padded on the left with 1s to out's rank):
-// b is one value, one row of out's trailing `inner` values (b = [1.., out[k..]]), one value per
-// block of `inner` (b = [out[..k], 1..]), or something else (the generic walk).
-enum class Repeat { scalar, row, column, other };
-template <class S> Repeat repeat_of(const S& out, const S& b, std::size_t& inner) {
-  const std::size_t nd = out.size(), lead = nd - b.size();
-  auto dim = [&](std::size_t d) { return d < lead ? std::size_t{1} : b[d - lead]; };
-  std::size_t first = 0, last = nd;  // b's first non-1 axis, one past its last
-  while (first < nd && dim(first) == 1) ++first;
-  if (first == nd) return Repeat::scalar;
-  while (dim(last - 1) == 1) --last;
-  bool row = true, column = true;
-  for (std::size_t d = first; d < nd; ++d) row = row && dim(d) == out[d];
-  for (std::size_t d = 0; d < last; ++d) column = column && dim(d) == out[d];
-  inner = 1;
-  for (std::size_t d = row ? first : last; d < nd; ++d) inner *= out[d];
-  return row ? Repeat::row : column ? Repeat::column : Repeat::other;
-}
-
-// r[i] = f(a[i], b at i) where a has the output shape and b repeats as `rep` says. `swap` calls
-// f(b, a) instead (b was the left operand). Plain loops the compiler can vectorise.
-template <class T, class F>
-void broadcast_loop(T* pr, const T* pa, const T* pb, std::size_t n, Repeat rep, std::size_t inner, bool swap, F f) {
-  auto apply = [&](auto sw) {
-    auto call = [&](T x, T y) { return static_cast<T>(decltype(sw)::value ? f(y, x) : f(x, y)); };
-    if (rep == Repeat::scalar) {
-      const T y = pb[0];
-      for (std::size_t i = 0; i < n; ++i) pr[i] = call(pa[i], y);
-    } else if (rep == Repeat::row) {
-      for (std::size_t o = 0; o < n; o += inner)
-        for (std::size_t i = 0; i < inner; ++i) pr[o + i] = call(pa[o + i], pb[i]);
-    } else {  // column
-      for (std::size_t o = 0, k = 0; o < n; o += inner, ++k) {
-        const T y = pb[k];
-        for (std::size_t i = 0; i < inner; ++i) pr[o + i] = call(pa[o + i], y);
-      }
-    }
-  };
-  if (swap) apply(std::true_type{});
-  else apply(std::false_type{});
-}
-
-// y = f(a, b) with numpy broadcasting; checks dtypes and shapes first (ShapeError names the op).
-// f maps two values of type T to one. Same shapes, a scalar, a trailing row ([M, N] op [N] or
-// [1, N]) and a column ([M, N] op [M, 1]) on either side run plain loops; other broadcasts walk
-// the output with per-input strides.
-template <class F> Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, F f) {
-  detail::check_same_dtype(op, a, b);
-  return dispatch(a.dtype(), [&](auto t) {
-    using T = decltype(t);
-    const auto& x = a.value<T>();
-    const auto& y = b.value<T>();
-    const T* px = x.data();
-    const T* py = y.data();
-    const auto& xs = x.shape();
-    const auto& ys = y.shape();
-    if (detail::same_shape(xs, ys)) {
-      Tensor r = detail::empty_tensor<T>(xs);
-      T* pr = detail::data<T>(r);
-      for (std::size_t i = 0, n = x.size(); i < n; ++i) pr[i] = static_cast<T>(f(px[i], py[i]));
-      return r;
-    }
-    // one operand already has the output's shape: the other repeats along it
-    std::size_t inner = 1;
-    if (ys.size() <= xs.size()) {
-      const Repeat rep = repeat_of(xs, ys, inner);
-      if (rep != Repeat::other) {
-        Tensor r = detail::empty_tensor<T>(xs);
-        broadcast_loop(detail::data<T>(r), px, py, x.size(), rep, inner, false, f);
-        return r;
-      }
-    }
-    if (xs.size() <= ys.size()) {
-      const Repeat rep = repeat_of(ys, xs, inner);
-      if (rep != Repeat::other) {
-        Tensor r = detail::empty_tensor<T>(ys);
-        broadcast_loop(detail::data<T>(r), py, px, y.size(), rep, inner, true, f);
-        return r;
-      }
-    }
-    const Shape as = detail::to_shape(xs), bs = detail::to_shape(ys);
-    const Shape os = broadcast_shapes(op, as, bs);
-    Tensor r = detail::empty_tensor<T>(detail::ShapeRef(os.begin(), os.end()));
-    T* pr = detail::data<T>(r);
-    detail::for_each_broadcast<2>(os, {as, bs}, [&](std::size_t i, const std::array<std::size_t, 2>& o) {
-      pr[i] = static_cast<T>(f(px[o[0]], py[o[1]]));
-    });
-    return r;
-  });
-}
-
 Tensor none() { return Tensor(); }
 
 // [x > 0] as 1 or +0 without a branch (GCC turns g·(x > 0 ? 1 : 0) into a branch on x, which
@@ -139,14 +34,14 @@ template <class T> T step_mask(T x) {
 // ---- binary ----------------------------------------------------------------------------------
 Tensor add(const Tensor& a, const Tensor& b) {
   OpScope mark("add");
-  Tensor y = binary_forward("add", a, b, [](auto x, auto z) { return x + z; });
+  Tensor y = detail::map_binary("add", a, b, [](auto x, auto z) { return x + z; });
   return record("add", {a, b}, std::move(y),
                 [](const VjpContext&, const Tensor& g) -> Grads { return {g, g}; });
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
   OpScope mark("sub");
-  Tensor y = binary_forward("sub", a, b, [](auto x, auto z) { return x - z; });
+  Tensor y = detail::map_binary("sub", a, b, [](auto x, auto z) { return x - z; });
   return record("sub", {a, b}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
     return {g, c.needs_grad(1) ? neg(g) : none()};
   });
@@ -154,7 +49,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   OpScope mark("mul");
-  Tensor y = binary_forward("mul", a, b, [](auto x, auto z) { return x * z; });
+  Tensor y = detail::map_binary("mul", a, b, [](auto x, auto z) { return x * z; });
   return record("mul", {a, b}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
     return {c.needs_grad(0) ? mul(g, c.input(1)) : none(),   // d(ab)/da = b
             c.needs_grad(1) ? mul(g, c.input(0)) : none()};  // d(ab)/db = a
@@ -163,7 +58,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 Tensor div(const Tensor& a, const Tensor& b) {
   OpScope mark("div");
-  Tensor y = binary_forward("div", a, b, [](auto x, auto z) { return x / z; });
+  Tensor y = detail::map_binary("div", a, b, [](auto x, auto z) { return x / z; });
   return record("div", {a, b}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
     const Tensor& a = c.input(0);
     const Tensor& b = c.input(1);
@@ -174,7 +69,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 
 Tensor pow(const Tensor& a, const Tensor& b) {
   OpScope mark("pow");
-  Tensor y = binary_forward("pow", a, b, [](auto x, auto z) { return std::pow(x, z); });
+  Tensor y = detail::map_binary("pow", a, b, [](auto x, auto z) { return std::pow(x, z); });
   return record(
       "pow", {a, b}, std::move(y),
       [](const VjpContext& c, const Tensor& g) -> Grads {
@@ -188,7 +83,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 
 Tensor pow(const Tensor& a, double p) {
   OpScope mark("pow");
-  Tensor y = unary_forward("pow", a, [p](auto v) { return std::pow(v, static_cast<decltype(v)>(p)); });
+  Tensor y = detail::map_unary("pow", a, [p](auto v) { return std::pow(v, static_cast<decltype(v)>(p)); });
   return record("pow", {a}, std::move(y), [p](const VjpContext& c, const Tensor& g) -> Grads {
     if (p == 0.0) return {zeros_like(g)};
     return {mul(g, mul(pow(c.input(0), p - 1.0), p))};  // d/da a^p = p·a^(p-1)
@@ -198,7 +93,7 @@ Tensor pow(const Tensor& a, double p) {
 Tensor pow(double s, const Tensor& b) {
   OpScope mark("pow");
   if (!(s > 0.0)) throw ValueError(fmt::format("pow: the scalar base must be > 0, got {}", s));
-  Tensor y = unary_forward("pow", b, [s](auto v) { return std::pow(static_cast<decltype(v)>(s), v); });
+  Tensor y = detail::map_unary("pow", b, [s](auto v) { return std::pow(static_cast<decltype(v)>(s), v); });
   return record(
       "pow", {b}, std::move(y),
       [s](const VjpContext& c, const Tensor& g) -> Grads {
@@ -209,27 +104,27 @@ Tensor pow(double s, const Tensor& b) {
 
 Tensor add(const Tensor& a, double s) {
   OpScope mark("add");
-  Tensor y = unary_forward("add", a, [s](auto v) { return v + static_cast<decltype(v)>(s); });
+  Tensor y = detail::map_unary("add", a, [s](auto v) { return v + static_cast<decltype(v)>(s); });
   return record("add", {a}, std::move(y), [](const VjpContext&, const Tensor& g) -> Grads { return {g}; });
 }
 
 Tensor mul(const Tensor& a, double s) {
   OpScope mark("mul");
-  Tensor y = unary_forward("mul", a, [s](auto v) { return v * static_cast<decltype(v)>(s); });
+  Tensor y = detail::map_unary("mul", a, [s](auto v) { return v * static_cast<decltype(v)>(s); });
   return record("mul", {a}, std::move(y),
                 [s](const VjpContext&, const Tensor& g) -> Grads { return {mul(g, s)}; });
 }
 
 Tensor rsub(double s, const Tensor& a) {
   OpScope mark("rsub");
-  Tensor y = unary_forward("rsub", a, [s](auto v) { return static_cast<decltype(v)>(s) - v; });
+  Tensor y = detail::map_unary("rsub", a, [s](auto v) { return static_cast<decltype(v)>(s) - v; });
   return record("rsub", {a}, std::move(y),
                 [](const VjpContext&, const Tensor& g) -> Grads { return {neg(g)}; });
 }
 
 Tensor rdiv(double s, const Tensor& a) {
   OpScope mark("rdiv");
-  Tensor y = unary_forward("rdiv", a, [s](auto v) { return static_cast<decltype(v)>(s) / v; });
+  Tensor y = detail::map_unary("rdiv", a, [s](auto v) { return static_cast<decltype(v)>(s) / v; });
   return record(
       "rdiv", {a}, std::move(y),
       [](const VjpContext& c, const Tensor& g) -> Grads {
@@ -241,13 +136,13 @@ Tensor rdiv(double s, const Tensor& a) {
 // ---- unary -----------------------------------------------------------------------------------
 Tensor neg(const Tensor& x) {
   OpScope mark("neg");
-  Tensor y = unary_forward("neg", x, [](auto v) { return -v; });
+  Tensor y = detail::map_unary("neg", x, [](auto v) { return -v; });
   return record("neg", {x}, std::move(y), [](const VjpContext&, const Tensor& g) -> Grads { return {neg(g)}; });
 }
 
 Tensor exp(const Tensor& x) {
   OpScope mark("exp");
-  Tensor y = unary_forward("exp", x, [](auto v) { return std::exp(v); });
+  Tensor y = detail::map_unary("exp", x, [](auto v) { return std::exp(v); });
   return record(
       "exp", {x}, std::move(y),
       [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, c.output())}; },  // d = g·y
@@ -256,14 +151,14 @@ Tensor exp(const Tensor& x) {
 
 Tensor log(const Tensor& x) {
   OpScope mark("log");
-  Tensor y = unary_forward("log", x, [](auto v) { return std::log(v); });
+  Tensor y = detail::map_unary("log", x, [](auto v) { return std::log(v); });
   return record("log", {x}, std::move(y),
                 [](const VjpContext& c, const Tensor& g) -> Grads { return {div(g, c.input(0))}; });
 }
 
 Tensor sqrt(const Tensor& x) {
   OpScope mark("sqrt");
-  Tensor y = unary_forward("sqrt", x, [](auto v) { return std::sqrt(v); });
+  Tensor y = detail::map_unary("sqrt", x, [](auto v) { return std::sqrt(v); });
   return record(
       "sqrt", {x}, std::move(y),
       [](const VjpContext& c, const Tensor& g) -> Grads {
@@ -274,21 +169,21 @@ Tensor sqrt(const Tensor& x) {
 
 Tensor abs(const Tensor& x) {
   OpScope mark("abs");
-  Tensor y = unary_forward("abs", x, [](auto v) { return std::abs(v); });
+  Tensor y = detail::map_unary("abs", x, [](auto v) { return std::abs(v); });
   return record("abs", {x}, std::move(y),
                 [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, sign(c.input(0)))}; });
 }
 
 Tensor sin(const Tensor& x) {
   OpScope mark("sin");
-  Tensor y = unary_forward("sin", x, [](auto v) { return std::sin(v); });
+  Tensor y = detail::map_unary("sin", x, [](auto v) { return std::sin(v); });
   return record("sin", {x}, std::move(y),
                 [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, cos(c.input(0)))}; });
 }
 
 Tensor cos(const Tensor& x) {
   OpScope mark("cos");
-  Tensor y = unary_forward("cos", x, [](auto v) { return std::cos(v); });
+  Tensor y = detail::map_unary("cos", x, [](auto v) { return std::cos(v); });
   return record("cos", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
     return {neg(mul(g, sin(c.input(0))))};  // d/dx cos = -sin
   });
@@ -296,12 +191,12 @@ Tensor cos(const Tensor& x) {
 
 Tensor tanh(const Tensor& x) {
   OpScope mark("tanh");
-  Tensor y = unary_forward("tanh", x, [](auto v) { return std::tanh(v); });
+  Tensor y = detail::map_unary("tanh", x, [](auto v) { return std::tanh(v); });
   return record(
       "tanh", {x}, std::move(y),
       [](const VjpContext& c, const Tensor& g) -> Grads {
         if (!c.create_graph())  // one fused loop, same arithmetic as the composed form
-          return {binary_forward("tanh", g, c.output(), [](auto gv, auto y) { return gv * (decltype(y)(1) - y * y); })};
+          return {detail::map_binary("tanh", g, c.output(), [](auto gv, auto y) { return gv * (decltype(y)(1) - y * y); })};
         return {mul(g, rsub(1.0, square(c.output())))};  // d = 1 - y²
       },
       keep_output);
@@ -310,7 +205,7 @@ Tensor tanh(const Tensor& x) {
 Tensor sigmoid(const Tensor& x) {
   OpScope mark("sigmoid");
   // 1/(1+e^-x): e^-x overflows to inf for x << 0 and the quotient is then exactly 0 — no NaN.
-  Tensor y = unary_forward("sigmoid", x, [](auto v) {
+  Tensor y = detail::map_unary("sigmoid", x, [](auto v) {
     using T = decltype(v);
     return T(1) / (T(1) + std::exp(-v));
   });
@@ -319,7 +214,7 @@ Tensor sigmoid(const Tensor& x) {
       [](const VjpContext& c, const Tensor& g) -> Grads {
         const Tensor y = c.output();
         if (!c.create_graph())  // one fused loop, same arithmetic as the composed form
-          return {binary_forward("sigmoid", g, y, [](auto gv, auto yv) { return gv * (yv * (decltype(yv)(1) - yv)); })};
+          return {detail::map_binary("sigmoid", g, y, [](auto gv, auto yv) { return gv * (yv * (decltype(yv)(1) - yv)); })};
         return {mul(g, mul(y, rsub(1.0, y)))};  // d = y(1-y)
       },
       keep_output);
@@ -327,17 +222,17 @@ Tensor sigmoid(const Tensor& x) {
 
 Tensor relu(const Tensor& x) {
   OpScope mark("relu");
-  Tensor y = unary_forward("relu", x, [](auto v) { return v > decltype(v)(0) ? v : decltype(v)(0); });
+  Tensor y = detail::map_unary("relu", x, [](auto v) { return v > decltype(v)(0) ? v : decltype(v)(0); });
   return record("relu", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
     if (!c.create_graph())  // one fused loop: g·[x > 0] (g·0 keeps the sign and NaN of g·step)
-      return {binary_forward("relu", g, c.input(0), [](auto gv, auto xv) { return gv * step_mask(xv); })};
+      return {detail::map_binary("relu", g, c.input(0), [](auto gv, auto xv) { return gv * step_mask(xv); })};
     return {mul(g, step(c.input(0)))};
   });
 }
 
 Tensor square(const Tensor& x) {
   OpScope mark("square");
-  Tensor y = unary_forward("square", x, [](auto v) { return v * v; });
+  Tensor y = detail::map_unary("square", x, [](auto v) { return v * v; });
   return record("square", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
     return {mul(g, mul(c.input(0), 2.0))};  // d/dx x² = 2x
   });
@@ -345,14 +240,14 @@ Tensor square(const Tensor& x) {
 
 // ---- non-differentiable -----------------------------------------------------------------------
 Tensor sign(const Tensor& x) {
-  return unary_forward("sign", x, [](auto v) {
+  return detail::map_unary("sign", x, [](auto v) {
     using T = decltype(v);
     return v > T(0) ? T(1) : v < T(0) ? T(-1) : T(0);
   });
 }
 
 Tensor step(const Tensor& x) {
-  return unary_forward("step", x, [](auto v) { return v > decltype(v)(0) ? decltype(v)(1) : decltype(v)(0); });
+  return detail::map_unary("step", x, [](auto v) { return v > decltype(v)(0) ? decltype(v)(1) : decltype(v)(0); });
 }
 
 // ---- accurate near 0, reciprocal ------------------------------------------------------------

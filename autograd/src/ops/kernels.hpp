@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include <xtensor/xmanipulation.hpp>
@@ -48,20 +49,6 @@ inline std::vector<std::size_t> all_axes(std::size_t ndim) {
 inline Axes to_axes(const std::vector<std::size_t>& a) { return Axes(a.begin(), a.end()); }
 
 // ---- elementwise -------------------------------------------------------------------------------
-// y = f(x) elementwise in x's dtype (plain loop; f gets and returns T).
-template <class F> Tensor map_unary(const char* op, const Tensor& x, F f) {
-  require_defined(op, x);
-  return dispatch(x.dtype(), [&](auto t) {
-    using T = decltype(t);
-    const auto& xv = x.value<T>();
-    Tensor y = empty_tensor<T>(xv.shape());
-    const T* px = xv.data();
-    T* py = data<T>(y);
-    for (std::size_t i = 0, n = xv.size(); i < n; ++i) py[i] = static_cast<T>(f(px[i]));
-    return y;
-  });
-}
-
 // Calls f(i, off) for every element i of the row-major `out` shape, where off[n] is the offset of
 // the matching element of input n, whose shape broadcasts to `out` (numpy rules, checked before).
 template <std::size_t N, class F>
@@ -105,24 +92,109 @@ void for_each_broadcast(const Shape& out, const std::array<Shape, N>& in, F f) {
   }
 }
 
-// r = f(a, b) with broadcasting, same dtype required; result in a's dtype.
+// The one elementwise kernel family: every elementwise op's forward (and the masks its VJP
+// builds) runs through map_unary / map_binary, so all of them get the fast paths below.
+// y = f(x) elementwise in x's dtype (plain loop; f gets and returns T).
+template <class F> Tensor map_unary(const char* op, const Tensor& x, F f) {
+  require_defined(op, x);
+  return dispatch(x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const auto& xv = x.value<T>();
+    Tensor y = empty_tensor<T>(xv.shape());
+    const T* px = xv.data();
+    T* py = data<T>(y);
+    for (std::size_t i = 0, n = xv.size(); i < n; ++i) py[i] = static_cast<T>(f(px[i]));
+    return y;
+  });
+}
+
+// How b's values repeat over the output `out` (b padded on the left with 1s to out's rank):
+// b is one value, one row of out's trailing `inner` values (b = [1.., out[k..]]), one value per
+// block of `inner` (b = [out[..k], 1..]), or something else (the generic walk).
+enum class Repeat { scalar, row, column, other };
+template <class S> Repeat repeat_of(const S& out, const S& b, std::size_t& inner) {
+  const std::size_t nd = out.size(), lead = nd - b.size();
+  auto dim = [&](std::size_t d) { return d < lead ? std::size_t{1} : b[d - lead]; };
+  std::size_t first = 0, last = nd;  // b's first non-1 axis, one past its last
+  while (first < nd && dim(first) == 1) ++first;
+  if (first == nd) return Repeat::scalar;
+  while (dim(last - 1) == 1) --last;
+  bool row = true, column = true;
+  for (std::size_t d = first; d < nd; ++d) row = row && dim(d) == out[d];
+  for (std::size_t d = 0; d < last; ++d) column = column && dim(d) == out[d];
+  inner = 1;
+  for (std::size_t d = row ? first : last; d < nd; ++d) inner *= out[d];
+  return row ? Repeat::row : column ? Repeat::column : Repeat::other;
+}
+
+// r[i] = f(a[i], b at i) where a has the output shape and b repeats as `rep` says. `swap` calls
+// f(b, a) instead (b was the left operand). Plain loops the compiler can vectorise.
+template <class T, class F>
+void broadcast_loop(T* pr, const T* pa, const T* pb, std::size_t n, Repeat rep, std::size_t inner, bool swap, F f) {
+  auto apply = [&](auto sw) {
+    auto call = [&](T x, T y) { return static_cast<T>(decltype(sw)::value ? f(y, x) : f(x, y)); };
+    if (rep == Repeat::scalar) {
+      const T y = pb[0];
+      for (std::size_t i = 0; i < n; ++i) pr[i] = call(pa[i], y);
+    } else if (rep == Repeat::row) {
+      for (std::size_t o = 0; o < n; o += inner)
+        for (std::size_t i = 0; i < inner; ++i) pr[o + i] = call(pa[o + i], pb[i]);
+    } else {  // column
+      for (std::size_t o = 0, k = 0; o < n; o += inner, ++k) {
+        const T y = pb[k];
+        for (std::size_t i = 0; i < inner; ++i) pr[o + i] = call(pa[o + i], y);
+      }
+    }
+  };
+  if (swap) apply(std::true_type{});
+  else apply(std::false_type{});
+}
+
+// y = f(a, b) with numpy broadcasting; checks dtypes and shapes first (ShapeError names the op).
+// f maps two values of type T to one. Same shapes, a scalar, a trailing row ([M, N] op [N] or
+// [1, N]) and a column ([M, N] op [M, 1]) on either side run plain loops; other broadcasts walk
+// the output with per-input strides.
 template <class F> Tensor map_binary(const char* op, const Tensor& a, const Tensor& b, F f) {
   check_same_dtype(op, a, b);
-  const Shape as = a.shape(), bs = b.shape();
-  const Shape os = broadcast_shapes(op, as, bs);
   return dispatch(a.dtype(), [&](auto t) {
     using T = decltype(t);
-    const T* pa = a.value<T>().data();
-    const T* pb = b.value<T>().data();
+    const auto& x = a.value<T>();
+    const auto& y = b.value<T>();
+    const T* px = x.data();
+    const T* py = y.data();
+    const auto& xs = x.shape();
+    const auto& ys = y.shape();
+    if (ag::detail::same_shape(xs, ys)) {  // qualified: ADL would also find xt::same_shape
+      Tensor r = empty_tensor<T>(xs);
+      T* pr = data<T>(r);
+      for (std::size_t i = 0, n = x.size(); i < n; ++i) pr[i] = static_cast<T>(f(px[i], py[i]));
+      return r;
+    }
+    // one operand already has the output's shape: the other repeats along it
+    std::size_t inner = 1;
+    if (ys.size() <= xs.size()) {
+      const Repeat rep = repeat_of(xs, ys, inner);
+      if (rep != Repeat::other) {
+        Tensor r = empty_tensor<T>(xs);
+        broadcast_loop(data<T>(r), px, py, x.size(), rep, inner, false, f);
+        return r;
+      }
+    }
+    if (xs.size() <= ys.size()) {
+      const Repeat rep = repeat_of(ys, xs, inner);
+      if (rep != Repeat::other) {
+        Tensor r = empty_tensor<T>(ys);
+        broadcast_loop(data<T>(r), py, px, y.size(), rep, inner, true, f);
+        return r;
+      }
+    }
+    const Shape as = to_shape(xs), bs = to_shape(ys);
+    const Shape os = broadcast_shapes(op, as, bs);
     Tensor r = empty_tensor<T>(ShapeRef(os.begin(), os.end()));
     T* pr = data<T>(r);
-    if (as == bs) {
-      for (std::size_t i = 0, n = prod(os); i < n; ++i) pr[i] = static_cast<T>(f(pa[i], pb[i]));
-    } else {
-      for_each_broadcast<2>(os, {as, bs}, [&](std::size_t i, const std::array<std::size_t, 2>& o) {
-        pr[i] = static_cast<T>(f(pa[o[0]], pb[o[1]]));
-      });
-    }
+    for_each_broadcast<2>(os, {as, bs}, [&](std::size_t i, const std::array<std::size_t, 2>& o) {
+      pr[i] = static_cast<T>(f(px[o[0]], py[o[1]]));
+    });
     return r;
   });
 }
