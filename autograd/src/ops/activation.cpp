@@ -9,48 +9,50 @@ namespace ag {
 using detail::map_unary;
 
 Tensor leaky_relu(const Tensor& x, double slope) {
-  OpScope mark("leaky_relu");
-  Tensor y = map_unary("leaky_relu", x, [slope](auto v) {
-    using T = decltype(v);
-    return v > T(0) ? v : static_cast<T>(slope) * v;
-  });
-  return record("leaky_relu", {x}, std::move(y), [slope](const VjpContext& c, const Tensor& g) -> Grads {
-    Tensor d = map_unary("leaky_relu", c.input(0), [slope](auto v) {
-      using T = decltype(v);
-      return v > T(0) ? T(1) : static_cast<T>(slope);
-    });
-    return {mul(g, d)};  // d = 1 or slope (a constant)
-  });
+  return detail::unary_op(
+      "leaky_relu", x,
+      [slope](auto v) {
+        using T = decltype(v);
+        return v > T(0) ? v : static_cast<T>(slope) * v;
+      },
+      [slope](const VjpContext& c, const Tensor& g) -> Grads {
+        Tensor d = map_unary("leaky_relu", c.input(0), [slope](auto v) {
+          using T = decltype(v);
+          return v > T(0) ? T(1) : static_cast<T>(slope);
+        });
+        return {mul(g, d)};  // d = 1 or slope (a constant)
+      });
 }
 
 Tensor elu(const Tensor& x, double alpha) {
-  OpScope mark("elu");
-  Tensor y = map_unary("elu", x, [alpha](auto v) {
-    using T = decltype(v);
-    return v > T(0) ? v : static_cast<T>(alpha * std::expm1(static_cast<double>(v)));
-  });
-  return record("elu", {x}, std::move(y), [alpha](const VjpContext& c, const Tensor& g) -> Grads {
-    const Tensor& x = c.input(0);
-    if (!c.create_graph()) {  // one fused loop: d = 1 for x > 0, alpha·eˣ otherwise
-      return {mul(g, map_unary("elu", x, [alpha](auto v) {
-                using T = decltype(v);
-                return v > T(0) ? T(1) : static_cast<T>(alpha * std::exp(static_cast<double>(v)));
-              }))};
-    }
-    // differentiable form: [x > 0] + [x <= 0]·alpha·e^min(x, 0) (no overflow for large x)
-    Tensor pos = step(x);
-    return {mul(g, add(pos, mul(rsub(1.0, pos), mul(exp(clamp(x, std::nullopt, 0.0)), alpha))))};
-  });
+  return detail::unary_op(
+      "elu", x,
+      [alpha](auto v) {
+        using T = decltype(v);
+        return v > T(0) ? v : static_cast<T>(alpha * std::expm1(static_cast<double>(v)));
+      },
+      [alpha](const VjpContext& c, const Tensor& g) -> Grads {
+        const Tensor& x = c.input(0);
+        if (!c.create_graph()) {  // one fused loop: d = 1 for x > 0, alpha·eˣ otherwise
+          return {mul(g, map_unary("elu", x, [alpha](auto v) {
+                        using T = decltype(v);
+                        return v > T(0) ? T(1) : static_cast<T>(alpha * std::exp(static_cast<double>(v)));
+                      }))};
+        }
+        // differentiable form: [x > 0] + [x <= 0]·alpha·e^min(x, 0) (no overflow for large x)
+        Tensor pos = step(x);
+        return {mul(g, add(pos, mul(rsub(1.0, pos), mul(exp(clamp(x, std::nullopt, 0.0)), alpha))))};
+      });
 }
 
 Tensor softplus(const Tensor& x) {
-  OpScope mark("softplus");
-  Tensor y = map_unary("softplus", x, [](auto v) {
-    using T = decltype(v);
-    return (v > T(0) ? v : T(0)) + std::log1p(std::exp(-std::abs(v)));
-  });
-  return record("softplus", {x}, std::move(y),
-                [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, sigmoid(c.input(0)))}; });
+  return detail::unary_op(
+      "softplus", x,
+      [](auto v) {
+        using T = decltype(v);
+        return (v > T(0) ? v : T(0)) + std::log1p(std::exp(-std::abs(v)));
+      },
+      [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, sigmoid(c.input(0)))}; });
 }
 
 namespace {
@@ -59,28 +61,30 @@ const double kGeluK = std::sqrt(2.0 / 3.14159265358979323846);  // √(2/π)
 }  // namespace
 
 Tensor gelu(const Tensor& x) {
-  OpScope mark("gelu");
-  Tensor y = map_unary("gelu", x, [](auto v) {
-    using T = decltype(v);
-    const double d = static_cast<double>(v);
-    return static_cast<T>(0.5 * d * (1.0 + std::tanh(kGeluK * (d + kGeluC * d * d * d))));
-  });
-  return record("gelu", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
-    const Tensor& x = c.input(0);
-    // u = k(x + c·x³), t = tanh u:  d = ½(1 + t) + ½x(1 - t²)·k(1 + 3c·x²)
-    if (!c.create_graph()) {
-      return {mul(g, map_unary("gelu", x, [](auto v) {
-                const double d = static_cast<double>(v);
-                const double t = std::tanh(kGeluK * (d + kGeluC * d * d * d));
-                return 0.5 * (1.0 + t) + 0.5 * d * (1.0 - t * t) * kGeluK * (1.0 + 3.0 * kGeluC * d * d);
-              }))};
-    }
-    Tensor x2 = square(x);
-    Tensor t = tanh(mul(mul(x, add(mul(x2, kGeluC), 1.0)), kGeluK));
-    Tensor du = mul(add(mul(x2, 3.0 * kGeluC), 1.0), kGeluK);
-    Tensor d = add(mul(add(t, 1.0), 0.5), mul(mul(mul(x, rsub(1.0, square(t))), du), 0.5));
-    return {mul(g, d)};
-  });
+  return detail::unary_op(
+      "gelu", x,
+      [](auto v) {
+        using T = decltype(v);
+        const double d = static_cast<double>(v);
+        return static_cast<T>(0.5 * d * (1.0 + std::tanh(kGeluK * (d + kGeluC * d * d * d))));
+      },
+      [](const VjpContext& c, const Tensor& g) -> Grads {
+        const Tensor& x = c.input(0);
+        // u = k(x + c·x³), t = tanh u:  d = ½(1 + t) + ½x(1 - t²)·k(1 + 3c·x²)
+        if (!c.create_graph()) {
+          return {mul(g, map_unary("gelu", x, [](auto v) {
+                        const double d = static_cast<double>(v);
+                        const double t = std::tanh(kGeluK * (d + kGeluC * d * d * d));
+                        return 0.5 * (1.0 + t) +
+                               0.5 * d * (1.0 - t * t) * kGeluK * (1.0 + 3.0 * kGeluC * d * d);
+                      }))};
+        }
+        Tensor x2 = square(x);
+        Tensor t = tanh(mul(mul(x, add(mul(x2, kGeluC), 1.0)), kGeluK));
+        Tensor du = mul(add(mul(x2, 3.0 * kGeluC), 1.0), kGeluK);
+        Tensor d = add(mul(add(t, 1.0), 0.5), mul(mul(mul(x, rsub(1.0, square(t))), du), 0.5));
+        return {mul(g, d)};
+      });
 }
 
 }  // namespace ag

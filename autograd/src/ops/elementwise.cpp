@@ -33,45 +33,44 @@ template <class T> T step_mask(T x) {
 
 // ---- binary ----------------------------------------------------------------------------------
 Tensor add(const Tensor& a, const Tensor& b) {
-  OpScope mark("add");
-  Tensor y = detail::map_binary("add", a, b, [](auto x, auto z) { return x + z; });
-  return record("add", {a, b}, std::move(y),
-                [](const VjpContext&, const Tensor& g) -> Grads { return {g, g}; });
+  return detail::binary_op(
+      "add", a, b, [](auto x, auto z) { return x + z; },
+      [](const VjpContext&, const Tensor& g) -> Grads {
+        return {g, g};
+      });
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
-  OpScope mark("sub");
-  Tensor y = detail::map_binary("sub", a, b, [](auto x, auto z) { return x - z; });
-  return record("sub", {a, b}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
-    return {g, c.needs_grad(1) ? neg(g) : none()};
-  });
+  return detail::binary_op(
+      "sub", a, b, [](auto x, auto z) { return x - z; },
+      [](const VjpContext& c, const Tensor& g) -> Grads {
+        return {g, c.needs_grad(1) ? neg(g) : none()};
+      });
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  OpScope mark("mul");
-  Tensor y = detail::map_binary("mul", a, b, [](auto x, auto z) { return x * z; });
-  return record("mul", {a, b}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
-    return {c.needs_grad(0) ? mul(g, c.input(1)) : none(),   // d(ab)/da = b
-            c.needs_grad(1) ? mul(g, c.input(0)) : none()};  // d(ab)/db = a
-  });
+  return detail::binary_op(
+      "mul", a, b, [](auto x, auto z) { return x * z; },
+      [](const VjpContext& c, const Tensor& g) -> Grads {
+        return {c.needs_grad(0) ? mul(g, c.input(1)) : none(),   // d(ab)/da = b
+                c.needs_grad(1) ? mul(g, c.input(0)) : none()};  // d(ab)/db = a
+      });
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-  OpScope mark("div");
-  Tensor y = detail::map_binary("div", a, b, [](auto x, auto z) { return x / z; });
-  return record("div", {a, b}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
-    const Tensor& a = c.input(0);
-    const Tensor& b = c.input(1);
-    Tensor g_over_b = div(g, b);  // d(a/b)/da = 1/b
-    return {g_over_b, c.needs_grad(1) ? neg(mul(g_over_b, div(a, b))) : none()};  // d/db = -a/b²
-  });
+  return detail::binary_op(
+      "div", a, b, [](auto x, auto z) { return x / z; },
+      [](const VjpContext& c, const Tensor& g) -> Grads {
+        const Tensor& a = c.input(0);
+        const Tensor& b = c.input(1);
+        Tensor g_over_b = div(g, b);                                                  // d(a/b)/da = 1/b
+        return {g_over_b, c.needs_grad(1) ? neg(mul(g_over_b, div(a, b))) : none()};  // d/db = -a/b²
+      });
 }
 
 Tensor pow(const Tensor& a, const Tensor& b) {
-  OpScope mark("pow");
-  Tensor y = detail::map_binary("pow", a, b, [](auto x, auto z) { return std::pow(x, z); });
-  return record(
-      "pow", {a, b}, std::move(y),
+  return detail::binary_op(
+      "pow", a, b, [](auto x, auto z) { return std::pow(x, z); },
       [](const VjpContext& c, const Tensor& g) -> Grads {
         const Tensor& a = c.input(0);
         const Tensor& b = c.input(1);
@@ -82,12 +81,12 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 }
 
 Tensor pow(const Tensor& a, double p) {
-  OpScope mark("pow");
-  Tensor y = detail::map_unary("pow", a, [p](auto v) { return std::pow(v, static_cast<decltype(v)>(p)); });
-  return record("pow", {a}, std::move(y), [p](const VjpContext& c, const Tensor& g) -> Grads {
-    if (p == 0.0) return {zeros_like(g)};
-    return {mul(g, mul(pow(c.input(0), p - 1.0), p))};  // d/da a^p = p·a^(p-1)
-  });
+  return detail::unary_op(
+      "pow", a, [p](auto v) { return std::pow(v, static_cast<decltype(v)>(p)); },
+      [p](const VjpContext& c, const Tensor& g) -> Grads {
+        if (p == 0.0) return {zeros_like(g)};
+        return {mul(g, mul(pow(c.input(0), p - 1.0), p))};  // d/da a^p = p·a^(p-1)
+      });
 }
 
 Tensor pow(double s, const Tensor& b) {
@@ -103,30 +102,26 @@ Tensor pow(double s, const Tensor& b) {
 }
 
 Tensor add(const Tensor& a, double s) {
-  OpScope mark("add");
-  Tensor y = detail::map_unary("add", a, [s](auto v) { return v + static_cast<decltype(v)>(s); });
-  return record("add", {a}, std::move(y), [](const VjpContext&, const Tensor& g) -> Grads { return {g}; });
+  return detail::unary_op(
+      "add", a, [s](auto v) { return v + static_cast<decltype(v)>(s); },
+      [](const VjpContext&, const Tensor& g) -> Grads { return {g}; });
 }
 
 Tensor mul(const Tensor& a, double s) {
-  OpScope mark("mul");
-  Tensor y = detail::map_unary("mul", a, [s](auto v) { return v * static_cast<decltype(v)>(s); });
-  return record("mul", {a}, std::move(y),
-                [s](const VjpContext&, const Tensor& g) -> Grads { return {mul(g, s)}; });
+  return detail::unary_op(
+      "mul", a, [s](auto v) { return v * static_cast<decltype(v)>(s); },
+      [s](const VjpContext&, const Tensor& g) -> Grads { return {mul(g, s)}; });
 }
 
 Tensor rsub(double s, const Tensor& a) {
-  OpScope mark("rsub");
-  Tensor y = detail::map_unary("rsub", a, [s](auto v) { return static_cast<decltype(v)>(s) - v; });
-  return record("rsub", {a}, std::move(y),
-                [](const VjpContext&, const Tensor& g) -> Grads { return {neg(g)}; });
+  return detail::unary_op(
+      "rsub", a, [s](auto v) { return static_cast<decltype(v)>(s) - v; },
+      [](const VjpContext&, const Tensor& g) -> Grads { return {neg(g)}; });
 }
 
 Tensor rdiv(double s, const Tensor& a) {
-  OpScope mark("rdiv");
-  Tensor y = detail::map_unary("rdiv", a, [s](auto v) { return static_cast<decltype(v)>(s) / v; });
-  return record(
-      "rdiv", {a}, std::move(y),
+  return detail::unary_op(
+      "rdiv", a, [s](auto v) { return static_cast<decltype(v)>(s) / v; },
       [](const VjpContext& c, const Tensor& g) -> Grads {
         return {neg(mul(g, div(c.output(), c.input(0))))};  // d/da s/a = -s/a² = -y/a
       },
@@ -135,32 +130,27 @@ Tensor rdiv(double s, const Tensor& a) {
 
 // ---- unary -----------------------------------------------------------------------------------
 Tensor neg(const Tensor& x) {
-  OpScope mark("neg");
-  Tensor y = detail::map_unary("neg", x, [](auto v) { return -v; });
-  return record("neg", {x}, std::move(y), [](const VjpContext&, const Tensor& g) -> Grads { return {neg(g)}; });
+  return detail::unary_op(
+      "neg", x, [](auto v) { return -v; },
+      [](const VjpContext&, const Tensor& g) -> Grads { return {neg(g)}; });
 }
 
 Tensor exp(const Tensor& x) {
-  OpScope mark("exp");
-  Tensor y = detail::map_unary("exp", x, [](auto v) { return std::exp(v); });
-  return record(
-      "exp", {x}, std::move(y),
+  return detail::unary_op(
+      "exp", x, [](auto v) { return std::exp(v); },
       [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, c.output())}; },  // d = g·y
       keep_output);
 }
 
 Tensor log(const Tensor& x) {
-  OpScope mark("log");
-  Tensor y = detail::map_unary("log", x, [](auto v) { return std::log(v); });
-  return record("log", {x}, std::move(y),
-                [](const VjpContext& c, const Tensor& g) -> Grads { return {div(g, c.input(0))}; });
+  return detail::unary_op(
+      "log", x, [](auto v) { return std::log(v); },
+      [](const VjpContext& c, const Tensor& g) -> Grads { return {div(g, c.input(0))}; });
 }
 
 Tensor sqrt(const Tensor& x) {
-  OpScope mark("sqrt");
-  Tensor y = detail::map_unary("sqrt", x, [](auto v) { return std::sqrt(v); });
-  return record(
-      "sqrt", {x}, std::move(y),
+  return detail::unary_op(
+      "sqrt", x, [](auto v) { return std::sqrt(v); },
       [](const VjpContext& c, const Tensor& g) -> Grads {
         return {div(mul(g, 0.5), c.output())};  // d/dx √x = 1/(2√x)
       },
@@ -168,35 +158,32 @@ Tensor sqrt(const Tensor& x) {
 }
 
 Tensor abs(const Tensor& x) {
-  OpScope mark("abs");
-  Tensor y = detail::map_unary("abs", x, [](auto v) { return std::abs(v); });
-  return record("abs", {x}, std::move(y),
-                [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, sign(c.input(0)))}; });
+  return detail::unary_op(
+      "abs", x, [](auto v) { return std::abs(v); },
+      [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, sign(c.input(0)))}; });
 }
 
 Tensor sin(const Tensor& x) {
-  OpScope mark("sin");
-  Tensor y = detail::map_unary("sin", x, [](auto v) { return std::sin(v); });
-  return record("sin", {x}, std::move(y),
-                [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, cos(c.input(0)))}; });
+  return detail::unary_op(
+      "sin", x, [](auto v) { return std::sin(v); },
+      [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, cos(c.input(0)))}; });
 }
 
 Tensor cos(const Tensor& x) {
-  OpScope mark("cos");
-  Tensor y = detail::map_unary("cos", x, [](auto v) { return std::cos(v); });
-  return record("cos", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
-    return {neg(mul(g, sin(c.input(0))))};  // d/dx cos = -sin
-  });
+  return detail::unary_op(
+      "cos", x, [](auto v) { return std::cos(v); },
+      [](const VjpContext& c, const Tensor& g) -> Grads {
+        return {neg(mul(g, sin(c.input(0))))};  // d/dx cos = -sin
+      });
 }
 
 Tensor tanh(const Tensor& x) {
-  OpScope mark("tanh");
-  Tensor y = detail::map_unary("tanh", x, [](auto v) { return std::tanh(v); });
-  return record(
-      "tanh", {x}, std::move(y),
+  return detail::unary_op(
+      "tanh", x, [](auto v) { return std::tanh(v); },
       [](const VjpContext& c, const Tensor& g) -> Grads {
         if (!c.create_graph())  // one fused loop, same arithmetic as the composed form
-          return {detail::map_binary("tanh", g, c.output(), [](auto gv, auto y) { return gv * (decltype(y)(1) - y * y); })};
+          return {detail::map_binary("tanh", g, c.output(),
+                                     [](auto gv, auto y) { return gv * (decltype(y)(1) - y * y); })};
         return {mul(g, rsub(1.0, square(c.output())))};  // d = 1 - y²
       },
       keep_output);
@@ -221,21 +208,22 @@ Tensor sigmoid(const Tensor& x) {
 }
 
 Tensor relu(const Tensor& x) {
-  OpScope mark("relu");
-  Tensor y = detail::map_unary("relu", x, [](auto v) { return v > decltype(v)(0) ? v : decltype(v)(0); });
-  return record("relu", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
-    if (!c.create_graph())  // one fused loop: g·[x > 0] (g·0 keeps the sign and NaN of g·step)
-      return {detail::map_binary("relu", g, c.input(0), [](auto gv, auto xv) { return gv * step_mask(xv); })};
-    return {mul(g, step(c.input(0)))};
-  });
+  return detail::unary_op(
+      "relu", x, [](auto v) { return v > decltype(v)(0) ? v : decltype(v)(0); },
+      [](const VjpContext& c, const Tensor& g) -> Grads {
+        if (!c.create_graph())  // one fused loop: g·[x > 0] (g·0 keeps the sign and NaN of g·step)
+          return {
+              detail::map_binary("relu", g, c.input(0), [](auto gv, auto xv) { return gv * step_mask(xv); })};
+        return {mul(g, step(c.input(0)))};
+      });
 }
 
 Tensor square(const Tensor& x) {
-  OpScope mark("square");
-  Tensor y = detail::map_unary("square", x, [](auto v) { return v * v; });
-  return record("square", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
-    return {mul(g, mul(c.input(0), 2.0))};  // d/dx x² = 2x
-  });
+  return detail::unary_op(
+      "square", x, [](auto v) { return v * v; },
+      [](const VjpContext& c, const Tensor& g) -> Grads {
+        return {mul(g, mul(c.input(0), 2.0))};  // d/dx x² = 2x
+      });
 }
 
 // ---- non-differentiable -----------------------------------------------------------------------
@@ -252,27 +240,26 @@ Tensor step(const Tensor& x) {
 
 // ---- accurate near 0, reciprocal ------------------------------------------------------------
 Tensor log1p(const Tensor& x) {
-  OpScope mark("log1p");
-  Tensor y = detail::map_unary("log1p", x, [](auto v) { return std::log1p(v); });
-  return record("log1p", {x}, std::move(y),
-                [](const VjpContext& c, const Tensor& g) -> Grads { return {div(g, add(c.input(0), 1.0))}; });
+  return detail::unary_op(
+      "log1p", x, [](auto v) { return std::log1p(v); },
+      [](const VjpContext& c, const Tensor& g) -> Grads { return {div(g, add(c.input(0), 1.0))}; });
 }
 
 Tensor expm1(const Tensor& x) {
-  OpScope mark("expm1");
-  Tensor y = detail::map_unary("expm1", x, [](auto v) { return std::expm1(v); });
-  return record(
-      "expm1", {x}, std::move(y),
-      [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, add(c.output(), 1.0))}; },  // eˣ = y + 1
+  return detail::unary_op(
+      "expm1", x, [](auto v) { return std::expm1(v); },
+      [](const VjpContext& c, const Tensor& g) -> Grads {
+        return {mul(g, add(c.output(), 1.0))};
+      },  // eˣ = y + 1
       keep_output);
 }
 
 Tensor reciprocal(const Tensor& x) {
-  OpScope mark("reciprocal");
-  Tensor y = detail::map_unary("reciprocal", x, [](auto v) { return decltype(v)(1) / v; });
-  return record(
-      "reciprocal", {x}, std::move(y),
-      [](const VjpContext& c, const Tensor& g) -> Grads { return {neg(mul(g, square(c.output())))}; },  // -1/x²
+  return detail::unary_op(
+      "reciprocal", x, [](auto v) { return decltype(v)(1) / v; },
+      [](const VjpContext& c, const Tensor& g) -> Grads {
+        return {neg(mul(g, square(c.output())))};
+      },  // -1/x²
       keep_output);
 }
 

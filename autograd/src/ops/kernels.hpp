@@ -199,6 +199,21 @@ template <class F> Tensor map_binary(const char* op, const Tensor& a, const Tens
   });
 }
 
+// An elementwise op named once: its profiler mark, its kernel's errors and its tape node all use
+// `name` (three spellings could drift apart and mislabel the profiler silently).
+template <class F, class Vjp>
+Tensor unary_op(const char* name, const Tensor& x, F f, Vjp&& vjp, Keep keep = Keep::inputs) {
+  OpScope mark(name);
+  Tensor y = map_unary(name, x, f);
+  return record(name, {x}, std::move(y), std::forward<Vjp>(vjp), keep);
+}
+template <class F, class Vjp>
+Tensor binary_op(const char* name, const Tensor& a, const Tensor& b, F f, Vjp&& vjp, Keep keep = Keep::inputs) {
+  OpScope mark(name);
+  Tensor y = map_binary(name, a, b, f);
+  return record(name, {a, b}, std::move(y), std::forward<Vjp>(vjp), keep);
+}
+
 // ---- axis blocks -------------------------------------------------------------------------------
 // A row-major array seen as [outer, k, inner] around one contiguous run of axes: element
 // (o, j, i) sits at (o·k + j)·inner + i.
