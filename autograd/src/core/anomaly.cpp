@@ -32,19 +32,9 @@ std::optional<NonFinite> first_non_finite(const Tensor& t) {
       t.impl()->value);
 }
 
-// Flat (row-major) index -> "[i, j, k]".
-std::string index_str(std::size_t flat, const Shape& shape) {
-  Shape idx(shape.size());
-  for (std::size_t d = shape.size(); d-- > 0;) {
-    idx[d] = shape[d] ? flat % shape[d] : 0;
-    flat = shape[d] ? flat / shape[d] : 0;
-  }
-  return shape_str(idx);
-}
-
 std::string what_str(const NonFinite& bad, const Tensor& t) {
   return fmt::format("{} at {}", std::isnan(bad.value) ? "nan" : (bad.value > 0 ? "inf" : "-inf"),
-                     index_str(bad.index, t.shape()));
+                     shape_str(unravel_index(bad.index, t.shape())));
 }
 
 // "input 0 float32 [2, 3] from 'sub' (#6), input 1 ..."; flags inputs that already hold NaN/Inf.

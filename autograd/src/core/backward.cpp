@@ -46,13 +46,7 @@ Tensor fit_to_input(const Node& n, std::size_t i, Tensor g) {
   const auto& have = detail::shape_ref(g);
   const auto& want = detail::shape_ref(in);
   if (detail::same_shape(have, want)) return g;
-  // broadcastable from `want` to `have`?
-  bool ok = have.size() >= want.size();
-  for (std::size_t k = 0; ok && k < want.size(); ++k) {
-    const std::size_t hw = have[have.size() - want.size() + k];
-    ok = want[k] == hw || want[k] == 1;
-  }
-  if (!ok)
+  if (!detail::broadcastable_to(want, have))
     throw GradError(fmt::format("{}: the VJP returned a gradient of shape {} for input {} of shape {}",
                                 n.op, shape_str(g.shape()), i, shape_str(in.shape())));
   return sum_to(g, in.shape());

@@ -44,6 +44,24 @@ template <class S1, class S2> bool same_shape(const S1& a, const S2& b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
 
+// Flat (row-major) index -> multi-index of `shape` (the one unravel: anomaly messages, gradcheck).
+inline Shape unravel_index(std::size_t flat, const Shape& shape) {
+  Shape idx(shape.size());
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    idx[d] = shape[d] ? flat % shape[d] : 0;
+    flat = shape[d] ? flat / shape[d] : 0;
+  }
+  return idx;
+}
+
+// Whether `from` broadcasts to `to` (numpy rules: aligned on the right, each axis equal or 1).
+template <class S1, class S2> bool broadcastable_to(const S1& from, const S2& to) {
+  if (from.size() > to.size()) return false;
+  for (std::size_t k = 0, lead = to.size() - from.size(); k < from.size(); ++k)
+    if (from[k] != to[lead + k] && from[k] != 1) return false;
+  return true;
+}
+
 // Σ over the rows of a 2-D g ([M, N] -> [N]) as a plain loop, not recorded: for a VJP outside
 // create_graph (the bias gradient of linear). Other ranks: sum(g, {0}).
 Tensor sum_rows(const Tensor& g);

@@ -28,12 +28,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   detail::require_defined("broadcast_to", x);
   const auto& xs = detail::shape_ref(x);
   if (detail::same_shape(xs, shape)) return x;
-  bool ok = xs.size() <= shape.size();
-  for (std::size_t k = 0; ok && k < xs.size(); ++k) {
-    const std::size_t want = shape[shape.size() - xs.size() + k];
-    ok = xs[k] == want || xs[k] == 1;
-  }
-  if (!ok)
+  if (!detail::broadcastable_to(xs, shape))
     throw ShapeError(fmt::format("broadcast_to: cannot broadcast {} to {}", shape_str(x.shape()),
                                  shape_str(shape)));
   numel(shape, "broadcast_to");
@@ -67,7 +62,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   detail::require_defined("sum_to", x);
   const Shape xs = x.shape();
   if (xs == shape) return x;
-  if (shape.size() > xs.size() || broadcast_shapes("sum_to", xs, shape) != xs)
+  if (!detail::broadcastable_to(shape, xs))
     throw ShapeError(fmt::format("sum_to: cannot sum {} down to {}", shape_str(xs), shape_str(shape)));
   const std::size_t lead = xs.size() - shape.size();
   std::vector<std::size_t> axes;  // sorted + unique, as the immediate reducer requires

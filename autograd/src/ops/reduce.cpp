@@ -11,15 +11,18 @@ using detail::dispatch;
 using detail::wrap;
 
 namespace detail {
+// Σ of all values, accumulated in double (a float accumulator drifts on long sums).
+template <class T> T full_sum(const xt::xarray<T>& a) {
+  double s = 0.0;
+  for (T v : a) s += v;
+  return static_cast<T>(s);
+}
+
 // Sum over sorted, unique axes, evaluated immediately (lazy axis reducers are slow in 0.24).
 template <class T>
 xt::xarray<T> sum_axes(const xt::xarray<T>& a, const std::vector<std::size_t>& axes) {
   if (axes.empty()) return a;
-  if (axes.size() == a.dimension()) {  // full reduction: accumulate in double (float sums drift)
-    double s = 0.0;
-    for (T v : a) s += v;
-    return xt::xarray<T>(static_cast<T>(s));
-  }
+  if (axes.size() == a.dimension()) return xt::xarray<T>(full_sum(a));
   if (axes.back() - axes.front() + 1 != axes.size()) {  // non-adjacent axes: rare
     if (a.size() == 0)  // xtensor's immediate reducer crashes on empty input
       return xt::zeros<T>(detail::reduced_shape(detail::to_shape(a.shape()), axes, false));
@@ -90,12 +93,9 @@ Tensor sum(const Tensor& x, const Axes& axes_in, bool keepdims) {
 Tensor sum(const Tensor& x) {
   OpScope mark("sum");
   detail::require_defined("sum", x);
-  // full reduction, accumulated in double (a float accumulator drifts on long sums)
   Tensor y = dispatch(x.dtype(), [&](auto t) {
     using T = decltype(t);
-    double s = 0.0;
-    for (T v : x.value<T>()) s += v;
-    return Tensor(detail::new_impl(std::in_place_type<xt::xarray<T>>, static_cast<T>(s)));
+    return Tensor(detail::new_impl(std::in_place_type<xt::xarray<T>>, detail::full_sum(x.value<T>())));
   });
   return record("sum", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
     return {broadcast_to(g, c.input(0).shape())};  // d/dx_i Σx = 1
@@ -114,9 +114,7 @@ Tensor mean(const Tensor& x, const Axes& axes_in, bool keepdims) {
 
 Tensor mean(const Tensor& x) {
   detail::require_defined("mean", x);
-  Axes all(x.dim());
-  std::iota(all.begin(), all.end(), 0);
-  return mean(x, all, false);
+  return mean(x, detail::to_axes(detail::all_axes(x.dim())), false);
 }
 
 

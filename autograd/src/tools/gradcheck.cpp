@@ -102,8 +102,8 @@ Checker::Checker(const char* who, const GradcheckFn& f, const std::vector<Tensor
 GradcheckResult Checker::run() {
   bool fast = opt_.mode == GradcheckOptions::Mode::fast;
   if (opt_.mode == GradcheckOptions::Mode::automatic) {
-    for (const Shape& s : in_shapes_) fast = fast || numel_of(s) > opt_.fast_threshold;
-    for (const Shape& s : out_shapes_) fast = fast || numel_of(s) > opt_.fast_threshold;
+    for (const Shape& s : in_shapes_) fast = fast || ag::numel(s) > opt_.fast_threshold;
+    for (const Shape& s : out_shapes_) fast = fast || ag::numel(s) > opt_.fast_threshold;
   }
   fast_ = fast;
   if (opt_.check_properties) check_properties();
@@ -189,7 +189,7 @@ std::vector<Vec> Checker::difference(const std::vector<Vec>& plus,
 // d<u, outs[o]>/d(x_i) for every differentiable input i (zeros where unused).
 std::vector<Vec> Checker::vjp(std::size_t o, const Vec& u) {
   std::vector<Vec> res;
-  for (std::size_t i : diff_) res.emplace_back(numel_of(in_shapes_[i]), 0.0);
+  for (std::size_t i : diff_) res.emplace_back(ag::numel(in_shapes_[i]), 0.0);
   if (!outs_[o].requires_grad()) return res;
   std::vector<Tensor> xs;
   for (std::size_t i : diff_) xs.push_back(la_[i]);
@@ -237,7 +237,7 @@ void Checker::check_properties() {
   if (ys.empty()) return;  // nothing depends on the inputs: the Jacobian check covers it
   for (std::size_t i : diff_) xs.push_back(lp[i]);
   auto flat_or_zero = [&](const Tensor& g, std::size_t i) {
-    return g.defined() ? flat(g) : Vec(numel_of(in_shapes_[i]), 0.0);
+    return g.defined() ? flat(g) : Vec(ag::numel(in_shapes_[i]), 0.0);
   };
   try {
     auto run = [&](const std::vector<Tensor>& seeds) {
@@ -318,10 +318,10 @@ void Checker::full_mode() {
   num_.assign(no, std::vector<Vec>(nd));
   for (std::size_t o = 0; o < no; ++o)
     for (std::size_t t = 0; t < nd; ++t)
-      ana_[o][t].assign(numel_of(out_shapes_[o]) * numel_of(in_shapes_[diff_[t]]), 0.0);
+      ana_[o][t].assign(ag::numel(out_shapes_[o]) * ag::numel(in_shapes_[diff_[t]]), 0.0);
   num_ = ana_;
   for (std::size_t o = 0; o < no; ++o) {
-    const std::size_t m = numel_of(out_shapes_[o]);
+    const std::size_t m = ag::numel(out_shapes_[o]);
     if (!outs_[o].requires_grad()) continue;  // analytical block stays zero
     for (std::size_t j = 0; j < m; ++j) {
       Vec u(m, 0.0);
@@ -332,7 +332,7 @@ void Checker::full_mode() {
     }
   }
   for (std::size_t t = 0; t < nd; ++t) {
-    const std::size_t i = diff_[t], n = numel_of(in_shapes_[i]);
+    const std::size_t i = diff_[t], n = ag::numel(in_shapes_[i]);
     for (std::size_t k = 0; k < n; ++k) {
       const std::vector<Vec> col = central_elem(i, k);
       for (std::size_t o = 0; o < no; ++o)
@@ -350,7 +350,7 @@ PairReport Checker::compare_full(std::size_t o, std::size_t t) {
   p.t = t;
   const Vec& A = ana_[o][t];
   const Vec& N = num_[o][t];
-  const std::size_t n = numel_of(in_shapes_[diff_[t]]);
+  const std::size_t n = ag::numel(in_shapes_[diff_[t]]);
   p.n_total = A.size();
   std::vector<Entry> bad;
   for (std::size_t e = 0; e < A.size(); ++e) {
@@ -375,8 +375,8 @@ void Checker::fast_mode() {
   const std::size_t np = std::max<std::size_t>(1, opt_.fast_projections);
   for (std::size_t q = 0; q < np; ++q) {
     Projection pr;
-    for (std::size_t o = 0; o < no; ++o) pr.u.push_back(randn_vec(numel_of(out_shapes_[o]), gen_));
-    for (std::size_t t = 0; t < nd; ++t) pr.v.push_back(randn_vec(numel_of(in_shapes_[diff_[t]]), gen_));
+    for (std::size_t o = 0; o < no; ++o) pr.u.push_back(randn_vec(ag::numel(out_shapes_[o]), gen_));
+    for (std::size_t t = 0; t < nd; ++t) pr.v.push_back(randn_vec(ag::numel(in_shapes_[diff_[t]]), gen_));
     pr.d.assign(no, std::vector<Vec>(nd));
     for (std::size_t t = 0; t < nd; ++t) {
       std::vector<Vec> d = central_dir(diff_[t], pr.v[t]);
@@ -390,7 +390,7 @@ void Checker::fast_mode() {
       PairReport p;
       p.o = o;
       p.t = t;
-      const std::size_t m = numel_of(out_shapes_[o]), n = numel_of(in_shapes_[diff_[t]]);
+      const std::size_t m = ag::numel(out_shapes_[o]), n = ag::numel(in_shapes_[diff_[t]]);
       std::size_t worst = 0;
       double worst_ratio = -1.0;
       for (std::size_t q = 0; q < np; ++q) {
@@ -421,7 +421,7 @@ void Checker::fast_mode() {
 // found, over the output elements (1 backward per test, u restricted to a range).
 std::vector<Entry> Checker::localise(std::size_t o, std::size_t t, const Projection& pr) {
   const std::size_t i = diff_[t];
-  const std::size_t n = numel_of(in_shapes_[i]), m = numel_of(out_shapes_[o]);
+  const std::size_t n = ag::numel(in_shapes_[i]), m = ag::numel(out_shapes_[o]);
   const Vec& u = pr.u[o];
   const Vec& v = pr.v[t];
   const Vec& g = pr.g[o][t];

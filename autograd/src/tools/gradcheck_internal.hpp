@@ -20,10 +20,6 @@ namespace ag::detail {
 using Vec = std::vector<double>;
 
 // ---- small helpers ------------------------------------------------------------------------------
-inline std::size_t numel_of(const Shape& s) {
-  return std::accumulate(s.begin(), s.end(), std::size_t{1}, std::multiplies<>());
-}
-
 inline double dot(const Vec& a, const Vec& b) {
   double s = 0.0;
   for (std::size_t k = 0; k < a.size(); ++k) s += a[k] * b[k];

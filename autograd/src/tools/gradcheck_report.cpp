@@ -12,6 +12,7 @@
 #include <fmt/core.h>
 #include <fmt/format.h>
 
+#include "core/internal.hpp"
 #include "tools/gradcheck_internal.hpp"
 
 namespace ag::detail {
@@ -19,28 +20,17 @@ namespace {
 
 using Perm = std::vector<std::size_t>;
 
-std::vector<std::size_t> unravel(std::size_t flat_index, const Shape& s) {
-  std::vector<std::size_t> idx(s.size());
-  for (std::size_t d = s.size(); d-- > 0;) {
-    idx[d] = flat_index % s[d];
-    flat_index /= s[d];
-  }
-  return idx;
-}
-
 std::size_t ravel(const std::vector<std::size_t>& idx, const Shape& s) {
   std::size_t f = 0;
   for (std::size_t d = 0; d < s.size(); ++d) f = f * s[d] + idx[d];
   return f;
 }
 
-std::string multi_index(std::size_t flat_index, const Shape& s) {
-  return fmt::format("[{}]", fmt::join(unravel(flat_index, s), ", "));
-}
+std::string multi_index(std::size_t flat_index, const Shape& s) { return shape_str(unravel_index(flat_index, s)); }
 
 // Index with permuted axes: result r[d] = idx[perm[d]] (perm keeps the shape: s[perm[d]] == s[d]).
 std::size_t permute_index(std::size_t flat_index, const Shape& s, const Perm& perm) {
-  const auto idx = unravel(flat_index, s);
+  const auto idx = unravel_index(flat_index, s);
   std::vector<std::size_t> r(idx.size());
   for (std::size_t d = 0; d < idx.size(); ++d) r[d] = idx[perm[d]];
   return ravel(r, s);
@@ -80,7 +70,7 @@ std::size_t broadcast_count(const Shape& in, const Shape& out) {
     const std::size_t a = in[in.size() - 1 - k], b = out[out.size() - 1 - k];
     if (a != b && a != 1) return 0;
   }
-  const std::size_t m = numel_of(out), n = numel_of(in);
+  const std::size_t m = ag::numel(out), n = ag::numel(in);
   return (n > 0 && m > n) ? m / n : 0;
 }
 
@@ -117,7 +107,7 @@ Checker::PairNames Checker::names_of(const PairReport& p) const {
   const std::size_t i = diff_[p.t];
   const Shape& in_s = in_shapes_[i];
   const Shape& out_s = out_shapes_[p.o];
-  return {in_s, out_s, numel_of(in_s), numel_of(out_s),
+  return {in_s, out_s, ag::numel(in_s), ag::numel(out_s),
           fmt::format("{} {}", labels_.inputs[i], shape_str(in_s)),
           fmt::format("{} {}", labels_.outputs[p.o], shape_str(out_s))};
 }
@@ -371,7 +361,7 @@ void Checker::swapped_partials_fast() {
         continue;
       bool swapped = true;
       for (const Projection& pr : proj_) {
-        const std::size_t m = numel_of(out_shapes_[p.o]), n = numel_of(in_shapes_[diff_[p.t]]);
+        const std::size_t m = ag::numel(out_shapes_[p.o]), n = ag::numel(in_shapes_[diff_[p.t]]);
         const double x1 = dot(pr.g[p.o][p.t], pr.v[q.t]), n1 = pr.n(p.o, q.t);
         const double x2 = dot(pr.g[p.o][q.t], pr.v[p.t]), n2 = pr.n(p.o, p.t);
         swapped = swapped && std::abs(x1 - n1) <= proj_tol(m, n, n1) &&
@@ -386,7 +376,7 @@ void Checker::swapped_partials_fast() {
 // The one-line result of a failing pair in fast mode, from its worst projection `pr`.
 std::string Checker::projection_summary(const PairReport& p, const Projection& pr) const {
   const std::size_t o = p.o, t = p.t;
-  const std::size_t m = numel_of(out_shapes_[o]), n = numel_of(in_shapes_[diff_[t]]);
+  const std::size_t m = ag::numel(out_shapes_[o]), n = ag::numel(in_shapes_[diff_[t]]);
   return fmt::format(
       "random projections differ in {} of {}: <vjp(u), v> = {} (analytical) vs <u, J v> = {} "
       "(numerical), abs err {} > tolerance {}", p.n_fail, p.n_total, fmt_num(pr.a(o, t)),
