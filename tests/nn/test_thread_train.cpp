@@ -9,7 +9,7 @@
 #include <doctest/doctest.h>
 
 #include "test_module_util.hpp"
-#include "bits.hpp"
+#include "support/bits.hpp"
 
 namespace nn = ag::nn;
 

@@ -1,9 +1,108 @@
-// max/min, argmax/argmin, var/std, norm, logsumexp, softmax and log_softmax: forward values in
-// float32 and float64 against hand-computed values, gradients by hand, stability, error paths.
+// Reductions (ag/ops/reduce.hpp): sum/mean, max/min (ties share the gradient), argmax/argmin,
+// var/std and norm: values, axes, keepdims and gradients.
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <vector>
 
-#include "autograd/ops_test_util.hpp"
+#include <doctest/doctest.h>
+#include "ag/ag.hpp"
+#include "support/values.hpp"
+
+namespace {
+const std::vector<double> kA = {0.5, -1.25, 2.0, 3.5, -0.75, 1.0};  // [2,3]
+const std::vector<double> kB = {2.0, 0.5, -4.0, 1.5, 3.0, -2.5};    // [2,3]
+
+ag::Tensor t23(const std::vector<double>& v, bool rg = false) {
+  return ag::Tensor({{v[0], v[1], v[2]}, {v[3], v[4], v[5]}}, ag::f64, rg);
+}
+
+}  // namespace
+
+TEST_CASE("sum and mean over all elements") {
+  ag::Tensor x = t23(kA, true);
+  double total = 0;
+  for (double v : kA) total += v;
+  ag::Tensor s = ag::sum(x);
+  CHECK(s.dim() == 0);
+  CHECK(s.item() == doctest::Approx(total));
+  CHECK(x.sum().item() == doctest::Approx(total));
+  ag::Tensor m = ag::mean(x);
+  CHECK(m.dim() == 0);
+  CHECK(m.item() == doctest::Approx(total / 6));
+  CHECK(x.mean().item() == doctest::Approx(total / 6));
+  m.backward();
+  check_values(x.grad(), {2, 3}, std::vector<double>(6, 1.0 / 6));
+
+  // float32 sums accumulate in double: 1e6 × 0.1f
+  ag::Tensor f = ag::full({1000000}, 0.1, ag::f32);
+  CHECK(ag::sum(f).item() == doctest::Approx(100000.0).epsilon(1e-6));
+}
+
+TEST_CASE("sum and mean over axes with negative axes and keepdims") {
+  // x[i,j,k] = 12i + 4j + k, shape [2,3,4]
+  ag::Tensor x = ag::arange(24.0, ag::f64).reshape({2, 3, 4});
+  auto at = [](int i, int j, int k) { return 12.0 * i + 4.0 * j + k; };
+
+  std::vector<double> s1;  // sum over axis 1 -> [2,4]
+  for (int i = 0; i < 2; ++i)
+    for (int k = 0; k < 4; ++k) s1.push_back(at(i, 0, k) + at(i, 1, k) + at(i, 2, k));
+  check_values(ag::sum(x, {1}), {2, 4}, s1);
+  check_values(ag::sum(x, {-2}), {2, 4}, s1);
+  check_values(ag::sum(x, {1}, true), {2, 1, 4}, s1);
+
+  std::vector<double> s02;  // over axes 0 and 2 -> [3]
+  for (int j = 0; j < 3; ++j) {
+    double acc = 0;
+    for (int i = 0; i < 2; ++i)
+      for (int k = 0; k < 4; ++k) acc += at(i, j, k);
+    s02.push_back(acc);
+  }
+  check_values(ag::sum(x, {0, 2}), {3}, s02);
+  check_values(ag::sum(x, {-1, 0}), {3}, s02);  // order does not matter
+  check_values(ag::sum(x, {2, 0}, true), {1, 3, 1}, s02);
+
+  std::vector<double> m2;  // mean over the last axis -> [2,3]
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j) m2.push_back((at(i, j, 0) + at(i, j, 1) + at(i, j, 2) + at(i, j, 3)) / 4);
+  check_values(ag::mean(x, {-1}), {2, 3}, m2);
+  check_values(ag::mean(x, {2}, true), {2, 3, 1}, m2);
+  check_values(ag::mean(x, {0, 1, 2}), {}, {11.5});
+  check_values(ag::sum(x, {}), {2, 3, 4}, values_of(x));  // no axes: unchanged
+}
+
+TEST_CASE("gradients of sum and mean over axes") {
+  ag::Tensor x = ag::arange(24.0, ag::f64).reshape({2, 3, 4}).detach().requires_grad_();
+  // L = Σ_{i,k} w_{ik} · (Σ_j x_ijk)  ->  dL/dx_ijk = w_ik
+  ag::Tensor w = ag::arange(1.0, 9.0, 1.0, ag::f64).reshape({2, 4});
+  (ag::sum(x, {1}) * w).sum().backward();
+  std::vector<double> want;
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 4; ++k) want.push_back(1.0 + 4 * i + k);
+  check_values(x.grad(), {2, 3, 4}, want);
+
+  x.zero_grad();
+  // keepdims and a negative axis: L = Σ v_ij · mean_k x_ijk  ->  v_ij / 4
+  ag::Tensor v = ag::arange(6.0, ag::f64).reshape({2, 3, 1});
+  (ag::mean(x, {-1}, true) * v).sum().backward();
+  want.clear();
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 4; ++k) want.push_back((3.0 * i + j) / 4);
+  check_values(x.grad(), {2, 3, 4}, want);
+
+  x.zero_grad();
+  // two axes: L = Σ_j u_j · Σ_{i,k} x_ijk  ->  u_j
+  ag::Tensor u({1.0, -2.0, 0.5}, ag::f64);
+  (ag::sum(x, {0, 2}) * u).sum().backward();
+  want.clear();
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 4; ++k) want.push_back(j == 0 ? 1.0 : j == 1 ? -2.0 : 0.5);
+  check_values(x.grad(), {2, 3, 4}, want);
+}
 
 using opt::check;
 using opt::make;
@@ -121,81 +220,4 @@ TEST_CASE("norm: values, axes, gradient x/|x| and 0 at the origin, no overflow")
   check(x.grad(), {2, 2}, {0.6, 0.8, 0, 0}, 1e-15);  // the zero row gets 0, not NaN
   check(ag::norm(make({3e200, 4e200}, {2})), {}, {5e200}, 1e-15);
   check(ag::norm(make({3e-200, 4e-200}, {2})), {}, {5e-200}, 1e-15);
-}
-
-TEST_CASE("logsumexp is stable and its gradient is the softmax") {
-  for (ag::DType d : opt::kDtypes) {
-    check(ag::logsumexp(make({1, 2, 3}, {3}, d)), {}, {3.40760596444438}, opt::tol(d));
-    check(ag::logsumexp(make({1000, 1000}, {2}, d)), {}, {1000 + std::log(2.0)}, opt::tol(d));
-    check(ag::logsumexp(make({-1000, -1000}, {2}, d)), {}, {-1000 + std::log(2.0)}, opt::tol(d));
-    check(ag::logsumexp(make({1, 2, 3, 0, 0, 0}, {2, 3}, d), {1}, true), {2, 1},
-          {3.40760596444438, std::log(3.0)}, opt::tol(d));
-    check(ag::logsumexp(make({1, 0, 2, 0, 3, 0}, {3, 2}, d), {0}), {2}, {3.40760596444438, std::log(3.0)},
-          opt::tol(d));
-  }
-  const double inf = std::numeric_limits<double>::infinity();
-  check(ag::logsumexp(make({-inf, -inf}, {2})), {}, {-inf}, 0);
-  ag::Tensor x = make({1, 2, 3}, {3}, ag::f64, true);
-  ag::logsumexp(x).backward();
-  check(x.grad(), {3}, {0.09003057317038046, 0.24472847105479767, 0.6652409557748219}, 1e-14);
-  ag::Tensor big = make({1000, -1000, 0}, {3}, ag::f64, true);
-  ag::logsumexp(big).backward();
-  check(big.grad(), {3}, {1, 0, 0}, 1e-15);
-}
-
-TEST_CASE("softmax and log_softmax values along any axis") {
-  const std::vector<double> p = {0.09003057317038046, 0.24472847105479767, 0.6652409557748219};
-  for (ag::DType d : opt::kDtypes) {
-    check(ag::softmax(make({1, 2, 3}, {3}, d)), {3}, p, opt::tol(d));
-    check(ag::log_softmax(make({1, 2, 3}, {3}, d)), {3},
-          {std::log(p[0]), std::log(p[1]), std::log(p[2])}, opt::tol(d));
-    // axis 0 of [3,2]: the first column is (1, 2, 3), the second constant
-    ag::Tensor x = make({1, 5, 2, 5, 3, 5}, {3, 2}, d);
-    check(ag::softmax(x, 0), {3, 2}, {p[0], 1.0 / 3, p[1], 1.0 / 3, p[2], 1.0 / 3}, opt::tol(d));
-    check(ag::log_softmax(x, -2), {3, 2},
-          {std::log(p[0]), -std::log(3.0), std::log(p[1]), -std::log(3.0), std::log(p[2]), -std::log(3.0)},
-          opt::tol(d));
-    CHECK(ag::softmax(x, 0).dtype() == d);
-  }
-  CHECK_THROWS_AS(ag::softmax(make({1}, {})), ag::ShapeError);
-  CHECK_THROWS_AS(ag::log_softmax(make({1, 2}, {2}), 1), ag::ShapeError);
-}
-
-TEST_CASE("softmax and log_softmax are finite at ±1000 with finite gradients") {
-  for (ag::DType d : opt::kDtypes) {
-    ag::Tensor x = make({1000, -1000, 0, -1000, 1000, 1000}, {2, 3}, d, true);
-    check(ag::softmax(x), {2, 3}, {1, 0, 0, 0, 0.5, 0.5}, opt::tol(d));
-    ag::Tensor ls = ag::log_softmax(x);
-    check(ls, {2, 3}, {0, -2000, -1000, -2000 - std::log(2.0), -std::log(2.0), -std::log(2.0)}, opt::tol(d));
-    (ls * make({1, 2, 3, 1, 0, 0}, {2, 3}, d)).sum().backward();
-    // d = g - softmax·Σg: row 0 Σg = 6, row 1 Σg = 1
-    check(x.grad(), {2, 3}, {1 - 6, 2, 3, 1, -0.5, -0.5}, opt::tol(d));
-    x.zero_grad();
-    (ag::softmax(x) * make({1, 2, 3, 1, 0, 4}, {2, 3}, d)).sum().backward();
-    // d = y·(g - Σg·y): row 0 y = e0 -> 0; row 1: y = (0, .5, .5), Σg·y = 2 -> (0, -1, 1)
-    check(x.grad(), {2, 3}, {0, 0, 0, 0, -1, 1}, opt::tol(d));
-  }
-}
-
-TEST_CASE("softmax gradients: hand values, and the fused and create_graph paths agree") {
-  const std::vector<double> p = {0.09003057317038046, 0.24472847105479767, 0.6652409557748219};
-  ag::Tensor x = make({1, 2, 3}, {3}, ag::f64, true);
-  // d softmax_0 / dx = p0·(e0 - p)
-  ag::select(ag::softmax(x), 0, 0).backward();
-  check(x.grad(), {3}, {p[0] * (1 - p[0]), -p[0] * p[1], -p[0] * p[2]}, 1e-14);
-  // Σ log_softmax = Σx - 3·lse: d = 1 - 3p
-  x.zero_grad();
-  ag::log_softmax(x).sum().backward();
-  check(x.grad(), {3}, {1 - 3 * p[0], 1 - 3 * p[1], 1 - 3 * p[2]}, 1e-14);
-  ag::Tensor w = make({0.3, -1, 2, 0.5, 1, -2}, {3, 2});
-  ag::Tensor z = make({0.2, -0.4, 1.1, 0.7, -1.3, 0.05}, {3, 2}, ag::f64, true);
-  for (int axis : {0, 1}) {
-    for (auto op : {+[](const ag::Tensor& t, int a) { return ag::softmax(t, a); },
-                    +[](const ag::Tensor& t, int a) { return ag::log_softmax(t, a); }}) {
-      const ag::Tensor g1 = ag::grad({(op(z, axis) * w).sum()}, {z})[0];
-      const ag::Tensor g2 = ag::grad({(op(z, axis) * w).sum()}, {z}, {}, std::nullopt, true)[0];
-      CHECK(g2.requires_grad());
-      check(g2, {3, 2}, vals(g1), 1e-14);
-    }
-  }
 }

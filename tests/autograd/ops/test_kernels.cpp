@@ -6,7 +6,7 @@
 #include <doctest/doctest.h>
 
 #include "ag/ag.hpp"
-#include "check_values.hpp"
+#include "support/values.hpp"
 
 namespace {
 

@@ -17,11 +17,9 @@
 #include <doctest/doctest.h>
 
 #include "ag/ag.hpp"
-#include "bits.hpp"
+#include "support/bits.hpp"
 
 namespace {
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 template <class F> std::string grad_error_of(F&& f) {
   try {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "ag/ag.hpp"
-#include "check_values.hpp"
+#include "support/values.hpp"
 
 TEST_CASE("hooks: a leaf hook sees the total gradient once and may replace it") {
   ag::Tensor a({1.0, 2.0}, ag::f64, true);

@@ -1,5 +1,5 @@
 #pragma once
-// Small helpers for the op tests: build a tensor of a given dtype from values, read values back,
+// Value checks for the tests: build a tensor of a given dtype from values, read values back,
 // compare against expected values with a dtype-appropriate tolerance.
 #include <cmath>
 #include <string>
@@ -34,7 +34,7 @@ inline std::vector<double> vals(const ag::Tensor& t) {
 // Shape and values; relative tolerance eps (scale 1, doctest::Approx), eps = 0: exact.
 inline void check(const ag::Tensor& t, const ag::Shape& shape, const std::vector<double>& want, double eps) {
   REQUIRE(t.defined());
-  CHECK(t.shape() == shape);
+  REQUIRE(t.shape() == shape);
   const std::vector<double> got = vals(t);
   REQUIRE(got.size() == want.size());
   for (std::size_t i = 0; i < want.size(); ++i) {
@@ -54,3 +54,10 @@ template <class F> std::string message_of(F&& f) {
 }
 
 }  // namespace opt
+
+// The same checks under the names the engine tests use.
+inline std::vector<double> values_of(const ag::Tensor& t) { return opt::vals(t); }
+inline void check_values(const ag::Tensor& t, const ag::Shape& shape, const std::vector<double>& want,
+                         double eps = 1e-12) {
+  opt::check(t, shape, want, eps);
+}

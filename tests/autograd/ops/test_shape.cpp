@@ -1,8 +1,70 @@
-// squeeze/unsqueeze/flatten/expand, concat/stack/split, slice/select, index_select,
-// take_along_axis/gather and one_hot: values, gradients by hand, error messages.
+// Shape ops (ag/ops/shape.hpp): reshape, permute/transpose, squeeze/unsqueeze/flatten/expand,
+// concat, stack, split, slice and select: values and gradients.
+#include <algorithm>
 #include <cmath>
+#include <functional>
+#include <vector>
 
-#include "autograd/ops_test_util.hpp"
+#include <doctest/doctest.h>
+#include "ag/ag.hpp"
+#include "support/values.hpp"
+
+
+
+TEST_CASE("reshape with -1 keeps row-major order and its gradient") {
+  ag::Tensor x = ag::arange(12.0, ag::f64).detach().requires_grad_();
+  ag::Tensor r = x.reshape({3, -1});
+  check_values(r, {3, 4}, values_of(x));
+  CHECK(ag::reshape(x, {-1, 2, 3}).shape() == ag::Shape{2, 2, 3});
+  CHECK(ag::reshape(x, {12}).shape() == ag::Shape{12});
+  CHECK(ag::reshape(ag::scalar(5.0), {1, 1}).shape() == ag::Shape{1, 1});
+  CHECK(ag::reshape(ag::ones({1, 1}), {}).dim() == 0);
+  // L = Σ w ⊙ reshape(x) -> grad is w flattened
+  ag::Tensor w = ag::arange(100.0, 112.0, 1.0, ag::f64).reshape({3, 4});
+  (r * w).sum().backward();
+  check_values(x.grad(), {12}, values_of(w));
+}
+
+TEST_CASE("permute and transpose move values and gradients") {
+  // x[i,j,k] = 12i + 4j + k, shape [2,3,4]
+  ag::Tensor x = ag::arange(24.0, ag::f64).reshape({2, 3, 4}).detach().requires_grad_();
+  ag::Tensor p = ag::permute(x, {2, 0, 1});  // p[k,i,j] = x[i,j,k]
+  REQUIRE(p.shape() == ag::Shape{4, 2, 3});
+  const auto& pv = p.value<double>();
+  for (int k = 0; k < 4; ++k)
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 3; ++j) CHECK(pv(k, i, j) == 12.0 * i + 4.0 * j + k);
+  CHECK(ag::permute(x, {-1, 0, 1}).shape() == ag::Shape{4, 2, 3});
+
+  ag::Tensor t = ag::transpose(x, 0, 2);  // t[k,j,i]
+  REQUIRE(t.shape() == ag::Shape{4, 3, 2});
+  CHECK(t.value<double>()(3, 1, 1) == 12.0 + 4.0 + 3.0);
+  ag::Tensor full_t = ag::transpose(x);  // reverses all axes
+  CHECK(full_t.shape() == ag::Shape{4, 3, 2});
+  CHECK(values_of(full_t) == values_of(t));
+
+  ag::Tensor m({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}, ag::f64);
+  check_values(m.t(), {3, 2}, {1, 4, 2, 5, 3, 6});
+  check_values(ag::transpose(m, -1, -2), {3, 2}, {1, 4, 2, 5, 3, 6});
+
+  // gradient of L = Σ w ⊙ permute(x): w permuted back
+  ag::Tensor w = ag::arange(24.0, ag::f64).reshape({4, 2, 3}) * 0.5;
+  (p * w).sum().backward();
+  const auto& g = x.grad().value<double>();
+  const auto& wv = w.value<double>();
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 4; ++k) CHECK(g(i, j, k) == wv(k, i, j));
+
+  x.zero_grad();
+  ag::Tensor w2 = ag::arange(24.0, ag::f64).reshape({4, 3, 2});
+  (t * w2).sum().backward();
+  const auto& g2 = x.grad().value<double>();
+  const auto& w2v = w2.value<double>();
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 4; ++k) CHECK(g2(i, j, k) == w2v(k, j, i));
+}
 
 using opt::check;
 using opt::make;
@@ -133,80 +195,4 @@ TEST_CASE("select removes the axis; negative indices count from the end") {
   CHECK(msg.find("select") != std::string::npos);
   CHECK(msg.find("index 2") != std::string::npos);
   CHECK(msg.find("[2, 3]") != std::string::npos);
-}
-
-TEST_CASE("index_select with a list or an integer-valued tensor; repeats accumulate") {
-  for (ag::DType d : opt::kDtypes) {
-    ag::Tensor x = make({10, 20, 30}, {3}, d, true);
-    ag::Tensor y = ag::index_select(x, 0, {2, 0, 2});
-    check(y, {3}, {30, 10, 30}, 0);
-    y.sum().backward();
-    check(x.grad(), {3}, {1, 0, 2}, 0);
-    check(ag::index_select(x, 0, make({1, 1}, {2}, d)), {2}, {20, 20}, 0);
-    check(ag::index_select(x, 0, make({1}, {1}, d == ag::f32 ? ag::f64 : ag::f32)), {1}, {20}, 0);
-  }
-  ag::Tensor m = iota({2, 3}, ag::f64, true);
-  check(ag::index_select(m, 1, std::vector<std::size_t>{2, 0}), {2, 2}, {2, 0, 5, 3}, 0);
-  check(ag::index_select(m, -2, {1}), {1, 3}, {3, 4, 5}, 0);
-  check(ag::index_select(m, 0, std::vector<std::size_t>{}), {0, 3}, {}, 0);
-  (ag::index_select(m, 1, {2, 2}) * make({1, 2, 3, 4}, {2, 2})).sum().backward();
-  check(m.grad(), {2, 3}, {0, 0, 3, 0, 0, 7}, 0);
-  // errors: out of range, fractional, negative, not 1-D
-  const std::string msg = opt::message_of([&] { ag::index_select(m, 1, {0, 3}); });
-  CHECK(msg.find("index_select") != std::string::npos);
-  CHECK(msg.find("index 3") != std::string::npos);
-  CHECK(msg.find("[2, 3]") != std::string::npos);
-  CHECK_THROWS_AS(ag::index_select(m, 1, {0, 3}), ag::IndexError);
-  const std::string frac = opt::message_of([&] { ag::index_select(m, 1, make({0.5}, {1})); });
-  CHECK(frac.find("0.5") != std::string::npos);
-  CHECK(frac.find("integer") != std::string::npos);
-  CHECK_THROWS_AS(ag::index_select(m, 1, make({0.5}, {1})), ag::IndexError);
-  CHECK_THROWS_AS(ag::index_select(m, 1, make({-1}, {1})), ag::IndexError);
-  CHECK_THROWS_AS(ag::index_select(m, 1, make({NAN}, {1})), ag::IndexError);
-  CHECK_THROWS_AS(ag::index_select(m, 1, make({0, 1}, {1, 2})), ag::ShapeError);
-  CHECK_THROWS_AS(ag::index_select(m, 2, {0}), ag::ShapeError);
-}
-
-TEST_CASE("take_along_axis / gather pick the true class (the NLL pattern)") {
-  for (ag::DType d : opt::kDtypes) {
-    ag::Tensor logp = make({0.1, 0.2, 0.7, 0.3, 0.3, 0.4}, {2, 3}, d, true);
-    ag::Tensor labels = make({2, 0}, {2}, d);
-    ag::Tensor picked = ag::take_along_axis(logp, labels.reshape({-1, 1}), 1);
-    check(picked, {2, 1}, {0.7, 0.3}, opt::tol(d));
-    (-picked).mean().backward();
-    check(logp.grad(), {2, 3}, {0, 0, -0.5, -0.5, 0, 0}, 0);
-    check(ag::gather(logp, 1, make({1, 1, 0, 2}, {2, 2}, d)), {2, 2}, {0.2, 0.2, 0.3, 0.4}, opt::tol(d));
-  }
-  // along axis 0: out[j, c] = x[idx[j, c], c]; repeated picks accumulate in the gradient
-  ag::Tensor x = iota({3, 2}, ag::f64, true);
-  ag::Tensor idx = make({2, 0, 2, 2, 1, 1}, {3, 2});
-  ag::Tensor y = ag::take_along_axis(x, idx, 0);
-  check(y, {3, 2}, {4, 1, 4, 5, 2, 3}, 0);
-  y.sum().backward();
-  check(x.grad(), {3, 2}, {0, 1, 1, 1, 2, 1}, 0);
-  CHECK_THROWS_AS(ag::take_along_axis(x, make({0, 1}, {2}), 0), ag::ShapeError);
-  CHECK_THROWS_AS(ag::take_along_axis(x, make({0, 1, 0}, {1, 3}), 0), ag::ShapeError);
-  const std::string msg = opt::message_of([&] { ag::take_along_axis(x, make({0, 3}, {1, 2}), 0); });
-  CHECK(msg.find("take_along_axis") != std::string::npos);
-  CHECK(msg.find("index 3") != std::string::npos);
-  CHECK(msg.find("[3, 2]") != std::string::npos);
-  CHECK_THROWS_AS(ag::take_along_axis(x, make({0, 3}, {1, 2}), 0), ag::IndexError);
-  CHECK_THROWS_AS(ag::gather(x, 1, make({0, 1.5, 0, 0, 0, 0}, {3, 2})), ag::IndexError);
-}
-
-TEST_CASE("one_hot from a list or a tensor of labels") {
-  ag::Tensor h = ag::one_hot({2, 0, 1}, 3);
-  check(h, {3, 3}, {0, 0, 1, 1, 0, 0, 0, 1, 0}, 0);
-  CHECK(h.dtype() == ag::f32);
-  CHECK_FALSE(h.requires_grad());
-  ag::Tensor t = ag::one_hot(make({1, 0}, {2, 1}, ag::f32), 2, ag::f64);
-  check(t, {2, 1, 2}, {0, 1, 1, 0}, 0);
-  CHECK(t.dtype() == ag::f64);
-  check(ag::one_hot(make({3}, {}), 4), {4}, {0, 0, 0, 1}, 0);
-  CHECK_THROWS_AS(ag::one_hot({0, 3}, 3), ag::IndexError);
-  CHECK_THROWS_AS(ag::one_hot(make({0.25}, {1}), 3), ag::IndexError);
-  const std::string msg = opt::message_of([&] { ag::one_hot(make({4}, {1}), 3); });
-  CHECK(msg.find("one_hot") != std::string::npos);
-  CHECK(msg.find("index 4") != std::string::npos);
-  CHECK(msg.find("num_classes = 3") != std::string::npos);
 }
