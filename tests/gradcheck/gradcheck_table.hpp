@@ -155,6 +155,13 @@ inline bool cover(const char* op) {
   return true;
 }
 
+// A float64 tensor with the given values (index arrays, masks); never differentiated.
+inline ag::Tensor values(std::vector<double> v, const ag::Shape& s) {
+  xt::xarray<double> a = xt::xarray<double>::from_shape(s);
+  std::copy(v.begin(), v.end(), a.begin());
+  return ag::Tensor(std::move(a));
+}
+
 }  // namespace gct
 
 #define GCT_CAT2_(a, b) a##b
@@ -163,3 +170,19 @@ inline bool cover(const char* op) {
 #define GRADCHECK_ROW(op, label, ...)                                                    \
   static const bool GCT_CAT_(gct_row_registered_, __COUNTER__) = ::gct::cover(#op);    \
   TEST_CASE("gradcheck " #op ": " label) { ::gct::run("gradcheck " #op ": " label, __VA_ARGS__); }
+
+// Row bodies shared by the family tables.
+// A binary op on inputs a, b [2,3]; c [2,1]; d [3]; e 0-d: same shapes, broadcast both ways, 0-d.
+#define GCT_BINARY_CASES(op) \
+  [](const ::gct::Ts& x) -> ::gct::Ts { return {op(x[0], x[1]), op(x[2], x[3]), op(x[4], x[0])}; }
+// A unary op on a [2,3] and a 0-d input drawn from `domain`.
+#define GCT_UNARY_ROW(op, domain)                                                                    \
+  GRADCHECK_ROW(op, "[2,3] and 0-d",                                                                 \
+                ::gct::row([](const ::gct::Ts& x) -> ::gct::Ts { return {ag::op(x[0]), ag::op(x[1])}; }, \
+                           {::gct::domain({2, 3}), ::gct::domain({})}))
+// The same with a label and extra arguments after the input (", 0.3" for a slope).
+#define GCT_UNARY_WITH(op, domain, label, ...)                                                       \
+  GRADCHECK_ROW(op, label,                                                                           \
+                ::gct::row([](const ::gct::Ts& x) -> ::gct::Ts {                                     \
+                  return {ag::op(x[0] __VA_ARGS__), ag::op(x[1] __VA_ARGS__)};                       \
+                }, {::gct::domain({2, 3}), ::gct::domain({})}))
