@@ -29,11 +29,26 @@
 
 namespace ag {
 
-// ---- profiling marks (ag/profiler.hpp has the Profiler) ------------------------------------------
+// ---- instrumentation (ag/profiler.hpp's Profiler is the observer tapegrad ships) -------------------
 namespace detail {
-extern thread_local bool profiling;  // a Profiler is active on this thread
-void profile_enter(const char* op) noexcept;
-void profile_exit() noexcept;
+struct Node;
+// The engine's instrumentation points as one interface: a tool installs an observer on its thread
+// and the engine calls it at each point. With none installed each point costs one thread-local
+// load (the same as a flag), so the engine depends on no tool.
+class TapeObserver {
+ public:
+  virtual void op_enter(const char* op) noexcept = 0;  // an op's forward begins (OpScope)
+  virtual void op_exit() noexcept = 0;                 // ... and ends
+  virtual void recorded(Node& n, const Tensor& out) = 0;    // a node joined the tape (may set
+                                                            // n.profiled_bytes to hear of its end)
+  virtual void node_freed(std::size_t bytes) noexcept = 0;  // such a node died on this thread
+  virtual std::uint64_t vjp_begin() noexcept = 0;           // a VJP starts; a nonzero token
+  virtual void vjp_end(const char* op, std::uint64_t token) noexcept = 0;  // ... and ends
+
+ protected:
+  ~TapeObserver() = default;
+};
+extern thread_local TapeObserver* observer;  // this thread's observer, or null
 }  // namespace detail
 
 // Marks the forward of an op for the Profiler: its time counts as `op`'s forward (self time
@@ -41,11 +56,12 @@ void profile_exit() noexcept;
 // ag::record directly can put one at its top. Costs one thread-local load when not profiling.
 class OpScope {
  public:
-  explicit OpScope(const char* op) noexcept : on_(detail::profiling) {
-    if (on_) detail::profile_enter(op);
+  explicit OpScope(const char* op) noexcept : on_(detail::observer != nullptr) {
+    if (on_) detail::observer->op_enter(op);
   }
   ~OpScope() {
-    if (on_) detail::profile_exit();
+    if (on_)
+      if (detail::TapeObserver* o = detail::observer) o->op_exit();  // unless it was removed meanwhile
   }
   OpScope(const OpScope&) = delete;
   OpScope& operator=(const OpScope&) = delete;

@@ -52,12 +52,13 @@ Tensor fit_to_input(const Node& n, std::size_t i, Tensor g) {
   return sum_to(g, in.shape());
 }
 
-struct BackwardTimer {  // the Profiler's backward time of one VJP (also when it throws)
+struct BackwardTimer {  // tells the observer when one VJP starts and ends (also when it throws)
   const char* op;
-  std::uint64_t start;
-  explicit BackwardTimer(const char* o) : op(o), start(detail::profiling ? detail::profile_backward_begin() : 0) {}
+  std::uint64_t token;
+  explicit BackwardTimer(const char* o) : op(o), token(detail::observer ? detail::observer->vjp_begin() : 0) {}
   ~BackwardTimer() {
-    if (start) detail::profile_backward_end(op, start);
+    if (token)
+      if (detail::TapeObserver* obs = detail::observer) obs->vjp_end(op, token);
   }
 };
 

@@ -34,10 +34,4 @@ inline std::string tensor_str(const Tensor& t) { return dtype_name(t.dtype()) + 
 // "'mul' (#3)" for a node, "leaf 'w'" / "a leaf" for a leaf, "a constant" for a tensor without grad.
 std::string describe_producer(const Tensor& t);
 
-// ---- profiler (profiler.cpp) ----
-void profile_recorded(Node& n, const Tensor& out);
-void profile_node_freed(std::size_t bytes) noexcept;
-std::uint64_t profile_backward_begin() noexcept;  // start time in ns (never 0)
-void profile_backward_end(const char* op, std::uint64_t start) noexcept;
-
 }  // namespace ag::detail

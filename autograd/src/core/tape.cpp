@@ -57,11 +57,13 @@ Tape& tape() {
 }  // namespace
 
 std::atomic<unsigned> anomaly_state{0};
+thread_local TapeObserver* observer = nullptr;
 
 Node::~Node() {
   if (tape) {
     // The profiler counts this thread's nodes only: one freed elsewhere was counted on its thread.
-    if (profiled_bytes && tape == this_thread_tape) profile_node_freed(profiled_bytes);
+    if (profiled_bytes && tape == this_thread_tape)
+      if (TapeObserver* o = observer) o->node_freed(profiled_bytes);
     release(tape);
   }
   // Free a long chain iteratively: letting each input's destructor free its own node would use one
@@ -125,7 +127,7 @@ Tensor attach(std::shared_ptr<Node> node, TensorList&& inputs, Tensor out) {
   Node* n = node.get();
   o->grad_fn = std::move(node);
   o->requires_grad = true;
-  if (profiling) profile_recorded(*n, out);
+  if (TapeObserver* obs = observer) obs->recorded(*n, out);
   if (anomaly_on()) check_recorded_anomaly(*n, out);
   return out;
 }

@@ -10,7 +10,25 @@
 
 namespace ag {
 
-struct Profiler::State {
+namespace detail {
+namespace {
+std::uint64_t now_ns() noexcept {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+double to_ms(std::uint64_t ns) { return static_cast<double>(ns) * 1e-6; }
+std::string bytes_str(std::size_t b) {
+  if (b < 1024) return fmt::format("{} B", b);
+  if (b < (1u << 20)) return fmt::format("{:.1f} KiB", static_cast<double>(b) / 1024);
+  if (b < (1u << 30)) return fmt::format("{:.1f} MiB", static_cast<double>(b) / (1 << 20));
+  return fmt::format("{:.2f} GiB", static_cast<double>(b) / (1 << 30));
+}
+}  // namespace
+}  // namespace detail
+
+// The Profiler's state is the engine's observer on the profiling thread (detail::TapeObserver).
+struct Profiler::State final : detail::TapeObserver {
   struct Frame {
     std::string_view op;
     std::uint64_t start;
@@ -32,95 +50,69 @@ struct Profiler::State {
     }
     return it->second;
   }
+
+  void op_enter(const char* op) noexcept override {
+    try {
+      stack.push_back({op, detail::now_ns(), 0, in_backward == 0});
+    } catch (...) {  // out of memory while profiling: drop the sample rather than fail the op
+    }
+  }
+
+  void op_exit() noexcept override {
+    if (stack.empty()) return;
+    const auto f = stack.back();
+    stack.pop_back();
+    const std::uint64_t elapsed = detail::now_ns() - f.start;
+    if (!stack.empty()) stack.back().child_ns += elapsed;
+    if (!f.counted) return;
+    try {
+      OpProfile& p = at(f.op);
+      ++p.forward_calls;
+      p.forward_total_ms += detail::to_ms(elapsed);
+      p.forward_self_ms += detail::to_ms(elapsed - std::min(elapsed, f.child_ns));
+    } catch (...) {
+    }
+  }
+
+  void recorded(detail::Node& n, const Tensor& out) override {
+    const std::size_t bytes = out.numel() * (out.dtype() == f32 ? sizeof(float) : sizeof(double));
+    OpProfile& p = at(n.op);
+    ++p.recorded;
+    p.recorded_bytes += bytes;
+    n.profiled_bytes = bytes ? bytes : 1;  // nonzero: "counted" (a 0-size output counts as 1 byte)
+    tape_bytes += n.profiled_bytes;
+    ++tape_nodes;
+    peak_bytes = std::max(peak_bytes, tape_bytes);
+    peak_nodes = std::max(peak_nodes, tape_nodes);
+  }
+
+  void node_freed(std::size_t bytes) noexcept override {
+    tape_bytes -= std::min(tape_bytes, bytes);
+    if (tape_nodes) --tape_nodes;
+  }
+
+  std::uint64_t vjp_begin() noexcept override {
+    ++in_backward;
+    return std::max<std::uint64_t>(detail::now_ns(), 1);
+  }
+
+  void vjp_end(const char* op, std::uint64_t start) noexcept override {
+    --in_backward;
+    try {
+      OpProfile& p = at(op);
+      ++p.backward_calls;
+      p.backward_ms += detail::to_ms(detail::now_ns() - start);
+    } catch (...) {
+    }
+  }
 };
 
-namespace detail {
-thread_local bool profiling = false;
-namespace {
-thread_local Profiler::State* active = nullptr;
-
-std::uint64_t now_ns() noexcept {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                        std::chrono::steady_clock::now().time_since_epoch())
-                                        .count());
-}
-double to_ms(std::uint64_t ns) { return static_cast<double>(ns) * 1e-6; }
-std::string bytes_str(std::size_t b) {
-  if (b < 1024) return fmt::format("{} B", b);
-  if (b < (1u << 20)) return fmt::format("{:.1f} KiB", static_cast<double>(b) / 1024);
-  if (b < (1u << 30)) return fmt::format("{:.1f} MiB", static_cast<double>(b) / (1 << 20));
-  return fmt::format("{:.2f} GiB", static_cast<double>(b) / (1 << 30));
-}
-}  // namespace
-
-void profile_enter(const char* op) noexcept {
-  if (!active) return;
-  try {
-    active->stack.push_back({op, now_ns(), 0, active->in_backward == 0});
-  } catch (...) {  // out of memory while profiling: drop the sample rather than fail the op
-  }
-}
-
-void profile_exit() noexcept {
-  if (!active || active->stack.empty()) return;
-  const auto f = active->stack.back();
-  active->stack.pop_back();
-  const std::uint64_t elapsed = now_ns() - f.start;
-  if (!active->stack.empty()) active->stack.back().child_ns += elapsed;
-  if (!f.counted) return;
-  try {
-    OpProfile& p = active->at(f.op);
-    ++p.forward_calls;
-    p.forward_total_ms += to_ms(elapsed);
-    p.forward_self_ms += to_ms(elapsed - std::min(elapsed, f.child_ns));
-  } catch (...) {
-  }
-}
-
-void profile_recorded(Node& n, const Tensor& out) {
-  if (!active) return;
-  const std::size_t bytes = out.numel() * (out.dtype() == f32 ? sizeof(float) : sizeof(double));
-  OpProfile& p = active->at(n.op);
-  ++p.recorded;
-  p.recorded_bytes += bytes;
-  n.profiled_bytes = bytes ? bytes : 1;  // nonzero: "counted" (a 0-size output counts as 1 byte)
-  active->tape_bytes += n.profiled_bytes;
-  ++active->tape_nodes;
-  active->peak_bytes = std::max(active->peak_bytes, active->tape_bytes);
-  active->peak_nodes = std::max(active->peak_nodes, active->tape_nodes);
-}
-
-void profile_node_freed(std::size_t bytes) noexcept {
-  if (!active) return;  // recorded under a profiler that has stopped since
-  active->tape_bytes -= std::min(active->tape_bytes, bytes);
-  if (active->tape_nodes) --active->tape_nodes;
-}
-
-std::uint64_t profile_backward_begin() noexcept {
-  if (!active) return 0;
-  ++active->in_backward;
-  return std::max<std::uint64_t>(now_ns(), 1);
-}
-
-void profile_backward_end(const char* op, std::uint64_t start) noexcept {
-  if (!active || start == 0) return;
-  --active->in_backward;
-  try {
-    OpProfile& p = active->at(op);
-    ++p.backward_calls;
-    p.backward_ms += to_ms(now_ns() - start);
-  } catch (...) {
-  }
-}
-}  // namespace detail
-
 Profiler::Profiler() : state_(std::make_unique<State>()) {
-  if (detail::active)
+  if (detail::observer)
     throw ValueError("Profiler: a Profiler is already active on this thread (stop it first)");
   state_->active = true;
   state_->start_ns = detail::now_ns();
-  detail::active = state_.get();
-  detail::profiling = true;
+  detail::observer = state_.get();
 }
 
 Profiler::~Profiler() { stop(); }
@@ -129,10 +121,7 @@ void Profiler::stop() {
   if (!state_->active) return;
   state_->active = false;
   state_->stop_ns = detail::now_ns();
-  if (detail::active == state_.get()) {
-    detail::active = nullptr;
-    detail::profiling = false;
-  }
+  if (detail::observer == state_.get()) detail::observer = nullptr;
 }
 
 std::vector<OpProfile> Profiler::ops() const {
