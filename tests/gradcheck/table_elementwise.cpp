@@ -50,3 +50,6 @@ GCT_UNARY_WITH(log1p, positive, "[2,3] and 0-d");
 GCT_UNARY_WITH(expm1, any, "[2,3] and 0-d");
 GCT_UNARY_WITH(reciprocal, nonzero, "[2,3] and 0-d");
 GRADCHECK_ROW(log1p, "near -1 and near 0", row([](const Ts& x) { return ag::log1p(x[0]); }, {gct::uniform({4}, -0.9, 1e-3)}));
+// piecewise constant: derivative 0 away from the jumps (nonzero inputs)
+GCT_UNARY_ROW(sign, nonzero);
+GCT_UNARY_ROW(step, nonzero);

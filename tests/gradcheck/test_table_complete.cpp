@@ -12,8 +12,7 @@
 namespace {
 
 // Ops that return values without history: masks, indices, encodings.
-const std::set<std::string> kNonDifferentiable = {"sign", "step", "eq",     "ne",     "lt",     "le",
-                                                  "gt",   "ge",   "argmax", "argmin", "one_hot"};
+const std::set<std::string> kNonDifferentiable = {"eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "one_hot"};
 
 std::filesystem::path ops_dir() {
 #ifdef TAPEGRAD_OPS_DIR

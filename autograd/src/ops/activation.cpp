@@ -16,10 +16,11 @@ Tensor leaky_relu(const Tensor& x, double slope) {
         return v > T(0) ? v : static_cast<T>(slope) * v;
       },
       [slope](const VjpContext& c, const Tensor& g) -> Grads {
-        Tensor d = map_unary("leaky_relu", c.input(0), [slope](auto v) {
-          using T = decltype(v);
-          return v > T(0) ? T(1) : static_cast<T>(slope);
-        });
+        Tensor d = detail::piecewise_constant("leaky_relu mask", {c.input(0)},
+                                              map_unary("leaky_relu", c.input(0), [slope](auto v) {
+                                                using T = decltype(v);
+                                                return v > T(0) ? T(1) : static_cast<T>(slope);
+                                              }));
         return {mul(g, d)};  // d = 1 or slope (a constant)
       });
 }

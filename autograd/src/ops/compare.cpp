@@ -40,11 +40,13 @@ namespace {
 
 // The share of g going to a: [a wins] + ½[tie], in the broadcast output shape (a constant).
 Tensor winner_share(const char* op, const Tensor& a, const Tensor& b, bool take_max) {
-  return map_binary(op, a, b, [take_max](auto x, auto y) {
+  return detail::piecewise_constant(op, {a, b}, map_binary(op, a, b, [take_max](auto x, auto y) {
     using T = decltype(x);
     if (x == y) return T(0.5);
+    if (x != x) return T(1);  // a NaN wins (it is the result): the gradient goes to it
+    if (y != y) return T(0);
     return as01<T>(take_max ? x > y : x < y);
-  });
+  }));
 }
 
 Tensor extremum(const char* op, const Tensor& a, const Tensor& b, bool take_max) {
@@ -77,10 +79,10 @@ Tensor clamp(const Tensor& x, std::optional<double> lo_in, std::optional<double>
     return d < lo ? static_cast<T>(lo) : d > hi ? static_cast<T>(hi) : v;
   });
   return record("clamp", {x}, std::move(y), [lo, hi](const VjpContext& c, const Tensor& g) -> Grads {
-    Tensor inside = map_unary("clamp", c.input(0), [lo, hi](auto v) {
+    Tensor inside = detail::piecewise_constant("clamp mask", {c.input(0)}, map_unary("clamp", c.input(0), [lo, hi](auto v) {
       const double d = static_cast<double>(v);
       return as01<decltype(v)>(d >= lo && d <= hi);
-    });
+    }));
     return {mul(g, inside)};  // d = [lo <= x <= hi]
   });
 }

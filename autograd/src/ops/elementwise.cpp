@@ -74,8 +74,16 @@ Tensor pow(const Tensor& a, const Tensor& b) {
       [](const VjpContext& c, const Tensor& g) -> Grads {
         const Tensor& a = c.input(0);
         const Tensor& b = c.input(1);
-        return {c.needs_grad(0) ? mul(g, mul(b, pow(a, add(b, -1.0)))) : none(),  // b·a^(b-1)
-                c.needs_grad(1) ? mul(g, mul(c.output(), log(a))) : none()};      // a^b·ln a
+        // d/da = b·a^(b-1), exactly 0 where b = 0 (a^0 is constant; 0·0^-1 would be NaN): the
+        // power uses b = 1 there. d/db = a^b·ln a, exactly 0 where a = 0 and b >= 0 (PyTorch's
+        // masks; 0·ln 0 would be NaN or -inf): the log uses a = 1 there.
+        Tensor da, db;
+        if (c.needs_grad(0)) da = mul(g, mul(b, pow(a, add(where(eq(b, 0.0), ones_like(b), b), -1.0))));
+        if (c.needs_grad(1)) {
+          const Tensor zero_base = mul(eq(a, 0.0), ge(b, 0.0));
+          db = mul(g, mul(c.output(), log(where(zero_base, ones_like(a), a))));
+        }
+        return {da, db};
       },
       keep_output);
 }
@@ -228,14 +236,17 @@ Tensor square(const Tensor& x) {
 
 // ---- non-differentiable -----------------------------------------------------------------------
 Tensor sign(const Tensor& x) {
-  return detail::map_unary("sign", x, [](auto v) {
-    using T = decltype(v);
-    return v > T(0) ? T(1) : v < T(0) ? T(-1) : T(0);
-  });
+  OpScope mark("sign");
+  return detail::piecewise_constant("sign", {x}, detail::map_unary("sign", x, [](auto v) {
+                                      using T = decltype(v);
+                                      return v > T(0) ? T(1) : v < T(0) ? T(-1) : T(0);
+                                    }));
 }
 
 Tensor step(const Tensor& x) {
-  return detail::map_unary("step", x, [](auto v) { return v > decltype(v)(0) ? decltype(v)(1) : decltype(v)(0); });
+  OpScope mark("step");
+  return detail::piecewise_constant(
+      "step", {x}, detail::map_unary("step", x, [](auto v) { return v > decltype(v)(0) ? decltype(v)(1) : decltype(v)(0); }));
 }
 
 // ---- accurate near 0, reciprocal ------------------------------------------------------------

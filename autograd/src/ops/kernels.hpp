@@ -214,6 +214,19 @@ Tensor binary_op(const char* name, const Tensor& a, const Tensor& b, F f, Vjp&& 
   return record(name, {a, b}, std::move(y), std::forward<Vjp>(vjp), keep);
 }
 
+// A value piecewise constant in the inputs (a mask, a sign, a winner's share), recorded when an
+// input requires grad as a function of them whose derivative is 0 (zeros, not "unused"). A VJP
+// built from it stays connected to its inputs under create_graph, so the second derivative of
+// relu, abs, clamp, maximum, max... is 0, as with PyTorch's sgn and threshold_backward.
+inline Tensor piecewise_constant(const char* op, std::initializer_list<detail::TensorRef> inputs, Tensor value) {
+  return record(op, inputs, std::move(value), [](const VjpContext& c, const Tensor&) -> Grads {
+    Grads zeros;
+    for (std::size_t i = 0; i < c.num_inputs(); ++i)
+      zeros.push_back(c.needs_grad(i) ? zeros_like(c.input(i)) : Tensor());
+    return zeros;
+  });
+}
+
 // ---- axis blocks -------------------------------------------------------------------------------
 // A row-major array seen as [outer, k, inner] around one contiguous run of axes: element
 // (o, j, i) sits at (o·k + j)·inner + i.

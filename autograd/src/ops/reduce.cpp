@@ -146,7 +146,12 @@ Tensor extreme(const char* op, const Tensor& x, const Axes& axes_in, bool keepdi
       op, {x}, std::move(y),
       [keep, axes](const VjpContext& c, const Tensor& g) -> Grads {
         const auto ks = detail::signed_shape(keep);
-        const Tensor hit = eq(c.input(0), reshape(c.output().detach(), ks));  // elements equal to the result
+        // the elements equal to the result (a NaN result: the NaN elements), a constant of x
+        const Tensor& x = c.input(0);
+        const Tensor hit = detail::piecewise_constant(
+            "max/min mask", {x}, detail::map_binary("max/min", x, reshape(c.output().detach(), ks), [](auto v, auto m) {
+              return (v == m || (v != v && m != m)) ? decltype(v)(1) : decltype(v)(0);
+            }));
         const Tensor share = div(hit, sum(hit, detail::to_axes(axes), true));  // ties split evenly
         return {mul(reshape(g, ks), share)};
       },
@@ -215,19 +220,29 @@ Tensor argmin(const Tensor& x, int axis, bool keepdims) {
 
 // ---- var / std ----------------------------------------------------------------------------------------
 // Composed from ag ops: var = Σ(x - mean)²/(n - ddof); its derivatives follow from the parts.
-Tensor var(const Tensor& x, const Axes& axes_in, bool unbiased, bool keepdims) {
-  detail::require_defined("var", x);
+namespace {
+// The axes and the divisor n - ddof of a variance over `axes_in`; ValueError naming `op` (var or
+// std, the one the user called) when a group has too few elements.
+std::pair<std::vector<std::size_t>, std::size_t> variance_axes(const char* op, const Tensor& x, const Axes& axes_in,
+                                                               bool unbiased) {
+  detail::require_defined(op, x);
   const Shape xs = x.shape();
-  const auto axes = detail::normalize_axes("var", axes_in, xs.size());
+  auto axes = detail::normalize_axes(op, axes_in, xs.size());
   std::size_t n = 1;
   for (std::size_t a : axes) n *= xs[a];
   const std::size_t ddof = unbiased ? 1 : 0;
   if (n <= ddof)
-    throw ValueError(fmt::format("var: {} element(s) per group in {} over axes [{}] is too few{}", n,
+    throw ValueError(fmt::format("{}: {} element(s) per group in {} over axes [{}] is too few{}", op, n,
                                  shape_str(xs), fmt::join(axes, ", "), unbiased ? " for the unbiased estimate" : ""));
+  return {std::move(axes), n - ddof};
+}
+}  // namespace
+
+Tensor var(const Tensor& x, const Axes& axes_in, bool unbiased, bool keepdims) {
+  const auto [axes, divisor] = variance_axes("var", x, axes_in, unbiased);
   const Axes ax = detail::to_axes(axes);
   Tensor d = sub(x, mean(x, ax, true));
-  return mul(sum(square(d), ax, keepdims), 1.0 / static_cast<double>(n - ddof));
+  return mul(sum(square(d), ax, keepdims), 1.0 / static_cast<double>(divisor));
 }
 
 Tensor var(const Tensor& x) {
@@ -235,11 +250,30 @@ Tensor var(const Tensor& x) {
   return var(x, detail::to_axes(every_axis(x)), true, false);
 }
 
-Tensor std(const Tensor& x, const Axes& axes, bool unbiased, bool keepdims) {
-  return sqrt(var(x, axes, unbiased, keepdims));
+// std = √var as one op: d = g·(x - mean)/((n - ddof)·std), taken as 0 where std = 0 (a constant
+// group; √ has an infinite slope at 0 and the composed form gave NaN), as PyTorch does.
+Tensor std(const Tensor& x, const Axes& axes_in, bool unbiased, bool keepdims) {
+  OpScope mark("std");
+  const auto [axes, divisor] = variance_axes("std", x, axes_in, unbiased);
+  const Axes ax = detail::to_axes(axes);
+  Tensor y = no_grad([&] { return sqrt(var(x, ax, unbiased, keepdims)); });
+  const auto keep = detail::signed_shape(detail::reduced_shape(x.shape(), axes, true));
+  return record(
+      "std", {x}, std::move(y),
+      [ax, keep, divisor](const VjpContext& c, const Tensor& g) -> Grads {
+        const Tensor& x = c.input(0);
+        const Tensor s = reshape(c.output(), keep);
+        const Tensor pos = gt(s, 0.0);
+        const Tensor inv = where(pos, reciprocal(where(pos, s, ones_like(s))), zeros_like(s));  // 1/std or 0
+        return {mul(mul(reshape(g, keep), sub(x, mean(x, ax, true))), mul(inv, 1.0 / static_cast<double>(divisor)))};
+      },
+      keep_output);
 }
 
-Tensor std(const Tensor& x) { return sqrt(var(x)); }
+Tensor std(const Tensor& x) {
+  detail::require_defined("std", x);
+  return std(x, detail::to_axes(every_axis(x)), true, false);
+}
 
 // ---- norm ---------------------------------------------------------------------------------------------
 Tensor norm(const Tensor& x, const Axes& axes_in, bool keepdims) {

@@ -139,6 +139,7 @@ Tensor logsumexp(const Tensor& x, const Axes& axes_in, bool keepdims) {
     using T = decltype(t);
     return detail::wrap<T>(detail::reduce_groups(x.value<T>(), axes, keepdims, [](const T* p, std::size_t k, std::size_t s) {
       const T m = row_shift(p, k, s);
+      if (m == std::numeric_limits<T>::infinity()) return m;  // a +inf term: the sum is +inf (inf - inf would be NaN)
       double sum = 0.0;
       for (std::size_t j = 0; j < k; ++j) sum += std::exp(p[j * s] - m);
       return static_cast<T>(m + std::log(sum));

@@ -2,6 +2,8 @@
 // hand-computed gradients (scalars on either side, unary closed forms). float64 unless stated.
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <optional>
 #include <functional>
 #include <vector>
 
@@ -159,20 +161,59 @@ TEST_CASE("sigmoid is finite for large magnitudes") {
   CHECK(values_of(x.grad())[2] == doctest::Approx(0.25));
 }
 
-TEST_CASE("sign and step are values without history") {
+TEST_CASE("sign and step have derivative 0 and keep second derivatives of piecewise-linear ops connected") {
   ag::Tensor x({-2.0, 0.0, 3.0}, ag::f64, true);
   ag::Tensor s = ag::sign(x);
   check_values(s, {3}, {-1.0, 0.0, 1.0});
-  CHECK_FALSE(s.requires_grad());
-  CHECK(s.is_leaf());
   ag::Tensor st = ag::step(x);
   check_values(st, {3}, {0.0, 0.0, 1.0});
-  CHECK_FALSE(st.requires_grad());
   CHECK(st.dtype() == ag::f64);
+  // recorded (as PyTorch's sign) with a zero derivative
+  CHECK(s.requires_grad());
+  (s + st).sum().backward();
+  check_values(x.grad(), {3}, {0.0, 0.0, 0.0});
+  // without a tensor that requires grad they are plain values
+  CHECK_FALSE(ag::sign(ag::Tensor({1.0}, ag::f64)).requires_grad());
   // the kinks: abs'(0) = 0 and relu'(0) = 0
   ag::Tensor z({0.0, 0.0}, ag::f64, true);
   (ag::abs(z) + ag::relu(z)).sum().backward();
   check_values(z.grad(), {2}, {0.0, 0.0});
+}
+
+// Issue 14 item 9: ag::grad of a piecewise-linear function with create_graph carried no graph,
+// so a second ag::grad threw "does not require grad". The Hessian is 0 where it is linear.
+TEST_CASE("second derivatives of piecewise-linear ops are zeros, not an error") {
+  ag::Tensor x({-1.5, 0.5, 2.0}, ag::f64, true);
+  ag::Tensor y({0.3, 0.7, -1.0}, ag::f64, true);
+  using F = std::function<ag::Tensor(const ag::Tensor&)>;
+  const std::vector<std::pair<const char*, F>> fs = {
+      {"relu", [](const ag::Tensor& t) { return ag::relu(t); }},
+      {"abs", [](const ag::Tensor& t) { return ag::abs(t); }},
+      {"leaky_relu", [](const ag::Tensor& t) { return ag::leaky_relu(t, 0.2); }},
+      {"clamp", [](const ag::Tensor& t) { return ag::clamp(t, -1.0, 1.0); }},
+      {"maximum", [&](const ag::Tensor& t) { return ag::maximum(t, y); }},
+      {"minimum", [&](const ag::Tensor& t) { return ag::minimum(t, y); }},
+      {"max", [](const ag::Tensor& t) { return ag::max(t, {0}, true); }},
+      {"min", [](const ag::Tensor& t) { return ag::min(t); }},
+  };
+  for (const auto& [name, f] : fs) {
+    INFO(std::string(name));
+    const ag::Tensor g = ag::grad({ag::sum(f(x))}, {x}, {}, std::nullopt, /*create_graph=*/true)[0];
+    REQUIRE(g.requires_grad());
+    const ag::Tensor h = ag::grad({ag::sum(g)}, {x})[0];
+    check_values(h, {3}, {0.0, 0.0, 0.0});
+  }
+}
+
+TEST_CASE("pow(a, b): the derivative of a^0 is 0, and d/db is 0 at a = 0 for b >= 0") {
+  // Issue 14 item 7: d/da gave NaN and d/db -inf at a = b = 0, while pow(x, 0.0) gave 0.
+  ag::Tensor a({0.0, 0.0, 0.0, 2.0}, ag::f64, true);
+  ag::Tensor b({0.0, 2.0, 0.5, 0.0}, ag::f64, true);
+  ag::pow(a, b).sum().backward();
+  // d/da = b·a^(b-1): 0 (b = 0), 2·0 = 0, 0.5·0^-0.5 = inf (as in PyTorch), 0 (b = 0)
+  check_values(a.grad(), {4}, {0.0, 0.0, std::numeric_limits<double>::infinity(), 0.0});
+  // d/db = a^b·ln a: 0 where a = 0 (b >= 0); 2^0·ln 2 at a = 2
+  check_values(b.grad(), {4}, {0.0, 0.0, 0.0, std::log(2.0)});
 }
 
 TEST_CASE("gradients of the binary tensor ops") {

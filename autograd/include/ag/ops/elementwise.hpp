@@ -12,7 +12,9 @@ Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
-Tensor pow(const Tensor& a, const Tensor& b);  // a^b; d/db needs a > 0
+// a^b; d/da = b·a^(b-1) (0 where b = 0), d/db = a^b·ln a (0 where a = 0 and b >= 0; needs a > 0
+// elsewhere).
+Tensor pow(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& a, double p);         // a^p
 Tensor pow(double s, const Tensor& b);         // s^b, s > 0
 
@@ -34,7 +36,8 @@ Tensor sigmoid(const Tensor& x);  // d = g·y·(1 - y)
 Tensor relu(const Tensor& x);     // d = g·[x > 0]
 Tensor square(const Tensor& x);   // d = 2·g·x
 
-// Non-differentiable results (no history, requires_grad false).
+// Piecewise constant: d = 0 (as PyTorch's sign). Recorded when x requires grad, so a VJP built
+// from them (relu's, abs's) stays connected to x and second derivatives are 0, not missing.
 Tensor sign(const Tensor& x);          // -1, 0, +1
 Tensor step(const Tensor& x);          // [x > 0] as 0/1 in x's dtype
 

@@ -25,7 +25,8 @@ Tensor argmax(const Tensor& x);
 Tensor argmax(const Tensor& x, int axis, bool keepdims = false);
 Tensor argmin(const Tensor& x);
 Tensor argmin(const Tensor& x, int axis, bool keepdims = false);
-// Variance Σ(x - mean)²/(n - 1) when unbiased, /n otherwise; std = √var (d is infinite at var 0).
+// Variance Σ(x - mean)²/(n - 1) when unbiased, /n otherwise; std = √var with
+// d = g·(x - mean)/((n - 1)·std), taken as 0 where std = 0 (a constant group), as in PyTorch.
 // n - 1 = 0 with unbiased is a ValueError. The all-elements form is unbiased; for the biased one
 // pass every axis (a bool overload would capture var(x, {0}) as unbiased = false).
 Tensor var(const Tensor& x);
