@@ -4,6 +4,8 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -220,4 +222,32 @@ TEST_CASE("norm: values, axes, gradient x/|x| and 0 at the origin, no overflow")
   check(x.grad(), {2, 2}, {0.6, 0.8, 0, 0}, 1e-15);  // the zero row gets 0, not NaN
   check(ag::norm(make({3e200, 4e200}, {2})), {}, {5e200}, 1e-15);
   check(ag::norm(make({3e-200, 4e-200}, {2})), {}, {5e-200}, 1e-15);
+}
+
+TEST_CASE("max/min with a NaN send the gradient to the NaN element, not NaN everywhere") {
+  // Issue 14 item 8: hit = (x == max) was 0 everywhere for a NaN result, so 0/0 = NaN per element.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  ag::Tensor x({1.0, nan, 3.0, 2.0}, ag::f64, true);
+  ag::max(x).backward();
+  opt::check(x.grad(), {4}, {0.0, 1.0, 0.0, 0.0}, 0);
+  ag::Tensor y({{1.0, nan}, {4.0, 2.0}}, ag::f64, true);
+  ag::min(y, {1}).sum().backward();
+  opt::check(y.grad(), {2, 2}, {0.0, 1.0, 0.0, 1.0}, 0);
+  ag::Tensor a({nan, 1.0}, ag::f64, true), b({0.0, nan}, ag::f64, true);
+  ag::maximum(a, b).sum().backward();
+  opt::check(a.grad(), {2}, {1.0, 0.0}, 0);
+  opt::check(b.grad(), {2}, {0.0, 1.0}, 0);
+}
+
+TEST_CASE("std of a constant group has derivative 0 (as PyTorch), first and second order") {
+  // Issue 14 item 7: the composed √var gave NaN (∞·0) where the header said 'infinite'.
+  ag::Tensor x({{2.0, 2.0, 2.0}, {1.0, 2.0, 4.0}}, ag::f64, true);
+  const ag::Tensor s = ag::std(x, {1});
+  opt::check(s, {2}, {0.0, std::sqrt(7.0 / 3.0)}, 1e-12);
+  const ag::Tensor g = ag::grad({ag::sum(s)}, {x}, {}, std::nullopt, true)[0];
+  // row 1: (x - mean)/((n - 1)·std) with mean 7/3, std √(7/3)
+  const double sd = std::sqrt(7.0 / 3.0), m = 7.0 / 3.0;
+  opt::check(g, {2, 3}, {0.0, 0.0, 0.0, (1 - m) / (2 * sd), (2 - m) / (2 * sd), (4 - m) / (2 * sd)}, 1e-12);
+  for (double v : opt::vals(ag::grad({ag::sum(g)}, {x})[0])) CHECK(std::isfinite(v));
+  CHECK(std::string(opt::message_of([] { ag::std(ag::ones({1, 3}), {0}); })).find("std:") == 0);
 }

@@ -85,3 +85,11 @@ TEST_CASE("softmax gradients: hand values, and the fused and create_graph paths 
     }
   }
 }
+
+TEST_CASE("logsumexp with a +inf term is +inf (not NaN)") {
+  // Issue 14 item 5: the max shift gave inf - inf = NaN; only the all -inf case was handled.
+  const double inf = std::numeric_limits<double>::infinity();
+  check(ag::logsumexp(make({inf, 1.0}, {2})), {}, {inf}, 0);
+  check(ag::logsumexp(make({-inf, -inf}, {2})), {}, {-inf}, 0);
+  check(ag::logsumexp(make({1.0, inf, -inf, 2.0}, {2, 2}), {1}), {2}, {inf, 2.0}, 0);
+}
