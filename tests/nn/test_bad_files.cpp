@@ -18,7 +18,7 @@
 
 #include "ag/nn/csv.hpp"
 #include "fuzz/csv_options.hpp"
-#include "test_module_util.hpp"
+#include "support/module_util.hpp"
 
 using namespace nn_test;
 namespace nn = ag::nn;

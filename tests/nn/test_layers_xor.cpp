@@ -2,7 +2,7 @@
 // (forward, loss, zero_grad, backward, step), fixed seed.
 #include <doctest/doctest.h>
 
-#include "test_module_util.hpp"
+#include "support/module_util.hpp"
 
 using namespace nn_test;
 namespace nn = ag::nn;

@@ -1,7 +1,7 @@
 // Module: registration, recursive names, train/eval, zero_grad, to(dtype), summary, subclassing.
 #include <doctest/doctest.h>
 
-#include "test_module_util.hpp"
+#include "support/module_util.hpp"
 
 using namespace nn_test;
 namespace nn = ag::nn;

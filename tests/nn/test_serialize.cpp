@@ -9,7 +9,7 @@
 
 #include <doctest/doctest.h>
 
-#include "test_module_util.hpp"
+#include "support/module_util.hpp"
 
 using namespace nn_test;
 namespace nn = ag::nn;

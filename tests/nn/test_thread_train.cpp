@@ -8,8 +8,8 @@
 
 #include <doctest/doctest.h>
 
-#include "test_module_util.hpp"
 #include "bits.hpp"
+#include "support/module_util.hpp"
 
 namespace nn = ag::nn;
 
