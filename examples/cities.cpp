@@ -6,7 +6,7 @@
 // wrong answer hugely (−log p of the true class).
 #include <fmt/core.h>
 
-#include "founding.hpp"
+#include "tutorial.hpp"
 
 int main() {
   namespace nn = ag::nn;

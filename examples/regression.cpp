@@ -8,7 +8,7 @@
 
 #include <fmt/core.h>
 
-#include "founding.hpp"
+#include "tutorial.hpp"
 
 int main() {
   namespace nn = ag::nn;

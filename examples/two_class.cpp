@@ -10,7 +10,7 @@
 
 #include <fmt/core.h>
 
-#include "founding.hpp"
+#include "tutorial.hpp"
 #include "svg.hpp"
 
 namespace {

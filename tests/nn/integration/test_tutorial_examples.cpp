@@ -1,8 +1,8 @@
 // Integration: the founding text's examples exactly as examples/*.cpp run them (same data, model,
-// loss, options and seeds, from examples/founding.hpp).
+// loss, options and seeds, from examples/tutorial.hpp).
 #include <doctest/doctest.h>
 
-#include "../../examples/founding.hpp"
+#include "../../../examples/tutorial.hpp"
 #include "support/module_util.hpp"
 
 using namespace nn_test;
