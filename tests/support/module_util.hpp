@@ -1,5 +1,7 @@
 #pragma once
-// Small helpers shared by the nn tests (values out of tensors, element-wise comparisons).
+// Small helpers shared by the nn tests (values out of tensors, element-wise comparisons), and the
+// small models and data sets that more than one test file uses.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -49,5 +51,21 @@ template <class E, class F> std::string error_of(F&& f) {
 inline bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
+
+// The subclassing example from module.hpp, plus a nested Sequential and an own parameter.
+struct Net : ag::nn::Module {
+  std::shared_ptr<ag::nn::Dense> fc;
+  std::shared_ptr<ag::nn::Sequential> layers;
+  ag::Tensor scale;
+  explicit Net(ag::Generator& gen) {
+    fc = register_module("fc", std::make_shared<ag::nn::Dense>(3, 4, gen));
+    layers = register_module("layers", std::make_shared<ag::nn::Sequential>(
+                                           std::make_shared<ag::nn::Tanh>(),
+                                           std::make_shared<ag::nn::Dense>(4, 2, gen, /*bias*/ false)));
+    scale = register_parameter("scale", ag::ones({2}));
+  }
+  ag::Tensor forward(const ag::Tensor& x) override { return (*layers)((*fc)(x)) * scale; }
+  std::string type_name() const override { return "Net"; }
+};
 
 }  // namespace nn_test

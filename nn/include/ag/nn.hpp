@@ -11,6 +11,7 @@
 #include "ag/nn/optimizer.hpp"
 #include "ag/nn/scheduler.hpp"
 #include "ag/nn/serialize.hpp"
+#include "ag/nn/summary.hpp"
 
 #include "ag/nn/data.hpp"
 #include "ag/nn/csv.hpp"
