@@ -1,5 +1,5 @@
 // Learning-rate schedulers (PyTorch's closed forms and ReduceLROnPlateau's bookkeeping).
-#include "ag/nn/scheduler.hpp"
+#include "ag/nn/optim/scheduler.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,3 +1,8 @@
 #pragma once
-// Kept so that existing includes compile; new code includes ag/nn/optim/optimizer.hpp.
-#include "ag/nn/optim/optimizer.hpp"
+// Kept so that existing includes compile; new code includes the rule it uses,
+// ag/nn/optim/{sgd,adam,rmsprop,adagrad}.hpp, and ag/nn/optim/clip_grad.hpp.
+#include "ag/nn/optim/adagrad.hpp"
+#include "ag/nn/optim/adam.hpp"
+#include "ag/nn/optim/clip_grad.hpp"
+#include "ag/nn/optim/rmsprop.hpp"
+#include "ag/nn/optim/sgd.hpp"

@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "ag/nn/module.hpp"
-#include "ag/nn/optimizer.hpp"
+#include "ag/nn/optim/optimizer.hpp"
 
 namespace ag::nn {
 

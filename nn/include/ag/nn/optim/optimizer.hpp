@@ -1,7 +1,11 @@
 #pragma once
-// Optimizers (PyTorch's documented update rules) and gradient clipping. Every update runs in
-// place on the parameter values, in the parameter's dtype, and is never recorded on the tape.
-// Notation per parameter p with gradient g at step t (t = 1, 2, ...); wd = the group's weight_decay.
+// Optimizer base: updates parameter values in place under no-grad (never recorded on the tape).
+// Parameters whose grad is undefined (not reached by the last backward) are skipped by step().
+//
+// The update rules (ag/nn/optim/{sgd,adam,rmsprop,adagrad}.hpp) are PyTorch's documented ones.
+// Every update runs in place on the parameter values, in the parameter's dtype, and is never
+// recorded on the tape. Notation per parameter p with gradient g at step t (t = 1, 2, ...);
+// wd = the group's weight_decay.
 //
 // Two constructor forms each: (parameters, lr, hyper-parameters...) makes one group; (groups,
 // hyper-parameters...) takes each group's own lr and weight_decay.
@@ -10,9 +14,38 @@
 #include <utility>
 #include <vector>
 
-#include "ag/nn/optimizer.hpp"
+#include "ag/ag.hpp"
 
 namespace ag::nn {
+
+struct ParamGroup {
+  std::vector<Tensor> params;
+  double lr;
+  double weight_decay = 0.0;
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  virtual void step() = 0;
+  void zero_grad();  // sets every parameter's grad to none
+  std::vector<ParamGroup>& param_groups() { return groups_; }
+  const std::vector<ParamGroup>& param_groups() const { return groups_; }
+  double lr() const;       // the first group's learning rate
+  void set_lr(double lr);  // every group's learning rate
+  // Named state tensors (e.g. "0.3.exp_avg" = group 0, param 3) and scalars such as the step count,
+  // for save/load.
+  virtual std::vector<std::pair<std::string, Tensor>> state() const = 0;
+  virtual void load_state(const std::vector<std::pair<std::string, Tensor>>& state) = 0;
+  virtual std::string type_name() const = 0;
+  // Appends a group (PyTorch's add_param_group). Every parameter must be a defined leaf with
+  // requires_grad, and appear in one group only (ValueError otherwise); lr must be >= 0.
+  void add_param_group(ParamGroup group);
+  std::vector<Tensor> parameters() const;  // every group's parameters, in order
+
+ protected:
+  std::vector<ParamGroup> groups_;
+};
 
 // Shared machinery: per-parameter buffers (created at the parameter's first update, with its shape
 // and dtype) and a per-parameter step count, exposed by state() as "g.i.<buffer>" and "g.i.step",
@@ -60,92 +93,5 @@ class StatefulOptimizer : public Optimizer {
   std::vector<std::string> buffer_names_;
   std::vector<std::vector<Slot>> slots_;  // [group][param]
 };
-
-// SGD with momentum μ, dampening τ, Nesterov:
-//   g ← g + wd·p;  b ← g (t = 1) | μ·b + (1-τ)·g;  g ← g + μ·b (nesterov) | b;  p ← p - lr·g
-class SGD : public StatefulOptimizer {
- public:
-  SGD(const std::vector<Tensor>& params, double lr, double momentum = 0.0, double dampening = 0.0,
-      double weight_decay = 0.0, bool nesterov = false);
-  SGD(std::vector<ParamGroup> groups, double momentum = 0.0, double dampening = 0.0,
-      bool nesterov = false);
-  void step() override;
-  std::string type_name() const override { return "SGD"; }
-
- private:
-  double momentum_, dampening_;
-  bool nesterov_;
-};
-
-struct Betas {
-  double beta1 = 0.9, beta2 = 0.999;
-};
-
-// Adam:  g ← g + wd·p;  m ← β1·m + (1-β1)·g;  v ← β2·v + (1-β2)·g²
-//        amsgrad: v_max ← max(v_max, v), use v_max for v below
-//        p ← p - lr · (m / (1-β1^t)) / (sqrt(v / (1-β2^t)) + eps)
-class Adam : public StatefulOptimizer {
- public:
-  Adam(const std::vector<Tensor>& params, double lr = 1e-3, Betas betas = {}, double eps = 1e-8,
-       double weight_decay = 0.0, bool amsgrad = false);
-  Adam(std::vector<ParamGroup> groups, Betas betas = {}, double eps = 1e-8, bool amsgrad = false);
-  void step() override;
-  std::string type_name() const override { return decoupled_ ? "AdamW" : "Adam"; }
-
- protected:
-  Adam(std::vector<ParamGroup> groups, Betas betas, double eps, bool amsgrad, bool decoupled);
-
- private:
-  double beta1_, beta2_, eps_;
-  bool amsgrad_, decoupled_;
-};
-
-// AdamW: decoupled weight decay p ← p - lr·wd·p first, then the Adam step without wd in g.
-class AdamW : public Adam {
- public:
-  AdamW(const std::vector<Tensor>& params, double lr = 1e-3, Betas betas = {}, double eps = 1e-8,
-        double weight_decay = 1e-2, bool amsgrad = false);
-  AdamW(std::vector<ParamGroup> groups, Betas betas = {}, double eps = 1e-8, bool amsgrad = false);
-};
-
-// RMSprop:  g ← g + wd·p;  v ← α·v + (1-α)·g²;  centered: ḡ ← α·ḡ + (1-α)·g, ṽ = v - ḡ² (else ṽ = v)
-//           momentum μ > 0: b ← μ·b + g/(sqrt(ṽ) + eps), p ← p - lr·b
-//           otherwise:      p ← p - lr·g/(sqrt(ṽ) + eps)
-class RMSprop : public StatefulOptimizer {
- public:
-  RMSprop(const std::vector<Tensor>& params, double lr = 1e-2, double alpha = 0.99,
-          double eps = 1e-8, double weight_decay = 0.0, double momentum = 0.0, bool centered = false);
-  RMSprop(std::vector<ParamGroup> groups, double alpha = 0.99, double eps = 1e-8,
-          double momentum = 0.0, bool centered = false);
-  void step() override;
-  std::string type_name() const override { return "RMSprop"; }
-
- private:
-  double alpha_, eps_, momentum_;
-  bool centered_;
-};
-
-// Adagrad:  lr_t = lr / (1 + (t-1)·lr_decay);  g ← g + wd·p;  s ← s + g²;
-//           p ← p - lr_t·g/(sqrt(s) + eps)   (s starts at initial_accumulator_value)
-class Adagrad : public StatefulOptimizer {
- public:
-  Adagrad(const std::vector<Tensor>& params, double lr = 1e-2, double lr_decay = 0.0,
-          double weight_decay = 0.0, double initial_accumulator_value = 0.0, double eps = 1e-10);
-  Adagrad(std::vector<ParamGroup> groups, double lr_decay = 0.0,
-          double initial_accumulator_value = 0.0, double eps = 1e-10);
-  void step() override;
-  std::string type_name() const override { return "Adagrad"; }
-
- private:
-  double lr_decay_, init_acc_, eps_;
-};
-
-// ---- gradient clipping (in place on .grad; parameters without a grad are skipped) --------------
-// Scales every gradient by max_norm / (total + 1e-6) when the total norm exceeds max_norm.
-// The total is the p-norm of all gradients taken together (norm_type = inf: the largest |g|).
-// Returns the total norm before clipping.
-double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double norm_type = 2.0);
-// Clamps every gradient element to [-clip_value, clip_value].
-void clip_grad_value(const std::vector<Tensor>& params, double clip_value);
 
 }  // namespace ag::nn

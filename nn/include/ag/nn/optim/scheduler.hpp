@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "ag/nn/optimizer.hpp"
+#include "ag/nn/optim/optimizer.hpp"
 
 namespace ag::nn {
 

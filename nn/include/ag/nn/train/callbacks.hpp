@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "ag/nn/module.hpp"
-#include "ag/nn/optimizer.hpp"
-#include "ag/nn/scheduler.hpp"
+#include "ag/nn/optim/optimizer.hpp"
+#include "ag/nn/optim/scheduler.hpp"
 
 namespace ag::nn {
 

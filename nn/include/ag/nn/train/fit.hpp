@@ -29,7 +29,7 @@
 #include "ag/nn/callbacks.hpp"
 #include "ag/nn/data.hpp"
 #include "ag/nn/module.hpp"
-#include "ag/nn/optimizer.hpp"
+#include "ag/nn/optim/optimizer.hpp"
 
 namespace ag::nn {
 
