@@ -68,4 +68,18 @@ struct Net : ag::nn::Module {
   std::string type_name() const override { return "Net"; }
 };
 
+// x [n, 2] with row i = (i, 10·i); y [n] with y_i = i: every batch tells which rows it holds.
+inline ag::nn::Dataset numbered(std::size_t n) {
+  std::vector<double> xs, ys;
+  for (std::size_t i = 0; i < n; ++i) {
+    xs.push_back(double(i));
+    xs.push_back(10.0 * double(i));
+    ys.push_back(double(i));
+  }
+  ag::Tensor x = ag::zeros({n, 2}, ag::f64), y = ag::zeros({n}, ag::f64);
+  set_values(x, xs);
+  set_values(y, ys);
+  return ag::nn::Dataset(x, y);
+}
+
 }  // namespace nn_test

@@ -18,8 +18,10 @@
 #include "ag/nn/optim/clip_grad.hpp"
 #include "ag/nn/optim/scheduler.hpp"
 
-#include "ag/nn/data.hpp"
-#include "ag/nn/csv.hpp"
+#include "ag/nn/data/dataset.hpp"
+#include "ag/nn/data/preprocess.hpp"
+#include "ag/nn/data/csv.hpp"
+
 #include "ag/nn/train.hpp"
 #include "ag/nn/callbacks.hpp"
 #include "ag/nn/progress.hpp"

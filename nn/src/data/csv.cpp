@@ -1,5 +1,5 @@
 // CSV reader: plain line-by-line parsing, no dependencies.
-#include "ag/nn/csv.hpp"
+#include "ag/nn/data/csv.hpp"
 
 #include <algorithm>
 #include <cerrno>
