@@ -82,4 +82,21 @@ inline ag::nn::Dataset numbered(std::size_t n) {
   return ag::nn::Dataset(x, y);
 }
 
+// fit() options that print nothing.
+inline ag::nn::FitOptions quiet() {
+  ag::nn::FitOptions o;
+  o.verbosity = ag::nn::Verbosity::silent;
+  return o;
+}
+
+// y = x on the training rows; the validation rows want y = -x, so every step towards the training
+// target makes the validation loss worse (from w = 0: val loss = mean((w·x + x)²) grows with w).
+struct Opposite {
+  std::shared_ptr<ag::nn::Dense> model =
+      std::make_shared<ag::nn::Dense>(1, 1, /*bias=*/false, ag::nn::Init::zeros, ag::f64);
+  ag::Tensor x = ag::tensor({{1.0}, {2.0}, {-1.0}, {0.5}}, ag::f64);
+  ag::nn::Dataset train{x, x};
+  ag::nn::Dataset val{x, -1.0 * x};
+};
+
 }  // namespace nn_test

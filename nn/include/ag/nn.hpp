@@ -22,6 +22,7 @@
 #include "ag/nn/data/preprocess.hpp"
 #include "ag/nn/data/csv.hpp"
 
-#include "ag/nn/train.hpp"
-#include "ag/nn/callbacks.hpp"
-#include "ag/nn/progress.hpp"
+#include "ag/nn/train/fit.hpp"
+#include "ag/nn/train/metrics.hpp"
+#include "ag/nn/train/callbacks.hpp"
+#include "ag/nn/train/progress.hpp"

@@ -5,7 +5,7 @@
 
 #include <fmt/core.h>
 
-#include "ag/nn/callbacks.hpp"
+#include "ag/nn/train/callbacks.hpp"
 #include "nn_internal.hpp"
 
 namespace ag::nn {

@@ -1,5 +1,5 @@
 // Console progress bar and value formatting.
-#include "ag/nn/progress.hpp"
+#include "ag/nn/train/progress.hpp"
 
 #include <cmath>
 #include <cstdio>
