@@ -7,7 +7,7 @@
 #include "ag/nn/losses.hpp"
 #include "ag/nn/module.hpp"
 #include "ag/nn/modules.hpp"
-#include "ag/nn/serialize.hpp"
+#include "ag/nn/state.hpp"
 #include "ag/nn/summary.hpp"
 
 #include "ag/nn/optim/optimizer.hpp"

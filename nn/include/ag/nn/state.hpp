@@ -1,5 +1,6 @@
 #pragma once
-// Saving and loading a model's parameters and an optimizer's state.
+// Saving and loading a model's parameters and an optimizer's state, each as one tensor file: a
+// container of named tensors (save_tensors / load_tensors, at the end of this header).
 //
 // File format, version 1. Integers are little-endian; floats IEEE-754 little-endian, row-major.
 //   magic     8 bytes   "TAPEGRAD"
