@@ -1,7 +1,7 @@
 #pragma once
-// The founding text's examples, set up once: the data, the model, the loss and the training
+// The backprop tutorial's examples, set up once: the data, the model, the loss and the training
 // options. The example programs (regression.cpp, cities.cpp, two_class.cpp) print and draw what
-// these functions return; tests/nn/test_train_examples.cpp checks the same runs.
+// these functions return; tests/nn/integration/test_tutorial_examples.cpp checks the same runs.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -11,7 +11,7 @@
 
 #include <ag/nn.hpp>
 
-namespace founding {
+namespace tutorial {
 
 namespace nn = ag::nn;
 
@@ -207,4 +207,4 @@ inline TwoClassRun run_two_class(nn::Verbosity verbosity, std::uint64_t seed = 5
   return r;
 }
 
-}  // namespace founding
+}  // namespace tutorial

@@ -1,5 +1,5 @@
-// Integration: the founding text's examples exactly as examples/*.cpp run them (same data, model,
-// loss, options and seeds, from examples/tutorial.hpp).
+// Integration: the backprop tutorial's examples exactly as examples/*.cpp run them (same data,
+// model, loss, options and seeds, from examples/tutorial.hpp).
 #include <doctest/doctest.h>
 
 #include "../../../examples/tutorial.hpp"
@@ -9,8 +9,8 @@ using namespace nn_test;
 namespace nn = ag::nn;
 
 TEST_CASE("regression example: per-row SGD brings the test MSE below 0.02") {
-  const founding::RegressionRun r = founding::run_regression(nn::Verbosity::silent);
-  REQUIRE(r.history.epochs() == founding::kRegressionEpochs);
+  const tutorial::RegressionRun r = tutorial::run_regression(nn::Verbosity::silent);
+  REQUIRE(r.history.epochs() == tutorial::kRegressionEpochs);
   // var(Y) ≈ 0.76 (the MSE of predicting the mean); the noise floor is 0.0025
   CHECK(r.target_variance > 0.5);
   CHECK(r.test_mse < 0.02);
@@ -19,12 +19,12 @@ TEST_CASE("regression example: per-row SGD brings the test MSE below 0.02") {
 }
 
 TEST_CASE("cities example: softmax classifier reaches 100% training accuracy") {
-  const founding::CitiesRun r = founding::run_cities(nn::Verbosity::silent);
+  const tutorial::CitiesRun r = tutorial::run_cities(nn::Verbosity::silent);
   CHECK(r.encoder.classes() == std::vector<std::string>{"Boston", "New York", "San Francisco"});
   CHECK(r.train.size() == 120);
   CHECK(r.train_accuracy == 1.0);
   CHECK(r.test_accuracy >= 0.9);
-  CHECK(r.history["accuracy"].size() == founding::kCityEpochs);
+  CHECK(r.history["accuracy"].size() == tutorial::kCityEpochs);
   // the outputs are probability rows: each sums to 1
   const ag::Tensor p = nn::predict(*r.model, r.train.x());
   const std::vector<double> sums = values(ag::sum(p, {1}));
@@ -32,11 +32,11 @@ TEST_CASE("cities example: softmax classifier reaches 100% training accuracy") {
   // and the log-loss matches its formula on a hand-checkable row: −log p(true class)
   const ag::Tensor p0 = ag::slice(p, 0, 0, 1), y0 = ag::slice(r.train.y(), 0, 0, 1);
   const double p_true = ag::sum(p0 * y0).item();
-  CHECK(founding::categorical_log_loss(p0, y0).item() == doctest::Approx(-std::log(p_true)).epsilon(1e-5));
+  CHECK(tutorial::categorical_log_loss(p0, y0).item() == doctest::Approx(-std::log(p_true)).epsilon(1e-5));
 }
 
 TEST_CASE("two-class example: one sigmoid output separates red from green") {
-  const founding::TwoClassRun r = founding::run_two_class(nn::Verbosity::silent);
+  const tutorial::TwoClassRun r = tutorial::run_two_class(nn::Verbosity::silent);
   CHECK(r.data.size() == 300);
   CHECK(r.accuracy >= 0.97);
   const ag::Tensor p = nn::predict(*r.model, ag::Tensor({{0.0, 0.0}, {0.95, 0.95}}));
