@@ -16,7 +16,7 @@
 
 #include <doctest/doctest.h>
 
-#include "ag/nn/csv.hpp"
+#include "ag/nn/data/csv.hpp"
 #include "fuzz/csv_options.hpp"
 #include "support/module_util.hpp"
 
