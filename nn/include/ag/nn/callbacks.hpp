@@ -1,3 +1,3 @@
 #pragma once
-// Kept so that existing includes compile; new code includes ag/nn/train/callbacks.hpp.
+// Kept so existing includes compile; new code includes ag/nn/train/callbacks.hpp.
 #include "ag/nn/train/callbacks.hpp"

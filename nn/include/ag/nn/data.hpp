@@ -1,5 +1,4 @@
 #pragma once
-// Kept so that existing includes compile; new code includes ag/nn/data/dataset.hpp (Dataset,
-// DataLoader) and ag/nn/data/preprocess.hpp (split, LabelEncoder, scalers).
+// Kept so existing includes compile; new code includes ag/nn/data/dataset.hpp, data/preprocess.hpp.
 #include "ag/nn/data/dataset.hpp"
 #include "ag/nn/data/preprocess.hpp"

@@ -1,4 +1,3 @@
 #pragma once
-// Kept so that existing includes compile; new code includes ag/nn/modules.hpp (every layer) or
-// one of ag/nn/modules/{linear,activation,dropout,container}.hpp.
+// Kept so existing includes compile; new code includes ag/nn/modules/<family>.hpp or modules.hpp.
 #include "ag/nn/modules.hpp"

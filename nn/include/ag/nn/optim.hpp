@@ -1,6 +1,5 @@
 #pragma once
-// Kept so that existing includes compile; new code includes the rule it uses,
-// ag/nn/optim/{sgd,adam,rmsprop,adagrad}.hpp, and ag/nn/optim/clip_grad.hpp.
+// Kept so existing includes compile; new code includes ag/nn/optim/<rule>.hpp, optim/clip_grad.hpp.
 #include "ag/nn/optim/adagrad.hpp"
 #include "ag/nn/optim/adam.hpp"
 #include "ag/nn/optim/clip_grad.hpp"

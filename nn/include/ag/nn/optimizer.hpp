@@ -1,3 +1,3 @@
 #pragma once
-// Kept so that existing includes compile; new code includes ag/nn/optim/optimizer.hpp.
+// Kept so existing includes compile; new code includes ag/nn/optim/optimizer.hpp.
 #include "ag/nn/optim/optimizer.hpp"

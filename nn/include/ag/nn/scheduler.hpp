@@ -1,3 +1,3 @@
 #pragma once
-// Kept so that existing includes compile; new code includes ag/nn/optim/scheduler.hpp.
+// Kept so existing includes compile; new code includes ag/nn/optim/scheduler.hpp.
 #include "ag/nn/optim/scheduler.hpp"

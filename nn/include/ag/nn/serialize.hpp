@@ -1,3 +1,3 @@
 #pragma once
-// Kept so that existing includes compile; new code includes ag/nn/state.hpp.
+// Kept so existing includes compile; new code includes ag/nn/state.hpp.
 #include "ag/nn/state.hpp"
