@@ -1,4 +1,4 @@
-// Classification as in the founding text: which city do the weather readings come from?
+// Classification as in the backprop tutorial: which city do the weather readings come from?
 //
 // The classes (San Francisco, New York, Boston) are label-encoded and one-hot encoded; the network
 // ends in a softmax layer with one neuron per class, so each output row is a probability
@@ -6,17 +6,17 @@
 // wrong answer hugely (−log p of the true class).
 #include <fmt/core.h>
 
-#include "founding.hpp"
+#include "tutorial.hpp"
 
 int main() {
   namespace nn = ag::nn;
-  const auto& names = founding::city_feature_names();
+  const auto& names = tutorial::city_feature_names();
   fmt::print("Cities: synthetic weather readings [{}, {}, {}] from three cities\n", names[0],
              names[1], names[2]);
   fmt::print("network 3 -> 8 (ReLU) -> 3 -> softmax, categorical log-loss, per-row SGD, {} epochs\n\n",
-             founding::kCityEpochs);
+             tutorial::kCityEpochs);
 
-  const founding::CitiesRun r = founding::run_cities(nn::Verbosity::automatic);
+  const tutorial::CitiesRun r = tutorial::run_cities(nn::Verbosity::automatic);
 
   fmt::print("\nclasses (LabelEncoder, sorted) and their one-hot rows:\n");
   for (std::size_t c = 0; c < r.encoder.num_classes(); ++c) {

@@ -1,4 +1,4 @@
-// Two classes in 2-D, as in the founding text: red and green points, one sigmoid output neuron
+// Two classes in 2-D, as in the backprop tutorial: red and green points, one sigmoid output neuron
 // giving P(green), binary log-loss. Writes the points and the learned decision boundary
 // (P(green) = 0.5) over a shaded background of P(green) as an SVG picture.
 //
@@ -10,7 +10,7 @@
 
 #include <fmt/core.h>
 
-#include "founding.hpp"
+#include "tutorial.hpp"
 #include "svg.hpp"
 
 namespace {
@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   fmt::print("Two classes: green points inside the circle r = 0.6, red ones outside\n");
   fmt::print("network 2 -> 16 (tanh) -> 1 -> sigmoid = P(green), binary log-loss, Adam, batches of 16\n\n");
 
-  const founding::TwoClassRun r = founding::run_two_class(nn::Verbosity::automatic);
+  const tutorial::TwoClassRun r = tutorial::run_two_class(nn::Verbosity::automatic);
   fmt::print("\ntraining accuracy {:.4f} on {} points\n", r.accuracy, r.data.size());
 
   // P(green) on the grid nodes, one batch.

@@ -1,33 +1,23 @@
-// Module: registration, recursive parameter walk, train/eval, dtype conversion and summary().
+// Module: registration, recursive parameter walk, train/eval, dtype conversion, and the call
+// trace that summary() reads.
 #include "ag/nn/module.hpp"
 
 #include <algorithm>
-#include <unordered_map>
 #include <unordered_set>
 #include <variant>
 
 #include <fmt/core.h>
 
+#include "module_trace.hpp"
+
 namespace ag::nn {
 
-namespace {
-
-// summary() records every Module::operator() call made while it runs the model.
-struct TraceRow {
-  const Module* module;
-  std::size_t depth;
-  Shape output;
-};
-struct Trace {
-  std::vector<TraceRow> rows;
-  std::size_t depth = 0;
-};
+namespace detail {
 thread_local Trace* active_trace = nullptr;
-
-}  // namespace
+}  // namespace detail
 
 Tensor Module::operator()(const Tensor& x) {
-  Trace* tr = active_trace;
+  detail::Trace* tr = detail::active_trace;
   if (!tr) return forward(x);
   const std::size_t row = tr->rows.size();  // pre-order: a container is listed before its layers
   tr->rows.push_back({this, tr->depth, {}});
@@ -118,7 +108,7 @@ void Module::to(DType d) {
     if (p.dtype() == d) continue;
     // Replace the value inside the same handle: every holder (the layer's member, an optimizer)
     // sees the converted leaf. The old gradient has the old dtype, so it is dropped.
-    detail::TensorImpl* im = p.impl();
+    ag::detail::TensorImpl* im = p.impl();
     if (d == f64)
       im->value = xt::xarray<double>(p.to_xarray<double>());
     else
@@ -131,72 +121,6 @@ void Module::to(DType d) {
 DType Module::dtype() const {
   auto ps = named_parameters();
   return ps.empty() ? f32 : ps.front().second.dtype();
-}
-
-// ---- summary ----------------------------------------------------------------------------------
-
-std::string summary(Module& model, const Shape& input) { return summary(model, input, model.dtype()); }
-
-std::string summary(Module& model, const Shape& input, DType dtype) {
-  Trace trace;
-  const bool was_training = model.is_training();
-  model.eval();
-  Shape out_shape;
-  {
-    NoGradGuard ng;
-    Trace* prev = active_trace;
-    active_trace = &trace;
-    try {
-      out_shape = model(zeros(input, dtype)).shape();
-    } catch (...) {
-      active_trace = prev;
-      model.train(was_training);
-      throw;
-    }
-    active_trace = prev;
-  }
-  model.train(was_training);
-
-  std::unordered_map<const Module*, std::string> names;
-  for (const auto& [name, m] : model.named_modules()) names.emplace(m, name);
-
-  struct Line {
-    std::string layer, shape, params;
-  };
-  std::vector<Line> lines;
-  for (const TraceRow& r : trace.rows) {
-    std::size_t own = 0;
-    for (const auto& p : r.module->own_parameters()) own += p.second.numel();
-    if (r.module == &model && own == 0) continue;  // the root is the table itself
-    std::string name = r.module == &model ? "(root)" : names.count(r.module) ? names[r.module] : "-";
-    const std::size_t indent = r.depth > 0 ? 2 * (r.depth - 1) : 0;
-    lines.push_back({std::string(indent, ' ') + name + " (" + r.module->describe() + ")",
-                     shape_str(r.output), std::to_string(own)});
-  }
-  Line head{"Layer (type)", "Output shape", "Param #"};
-  std::size_t w0 = head.layer.size(), w1 = head.shape.size(), w2 = head.params.size();
-  for (const Line& l : lines) {
-    w0 = std::max(w0, l.layer.size());
-    w1 = std::max(w1, l.shape.size());
-    w2 = std::max(w2, l.params.size());
-  }
-  const std::size_t width = w0 + w1 + w2 + 4;
-  std::string s = fmt::format("Model: {} (input {}, {})\n", model.type_name(), shape_str(input),
-                              dtype_name(dtype));
-  s += std::string(width, '=') + "\n";
-  s += fmt::format("{:<{}}  {:<{}}  {:>{}}\n", head.layer, w0, head.shape, w1, head.params, w2);
-  s += std::string(width, '-') + "\n";
-  for (const Line& l : lines)
-    s += fmt::format("{:<{}}  {:<{}}  {:>{}}\n", l.layer, w0, l.shape, w1, l.params, w2);
-  s += std::string(width, '=') + "\n";
-  std::size_t trainable = 0, total = 0;
-  for (const auto& p : model.named_parameters()) {
-    total += p.second.numel();
-    if (p.second.requires_grad()) trainable += p.second.numel();
-  }
-  s += fmt::format("Output shape: {}\nTotal params: {}\nTrainable params: {}\n", shape_str(out_shape),
-                   total, trainable);
-  return s;
 }
 
 }  // namespace ag::nn

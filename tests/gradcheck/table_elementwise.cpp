@@ -42,6 +42,7 @@ GCT_UNARY_ROW(tanh, any);
 GCT_UNARY_ROW(sigmoid, any);
 GCT_UNARY_ROW(relu, nonzero);
 GCT_UNARY_ROW(square, any);
+// through float32 and back: the finite differences see float32 rounding, hence the larger eps
 GRADCHECK_ROW(to_dtype, "float64 -> float32 -> float64",
               row([](const Ts& x) { return ag::to_dtype(ag::to_dtype(x[0], ag::f32), ag::f64); }, {any({2, 3})})
                   .eps(1e-2)

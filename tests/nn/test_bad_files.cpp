@@ -1,8 +1,8 @@
 // Bad-input catalogue (files): corrupt, truncated, hostile and mismatched model files, failed saves,
-// and malformed CSV. Every case must raise ag::IOError naming the file (serialize.hpp, csv.hpp),
+// and malformed CSV. Every case must raise ag::IOError naming the file (state.hpp, data/csv.hpp),
 // with the problem in the message, and leave the user's state as it was: a failed load leaves the
 // model's / optimizer's values bit-identical, a failed save leaves the existing file intact and no
-// temporary file behind. test_serialize.cpp and test_csv.cpp have the worked single cases; this
+// temporary file behind. test_state.cpp and data/test_csv.cpp have the worked single cases; this
 // file covers the rest (every prefix, every byte, crafted headers with valid checksums).
 #include <cmath>
 #include <cstdint>
@@ -16,9 +16,9 @@
 
 #include <doctest/doctest.h>
 
-#include "ag/nn/csv.hpp"
+#include "ag/nn/data/csv.hpp"
 #include "fuzz/csv_options.hpp"
-#include "test_module_util.hpp"
+#include "support/module_util.hpp"
 
 using namespace nn_test;
 namespace nn = ag::nn;
@@ -52,7 +52,7 @@ void write_bytes(const std::string& p, const Bytes& b) {
 }
 void write_text(const std::string& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
 
-// ---- a writer for crafted files in the documented format (ag/nn/serialize.hpp) ----------------
+// ---- a writer for crafted files in the documented format (ag/nn/state.hpp) --------------------
 std::uint32_t crc32(const Bytes& b) {
   std::uint32_t c = 0xFFFFFFFFu;
   for (unsigned char x : b) {

@@ -4,7 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "ag/doctest_gradcheck.hpp"
-#include "test_module_util.hpp"
+#include "support/module_util.hpp"
 
 using namespace nn_test;
 namespace nn = ag::nn;

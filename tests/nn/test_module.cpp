@@ -1,30 +1,10 @@
-// Module: registration, recursive names, train/eval, zero_grad, to(dtype), summary, subclassing.
+// Module: registration, recursive names, train/eval, zero_grad, to(dtype), subclassing.
 #include <doctest/doctest.h>
 
-#include "test_module_util.hpp"
+#include "support/module_util.hpp"
 
 using namespace nn_test;
 namespace nn = ag::nn;
-
-namespace {
-
-// The subclassing example from module.hpp, plus a nested Sequential and an own parameter.
-struct Net : nn::Module {
-  std::shared_ptr<nn::Dense> fc;
-  std::shared_ptr<nn::Sequential> layers;
-  ag::Tensor scale;
-  explicit Net(ag::Generator& gen) {
-    fc = register_module("fc", std::make_shared<nn::Dense>(3, 4, gen));
-    layers = register_module("layers", std::make_shared<nn::Sequential>(
-                                           std::make_shared<nn::Tanh>(),
-                                           std::make_shared<nn::Dense>(4, 2, gen, /*bias*/ false)));
-    scale = register_parameter("scale", ag::ones({2}));
-  }
-  ag::Tensor forward(const ag::Tensor& x) override { return (*layers)((*fc)(x)) * scale; }
-  std::string type_name() const override { return "Net"; }
-};
-
-}  // namespace
 
 TEST_CASE("Module: named_parameters are recursive, dotted and in registration order") {
   ag::Generator gen(1);
@@ -148,38 +128,4 @@ TEST_CASE("Module: to(dtype) converts parameters in place; they stay leaves with
   check_values(y64, {1, 2}, values(y32), 1e-6);
   y64.sum().backward();
   CHECK(w.grad().dtype() == ag::f64);
-}
-
-TEST_CASE("summary: layers, output shapes and parameter counts") {
-  ag::Generator gen(5);
-  nn::Sequential m(std::make_shared<nn::Dense>(3, 8, gen), std::make_shared<nn::ReLU>(),
-                   std::make_shared<nn::Dense>(8, 2, gen), std::make_shared<nn::Softmax>());
-  m.train();
-  const std::string s = nn::summary(m, {5, 3});
-  INFO(s);
-  CHECK(contains(s, "Model: Sequential (input [5, 3], float32)"));
-  CHECK(contains(s, "0 (Dense(3 -> 8))"));
-  CHECK(contains(s, "1 (ReLU)"));
-  CHECK(contains(s, "2 (Dense(8 -> 2))"));
-  CHECK(contains(s, "3 (Softmax(axis=-1))"));
-  CHECK(contains(s, "[5, 8]"));
-  CHECK(contains(s, "32"));  // 3·8 + 8
-  CHECK(contains(s, "18"));  // 8·2 + 2
-  CHECK(contains(s, "Output shape: [5, 2]"));
-  CHECK(contains(s, "Total params: 50"));
-  CHECK(m.is_training());  // restored
-  // rows appear in call order: the row of layer 0 comes before layer 2's
-  CHECK(s.find("0 (Dense") < s.find("2 (Dense"));
-
-  // nested modules are indented under their container; a user Module's own parameters get a row
-  Net net(gen);
-  const std::string t = nn::summary(net, {1, 3});
-  INFO(t);
-  CHECK(contains(t, "(root) (Net)"));
-  CHECK(contains(t, "fc (Dense(3 -> 4))"));
-  CHECK(contains(t, "layers (Sequential)"));
-  CHECK(contains(t, "  layers.1 (Dense(4 -> 2, no bias))"));
-  CHECK(contains(t, "Total params: 26"));
-  // a wrong input shape propagates the layer's error
-  CHECK(contains(error_of<ag::ShapeError>([&] { nn::summary(m, {5, 4}); }), "Dense(3 -> 8)"));
 }

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "ag/ag.hpp"
+#include "ag/nn/summary.hpp"  // so that summary() stays reachable through this header
 
 namespace ag::nn {
 
@@ -71,15 +72,5 @@ class Module {
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };
-
-// A Keras-like table: every module called while running `model` on zeros of shape `input`
-// (no grad, eval mode; the training flag is restored), with its output shape and own parameter
-// count, then the totals. `dtype` defaults to the model's dtype.
-//
-//   Layer (type)            Output shape     Param #
-//   0 (Dense)               [1, 8]           32
-//   ...
-std::string summary(Module& model, const Shape& input);
-std::string summary(Module& model, const Shape& input, DType dtype);
 
 }  // namespace ag::nn

@@ -1,0 +1,6 @@
+#pragma once
+// Every layer: ag/nn/modules/*.hpp.
+#include "ag/nn/modules/activation.hpp"
+#include "ag/nn/modules/container.hpp"
+#include "ag/nn/modules/dropout.hpp"
+#include "ag/nn/modules/linear.hpp"

@@ -1,0 +1,59 @@
+#pragma once
+// Saving and loading a model's parameters and an optimizer's state, each as one tensor file: a
+// container of named tensors (save_tensors / load_tensors, at the end of this header).
+//
+// File format, version 1. Integers are little-endian; floats IEEE-754 little-endian, row-major.
+//   magic     8 bytes   "TAPEGRAD"
+//   version   u32       1
+//   kind      u32       1 = module parameters, 2 = optimizer state
+//   type      str       the model's / optimizer's type_name()   (str = u32 byte length + UTF-8 bytes)
+//   count     u64       number of entries
+//   count × entry:
+//     name    str       "layers.0.weight" (parameters) or "0.3.exp_avg", "0.lr" (optimizer state)
+//     dtype   u8        0 = float32, 1 = float64
+//     ndim    u32
+//     dims    u64 × ndim
+//     data    numel × 4 or 8 bytes
+//   crc32     u32       CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320) of every byte before it
+//
+// Writing is atomic: the bytes go to a temporary file in the same directory, which is fsync'ed and
+// then renamed over `path` (a crash leaves either the old file or the new one, never half of one).
+// Loading validates everything — magic, version, kind, checksum, every entry's bounds, and every
+// name, shape and dtype against the target — before it changes anything; any problem throws
+// ag::IOError naming the file and the problem, and leaves the model / optimizer unchanged.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ag/nn/module.hpp"
+#include "ag/nn/optim/optimizer.hpp"
+
+namespace ag::nn {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+enum class FileKind : std::uint32_t { parameters = 1, optimizer = 2 };
+inline constexpr std::uint32_t kFormatVersion = 1;
+
+// The model's named_parameters(). Loading requires exactly the same set of names (any order), and
+// for each the same shape and dtype (convert the model with to() first if needed).
+void save(const Module& model, const std::string& path);
+void load(Module& model, const std::string& path);
+
+// The optimizer's state() (moments, step counts, learning rates). Loading requires the same
+// optimizer type and a state that fits its parameter groups (names, shapes, dtypes).
+void save_optimizer(const Optimizer& opt, const std::string& path);
+void load_optimizer(Optimizer& opt, const std::string& path);
+
+// The container itself: named tensors of a given kind, tagged with a type name.
+void save_tensors(const std::string& path, const NamedTensors& entries, FileKind kind,
+                  const std::string& type_name);
+struct TensorFile {
+  FileKind kind;
+  std::string type_name;
+  NamedTensors entries;
+};
+TensorFile load_tensors(const std::string& path);  // IOError on any problem
+
+}  // namespace ag::nn

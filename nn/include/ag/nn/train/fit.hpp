@@ -1,0 +1,76 @@
+#pragma once
+// Training loop, Keras style:
+//
+//   auto model = std::make_shared<nn::Sequential>(std::make_shared<nn::Dense>(4, 16, gen),
+//                                                 std::make_shared<nn::ReLU>(),
+//                                                 std::make_shared<nn::Dense>(16, 3, gen));
+//   nn::Adam opt(model->parameters(), 1e-2);
+//   nn::FitOptions o;
+//   o.epochs = 50;  o.batch_size = 16;  o.validation_data = val;
+//   o.metrics = {nn::metrics::accuracy()};
+//   o.callbacks = {std::make_shared<nn::EarlyStopping>("val_loss", 5)};
+//   nn::History h = nn::fit(*model, nn::CrossEntropyLoss(), opt, train, o);
+//   nn::Logs test = nn::evaluate(*model, nn::CrossEntropyLoss(), test_set, o.metrics);
+//   ag::Tensor probs = ag::softmax(nn::predict(*model, test_set.x()));
+//
+// One step per batch: zero the grads, forward, loss, backward, optimizer step. The loss function
+// must return a scalar reduced with the mean (the epoch loss is the row-weighted mean of the batch
+// losses). Training metrics are computed on each batch's predictions as it is trained on (the
+// weights change during the epoch, as in Keras); validation values after the epoch, in eval mode.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ag/nn/data/dataset.hpp"
+#include "ag/nn/module.hpp"
+#include "ag/nn/optim/optimizer.hpp"
+#include "ag/nn/train/callbacks.hpp"
+#include "ag/nn/train/metrics.hpp"
+
+namespace ag::nn {
+
+// loss(prediction, target) -> scalar tensor. A Loss object (nn::MSELoss(), nn::CrossEntropyLoss())
+// or a lambda.
+using LossFn = std::function<Tensor(const Tensor& pred, const Tensor& target)>;
+
+enum class Verbosity {
+  silent,        // prints nothing
+  epochs,        // one line per epoch
+  progress_bar,  // a live bar per epoch (ETA, loss, metrics), kept as the epoch's line
+  automatic,     // progress_bar when the output is std::cout and stdout is a terminal, else epochs
+};
+
+struct FitOptions {
+  std::size_t epochs = 10;
+  std::size_t batch_size = 32;  // 1 = one row at a time (per-row SGD)
+  bool shuffle = true;
+  bool drop_last = false;
+  std::uint64_t seed = 0;  // the shuffling order
+  std::optional<Dataset> validation_data;
+  std::size_t validation_batch_size = 256;
+  std::vector<Metric> metrics;
+  std::vector<std::shared_ptr<Callback>> callbacks;
+  Verbosity verbosity = Verbosity::automatic;
+  std::ostream* out = nullptr;  // nullptr: std::cout
+};
+
+// Trains `model` in place and returns the per-epoch history. The model's training flag is set
+// for the epochs and restored afterwards. A non-finite loss is a ValueError naming the epoch and
+// batch; data whose dtype differs from the model's parameters is a DtypeError.
+History fit(Module& model, const LossFn& loss_fn, Optimizer& optimizer, const Dataset& train,
+            const FitOptions& options = {});
+
+// Mean loss and metrics over `data`, without recording (no grad) and in eval mode (the training
+// flag is restored). Keys: "loss" and each metric's name.
+Logs evaluate(Module& model, const LossFn& loss_fn, const Dataset& data,
+              const std::vector<Metric>& metrics = {}, std::size_t batch_size = 256);
+
+// The model's outputs for every row of x, in batches, no grad, eval mode (flag restored).
+Tensor predict(Module& model, const Tensor& x, std::size_t batch_size = 256);
+
+}  // namespace ag::nn

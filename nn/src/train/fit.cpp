@@ -1,0 +1,194 @@
+// fit / evaluate / predict.
+#include "ag/nn/train/fit.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+
+#include <fmt/core.h>
+
+#include "ag/nn/train/progress.hpp"
+#include "nn_internal.hpp"
+
+namespace ag::nn {
+
+// ---- helpers -------------------------------------------------------------------------------------
+
+namespace {
+
+// Restores a module's training flag on scope exit.
+class ModeGuard {
+ public:
+  ModeGuard(Module& m, bool training) : m_(m), was_(m.is_training()) { m_.train(training); }
+  ~ModeGuard() { m_.train(was_); }
+  ModeGuard(const ModeGuard&) = delete;
+  ModeGuard& operator=(const ModeGuard&) = delete;
+
+ private:
+  Module& m_;
+  bool was_;
+};
+
+void check_dtype(const char* who, const Module& model, const Dataset& data, const char* what) {
+  const auto params = model.parameters();
+  if (params.empty() || !data.x().defined()) return;
+  if (data.x().dtype() != model.dtype())
+    throw DtypeError(fmt::format("{}: the {} is {} but the model's parameters are {} (convert one "
+                                 "with .to())",
+                                 who, what, dtype_name(data.x().dtype()), dtype_name(model.dtype())));
+}
+
+double scalar_loss(const char* who, const Tensor& loss) {
+  detail::require_defined(who, loss, "the loss");
+  if (loss.numel() != 1)
+    throw ShapeError(fmt::format("{}: the loss must be a scalar (use a mean reduction), got shape {}",
+                                 who, shape_str(loss.shape())));
+  return loss.item();
+}
+
+// Row-weighted running means of the loss and the metrics.
+struct Accumulator {
+  double loss = 0.0;
+  std::vector<double> metric;
+  std::size_t rows = 0;
+  explicit Accumulator(std::size_t m) : metric(m, 0.0) {}
+  void add(double l, const std::vector<Metric>& metrics, const Tensor& pred, const Tensor& y,
+           std::size_t n) {
+    loss += l * static_cast<double>(n);
+    for (std::size_t k = 0; k < metrics.size(); ++k)
+      metric[k] += metrics[k].fn(pred, y) * static_cast<double>(n);
+    rows += n;
+  }
+  Logs logs(const std::vector<Metric>& metrics, const std::string& prefix) const {
+    Logs out;
+    const double r = rows ? static_cast<double>(rows) : NAN;
+    out.set(prefix + "loss", loss / r);
+    for (std::size_t k = 0; k < metrics.size(); ++k) out.set(prefix + metrics[k].name, metric[k] / r);
+    return out;
+  }
+};
+
+std::string logs_text(const Logs& logs) {
+  std::string s;
+  for (const auto& [k, v] : logs.items()) s += (s.empty() ? "" : " - ") + k + " " + format_value(v);
+  return s;
+}
+
+}  // namespace
+
+// ---- evaluate / predict --------------------------------------------------------------------------
+
+Logs evaluate(Module& model, const LossFn& loss_fn, const Dataset& data,
+              const std::vector<Metric>& metrics, std::size_t batch_size) {
+  if (data.size() == 0) throw ValueError("evaluate: the dataset is empty");
+  check_dtype("evaluate", model, data, "data");
+  ModeGuard mode(model, false);
+  NoGradGuard no_grad;
+  Accumulator acc(metrics.size());
+  DataLoader loader(data, batch_size, /*shuffle=*/false);
+  for (const Batch& b : loader) {
+    const Tensor pred = model(b.x);
+    acc.add(scalar_loss("evaluate", loss_fn(pred, b.y)), metrics, pred, b.y, b.x.shape()[0]);
+  }
+  return acc.logs(metrics, "");
+}
+
+Tensor predict(Module& model, const Tensor& x, std::size_t batch_size) {
+  detail::require_defined("predict", x, "x");
+  if (x.dim() == 0) throw ShapeError("predict: x needs rows along axis 0, got a 0-d tensor");
+  if (batch_size == 0) throw ValueError("predict: batch_size must be at least 1");
+  ModeGuard mode(model, false);
+  NoGradGuard no_grad;
+  const std::size_t n = x.shape()[0];
+  if (n <= batch_size) return model(x);
+  std::vector<Tensor> parts;
+  for (std::size_t s = 0; s < n; s += batch_size) {
+    const auto b = static_cast<std::ptrdiff_t>(s);
+    const auto e = static_cast<std::ptrdiff_t>(std::min(n, s + batch_size));
+    parts.push_back(model(slice(x, 0, b, e)));
+  }
+  return concat(parts, 0);
+}
+
+// ---- fit -----------------------------------------------------------------------------------------
+
+History fit(Module& model, const LossFn& loss_fn, Optimizer& optimizer, const Dataset& train,
+            const FitOptions& o) {
+  if (train.size() == 0) throw ValueError("fit: the training set is empty");
+  if (!loss_fn) throw ValueError("fit: no loss function");
+  check_dtype("fit", model, train, "training data");
+  if (o.validation_data) check_dtype("fit", model, *o.validation_data, "validation data");
+  DataLoader loader(train, o.batch_size, o.shuffle, o.seed, o.drop_last);
+  if (loader.size() == 0)
+    throw ValueError(fmt::format("fit: drop_last with batch_size {} leaves no batch of {} rows",
+                                 o.batch_size, train.size()));
+
+  std::ostream& out = o.out ? *o.out : std::cout;
+  Verbosity verbosity = o.verbosity;
+  if (verbosity == Verbosity::automatic)
+    verbosity = (o.out == nullptr || o.out == &std::cout) && stdout_is_terminal()
+                    ? Verbosity::progress_bar
+                    : Verbosity::epochs;
+  const int width = static_cast<int>(std::to_string(o.epochs).size());
+
+  History history;
+  TrainContext ctx{model, optimizer, history, o.epochs, false, {}};
+  ModeGuard mode(model, true);
+  for (const auto& cb : o.callbacks) cb->on_train_begin(ctx);
+
+  using Clock = std::chrono::steady_clock;
+  for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
+    const auto start = Clock::now();
+    const std::string prefix = fmt::format("epoch {:>{}}/{}", epoch, width, o.epochs);
+    std::optional<ProgressBar> bar;
+    if (verbosity == Verbosity::progress_bar) bar.emplace(out, loader.size(), prefix);
+
+    model.train(true);
+    Accumulator acc(o.metrics.size());
+    std::size_t batch_no = 0;
+    for (const Batch& b : loader) {
+      ++batch_no;
+      optimizer.zero_grad();
+      model.zero_grad();
+      const Tensor pred = model(b.x);
+      const Tensor loss = loss_fn(pred, b.y);
+      const double lv = scalar_loss("fit", loss);
+      if (!std::isfinite(lv))
+        throw ValueError(fmt::format("fit: the loss is {} at epoch {}, batch {} (lower the learning "
+                                     "rate, or check the data)",
+                                     lv, epoch, batch_no));
+      loss.backward();
+      optimizer.step();
+      acc.add(lv, o.metrics, pred.detach(), b.y, b.x.shape()[0]);
+      if (bar && bar->due(batch_no)) bar->update(batch_no, logs_text(acc.logs(o.metrics, "")));
+    }
+
+    Logs logs = acc.logs(o.metrics, "");
+    if (o.validation_data) {
+      const Logs v = evaluate(model, loss_fn, *o.validation_data, o.metrics, o.validation_batch_size);
+      for (const auto& [k, val] : v.items()) logs.set("val_" + k, val);
+    }
+    history.append(logs);
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    history.seconds.push_back(seconds);
+
+    if (bar) {
+      bar->finish(logs_text(logs));
+    } else if (verbosity == Verbosity::epochs) {
+      out << prefix << " - " << format_elapsed(seconds) << " - " << logs_text(logs) << '\n';
+      out.flush();
+    }
+
+    for (const auto& cb : o.callbacks) cb->on_epoch_end(ctx, epoch, logs);
+    if (ctx.stop_training) {
+      history.stopped_early = epoch < o.epochs;
+      history.stop_reason = ctx.stop_reason;
+      if (verbosity != Verbosity::silent && !ctx.stop_reason.empty()) out << ctx.stop_reason << '\n';
+      break;
+    }
+  }
+  for (const auto& cb : o.callbacks) cb->on_train_end(ctx);
+  return history;
+}
+
+}  // namespace ag::nn

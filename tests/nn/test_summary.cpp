@@ -1,0 +1,41 @@
+// summary(): rows in call order, output shapes, parameter counts, nesting.
+#include <doctest/doctest.h>
+
+#include "support/module_util.hpp"
+
+using namespace nn_test;
+namespace nn = ag::nn;
+
+TEST_CASE("summary: layers, output shapes and parameter counts") {
+  ag::Generator gen(5);
+  nn::Sequential m(std::make_shared<nn::Dense>(3, 8, gen), std::make_shared<nn::ReLU>(),
+                   std::make_shared<nn::Dense>(8, 2, gen), std::make_shared<nn::Softmax>());
+  m.train();
+  const std::string s = nn::summary(m, {5, 3});
+  INFO(s);
+  CHECK(contains(s, "Model: Sequential (input [5, 3], float32)"));
+  CHECK(contains(s, "0 (Dense(3 -> 8))"));
+  CHECK(contains(s, "1 (ReLU)"));
+  CHECK(contains(s, "2 (Dense(8 -> 2))"));
+  CHECK(contains(s, "3 (Softmax(axis=-1))"));
+  CHECK(contains(s, "[5, 8]"));
+  CHECK(contains(s, "32"));  // 3·8 + 8
+  CHECK(contains(s, "18"));  // 8·2 + 2
+  CHECK(contains(s, "Output shape: [5, 2]"));
+  CHECK(contains(s, "Total params: 50"));
+  CHECK(m.is_training());  // restored
+  // rows appear in call order: the row of layer 0 comes before layer 2's
+  CHECK(s.find("0 (Dense") < s.find("2 (Dense"));
+
+  // nested modules are indented under their container; a user Module's own parameters get a row
+  Net net(gen);
+  const std::string t = nn::summary(net, {1, 3});
+  INFO(t);
+  CHECK(contains(t, "(root) (Net)"));
+  CHECK(contains(t, "fc (Dense(3 -> 4))"));
+  CHECK(contains(t, "layers (Sequential)"));
+  CHECK(contains(t, "  layers.1 (Dense(4 -> 2, no bias))"));
+  CHECK(contains(t, "Total params: 26"));
+  // a wrong input shape propagates the layer's error
+  CHECK(contains(error_of<ag::ShapeError>([&] { nn::summary(m, {5, 4}); }), "Dense(3 -> 8)"));
+}
