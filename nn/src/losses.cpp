@@ -6,7 +6,7 @@
 #include <cmath>
 #include <optional>
 
-#include "nn_internal.hpp"
+#include "ag/extend.hpp"
 
 namespace ag::nn {
 
@@ -23,13 +23,13 @@ namespace {
 
 // pred and target: defined, same dtype, same shape (no silent broadcasting in a loss).
 void check_pair(const char* op, const Tensor& pred, const Tensor& target) {
-  detail::require_defined(op, pred, "pred");
-  detail::require_defined(op, target, "target");
+  ag::require_defined(op, pred, "pred");
+  ag::require_defined(op, target, "target");
   if (pred.dtype() != target.dtype())
     throw DtypeError(fmt::format("{}: pred is {} {} but target is {} {} (convert one with .to())", op,
                                  dtype_name(pred.dtype()), shape_str(pred.shape()),
                                  dtype_name(target.dtype()), shape_str(target.shape())));
-  if (!detail::same_shape(pred, target))
+  if (!ag::same_shape(pred, target))
     throw ShapeError(fmt::format("{}: pred shape {} and target shape {} must be equal", op,
                                  shape_str(pred.shape()), shape_str(target.shape())));
 }
@@ -53,7 +53,7 @@ Tensor indices_tensor(const std::vector<std::size_t>& classes) {
 // loss per row: -(q · lp) summed over the class axis, q from `target` (probability rows or class
 // indices) mixed with the uniform distribution by `smoothing`.
 Tensor class_loss(const char* op, const Tensor& lp, const Tensor& target, double smoothing) {
-  detail::require_defined(op, target, "target");
+  ag::require_defined(op, target, "target");
   const Shape ls = lp.shape();
   if (ls.empty())
     throw ShapeError(fmt::format("{}: {} must have a class axis (got a 0-d tensor)", op,
@@ -110,7 +110,7 @@ Tensor fused_cross_entropy(const Tensor& logits, const Tensor& target, Reduction
   }
   const double scale = r == Reduction::mean ? 1.0 / static_cast<double>(N) : 1.0;
   Tensor probs;  // softmax rows, for the backward
-  Tensor loss = detail::dispatch(logits.dtype(), [&](auto t) {
+  Tensor loss = ag::dispatch(logits.dtype(), [&](auto t) {
     using T = decltype(t);
     const T* z = logits.value<T>().data();
     xt::xarray<T> p = xt::xarray<T>::from_shape({N, C});
@@ -133,14 +133,14 @@ Tensor fused_cross_entropy(const Tensor& logits, const Tensor& target, Reduction
     const std::size_t C = probs.shape()[1];
     if (c.create_graph()) {  // differentiable: (softmax(z) - onehot)·g·scale
       Tensor onehot = zeros_like(probs);
-      detail::dispatch(onehot.dtype(), [&](auto t) {
+      ag::dispatch(onehot.dtype(), [&](auto t) {
         using T = decltype(t);
         T* o = onehot.mutable_value<T>().data();
         for (std::size_t i = 0; i < idx.size(); ++i) o[i * C + idx[i]] = T(1);
       });
       return {mul(sub(softmax(c.input(0), -1), onehot), mul(g, scale))};
     }
-    return {detail::dispatch(probs.dtype(), [&](auto t) {
+    return {ag::dispatch(probs.dtype(), [&](auto t) {
       using T = decltype(t);
       const T k = static_cast<T>(g.item() * scale);
       xt::xarray<T> d = probs.value<T>();  // p - onehot, times g·scale
@@ -161,7 +161,7 @@ Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction r) {
   // L = k·Σ(p - t)², k = 1/n (mean) or 1; dL/dp = 2k·(p - t)·g = -dL/dt.
   OpScope mark("mse_loss");
   const double k = r == Reduction::mean ? 1.0 / static_cast<double>(pred.numel()) : 1.0;
-  Tensor loss = detail::dispatch(pred.dtype(), [&](auto tag) {
+  Tensor loss = ag::dispatch(pred.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* p = pred.value<T>().data();
     const T* t = target.value<T>().data();
@@ -176,7 +176,7 @@ Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction r) {
     if (c.create_graph()) {
       d = mul(sub(p, t), mul(g, 2.0 * k));  // ag ops: differentiable again
     } else {
-      d = detail::dispatch(p.dtype(), [&](auto tag) {
+      d = ag::dispatch(p.dtype(), [&](auto tag) {
         using T = decltype(tag);
         const T s = static_cast<T>(2.0 * k * g.item());
         const auto& pv = p.value<T>();
@@ -218,9 +218,9 @@ Tensor bce_with_logits(const Tensor& logits, const Tensor& target, Reduction r) 
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction r, double label_smoothing) {
-  detail::require_defined("cross_entropy", logits, "logits");
+  ag::require_defined("cross_entropy", logits, "logits");
   if (logits.dim() == 0) return class_loss("cross_entropy", logits, target, label_smoothing);
-  detail::require_defined("cross_entropy", target, "target");
+  ag::require_defined("cross_entropy", target, "target");
   if (logits.dim() == 2 && target.dim() == 1 && target.shape()[0] == logits.shape()[0] &&
       logits.shape()[0] > 0 && label_smoothing == 0.0 && r != Reduction::none) {
     OpScope mark("cross_entropy");
@@ -235,7 +235,7 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<std::size_t>& class
 }
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction r) {
-  detail::require_defined("nll_loss", log_probs, "log_probs");
+  ag::require_defined("nll_loss", log_probs, "log_probs");
   return reduce(class_loss("nll_loss", log_probs, target, 0.0), r);
 }
 

@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "nn_internal.hpp"
+#include "ag/extend.hpp"
 
 namespace ag::nn {
 
@@ -71,7 +71,7 @@ void load(Module& model, const std::string& path) {
   for (auto& param : params) {  // (no structured binding: C++17 lambdas cannot capture one)
     Tensor& p = param.second;
     const Tensor& t = *in_file[param.first];
-    detail::dispatch(p.dtype(), [&](auto tag) {
+    ag::dispatch(p.dtype(), [&](auto tag) {
       using T = decltype(tag);
       auto& dst = p.mutable_value<T>();
       const auto& src = t.value<T>();

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nn_internal.hpp"
+#include "ag/extend.hpp"
 
 namespace ag::nn {
 
@@ -185,7 +185,7 @@ void save_tensors(const std::string& path, const NamedTensors& entries, FileKind
     const Shape s = t.shape();
     w.uint<std::uint32_t>(static_cast<std::uint32_t>(s.size()));
     for (std::size_t d : s) w.uint<std::uint64_t>(d);
-    detail::dispatch(t.dtype(), [&](auto tag) {
+    ag::dispatch(t.dtype(), [&](auto tag) {
       using T = decltype(tag);
       const auto& v = t.value<T>();
       w.values(v.data(), v.size());
@@ -241,7 +241,7 @@ TensorFile load_tensors(const std::string& path) {
     if (numel > (r.n - r.pos) / width)  // numel <= 2^60, so numel·width fits in 64 bits
       io_fail(path, fmt::format("truncated: entry '{}' of shape {} needs {} bytes but only {} remain",
                                 name, shape_str(shape), numel * width, r.n - r.pos));
-    Tensor t = detail::dispatch(dt == 0 ? f32 : f64, [&](auto tag) {
+    Tensor t = ag::dispatch(dt == 0 ? f32 : f64, [&](auto tag) {
       using T = decltype(tag);
       xt::xarray<T> a = xt::xarray<T>::from_shape(shape);
       r.values(a.data(), numel, "tensor data");

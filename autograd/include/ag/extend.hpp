@@ -14,6 +14,7 @@
 // The VJP returns one gradient per input (undefined = no contribution). A gradient may have the
 // broadcast shape of the op's output: the engine sums it back to the input's shape (one place).
 // Written with ag ops, the VJP itself is recorded under create_graph, so 2nd derivatives work.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -203,11 +204,20 @@ using ShapeRef = xt::xarray<float>::shape_type;  // the shape type of float and 
 template <class T> Tensor empty_tensor(const ShapeRef& shape) {
   return Tensor(detail::new_impl(std::in_place_type<xt::xarray<T>>, shape));
 }
+template <class T> Tensor empty_tensor(const Shape& shape) { return empty_tensor<T>(ShapeRef(shape.begin(), shape.end())); }
 // The values of t (of dtype T, unchecked: call inside dispatch(t.dtype(), ...)), row-major.
 template <class T> T* data(const Tensor& t) { return std::get<xt::xarray<T>>(t.impl()->value).data(); }
 // The shape without a copy (hot paths: no allocation).
 inline const ShapeRef& shape_ref(const Tensor& t) {
   return std::visit([](const auto& a) -> const ShapeRef& { return a.shape(); }, t.impl()->value);
 }
+// a.shape() == b.shape() without copying either shape.
+inline bool same_shape(const Tensor& a, const Tensor& b) {
+  const ShapeRef& x = shape_ref(a);
+  const ShapeRef& y = shape_ref(b);
+  return x.size() == y.size() && std::equal(x.begin(), x.end(), y.begin());
+}
+// ValueError "<op>: <what> is undefined" for a default-constructed tensor.
+void require_defined(const char* op, const Tensor& t, const char* what);
 
 }  // namespace ag

@@ -68,6 +68,10 @@ std::vector<std::size_t> normalize_axes(const char* op, const Axes& axes, std::s
 
 }  // namespace detail
 
+void require_defined(const char* op, const Tensor& t, const char* what) {
+  if (!t.defined()) throw ValueError(fmt::format("{}: {} is undefined", op, what));
+}
+
 namespace {
 // Walks a nested list depth-first: fills `flat`, and checks every list at a depth has the same
 // length (the shape is fixed by the first element seen at each depth).

@@ -6,15 +6,15 @@
 
 #include <fmt/core.h>
 
-#include "nn_internal.hpp"
+#include "ag/extend.hpp"
 
 namespace ag::nn {
 
 // ---- Dataset -------------------------------------------------------------------------------------
 
 Dataset::Dataset(Tensor x, Tensor y) : x_(std::move(x)), y_(std::move(y)) {
-  detail::require_defined("Dataset", x_, "x");
-  detail::require_defined("Dataset", y_, "y");
+  ag::require_defined("Dataset", x_, "x");
+  ag::require_defined("Dataset", y_, "y");
   if (x_.dim() == 0 || y_.dim() == 0)
     throw ShapeError(fmt::format("Dataset: x {} and y {} need rows along axis 0 (0-d given)",
                                  shape_str(x_.shape()), shape_str(y_.shape())));

@@ -10,7 +10,7 @@
 
 #include <fmt/core.h>
 
-#include "nn_internal.hpp"
+#include "ag/extend.hpp"
 
 namespace ag::nn {
 
@@ -165,7 +165,7 @@ std::vector<std::string> LabelEncoder::inverse_transform(const Tensor& indices) 
 }
 
 std::vector<std::size_t> class_indices(const Tensor& labels) {
-  detail::require_defined("class_indices", labels, "labels");
+  ag::require_defined("class_indices", labels, "labels");
   const Shape s = labels.shape();
   const auto v = labels.to_xarray<double>();
   std::vector<std::size_t> idx;
@@ -199,7 +199,7 @@ namespace {
 
 // x as float64 [N, F] (ShapeError unless 2-D with N >= 1), row-major.
 xt::xarray<double> rows_of(const char* who, const Tensor& x) {
-  detail::require_defined(who, x, "x");
+  ag::require_defined(who, x, "x");
   if (x.dim() != 2 || x.shape()[0] == 0)
     throw ShapeError(fmt::format("{}: expected x of shape [N, F] with N >= 1, got {}", who,
                                  shape_str(x.shape())));

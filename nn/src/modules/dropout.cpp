@@ -1,7 +1,7 @@
 // Dropout: a Bernoulli mask drawn per element, scaled by 1/(1-p).
 #include "ag/nn/modules/dropout.hpp"
 
-#include "nn_internal.hpp"
+#include "ag/extend.hpp"
 
 namespace ag::nn {
 
@@ -23,13 +23,13 @@ Generator& Dropout::gen() { return own_gen_ ? *own_gen_ : gen_ ? *gen_ : default
 std::string Dropout::describe() const { return fmt::format("Dropout(p={})", p_); }
 
 Tensor Dropout::forward(const Tensor& x) {
-  detail::require_defined("Dropout", x, "the input");
+  ag::require_defined("Dropout", x, "the input");
   if (!is_training() || p_ == 0.0) return x;
   // mask = [u >= p] / (1 - p), a constant: d(x·mask)/dx = mask
-  Tensor mask = detail::dispatch(x.dtype(), [&](auto t) {
+  Tensor mask = ag::dispatch(x.dtype(), [&](auto t) {
     using T = decltype(t);
-    Tensor m = detail::empty<T>(x.shape());
-    T* pm = detail::data_of<T>(m);
+    Tensor m = ag::empty_tensor<T>(x.shape());
+    T* pm = ag::data<T>(m);
     const T keep = p_ < 1.0 ? static_cast<T>(1.0 / (1.0 - p_)) : T(0);
     Generator& g = gen();
     for (std::size_t i = 0, n = x.numel(); i < n; ++i) pm[i] = g.uniform01() >= p_ ? keep : T(0);

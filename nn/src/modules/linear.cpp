@@ -1,7 +1,7 @@
 // Dense: shape and dtype checks, then one fused linear op.
 #include "ag/nn/modules/linear.hpp"
 
-#include "nn_internal.hpp"
+#include "ag/extend.hpp"
 
 namespace ag::nn {
 
@@ -21,7 +21,7 @@ std::string Dense::describe() const {
 }
 
 Tensor Dense::forward(const Tensor& x) {
-  detail::require_defined("Dense", x, "the input");
+  ag::require_defined("Dense", x, "the input");
   const std::size_t nd = x.dim();
   if (nd == 0 || x.size(-1) != in_)
     throw ShapeError(fmt::format("{}: input of shape {} has {} features, expected {} (input shape "

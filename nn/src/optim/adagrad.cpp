@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "nn_internal.hpp"
+#include "ag/extend.hpp"
 #include "update_rule.hpp"
 
 namespace ag::nn {
@@ -28,10 +28,10 @@ void Adagrad::step() {
     Tensor& sum_t = ensure_buffer(s, 0, p, init_acc_);
     s.step += 1;
     const double clr = grp.lr / (1.0 + (s.step - 1.0) * lr_decay_);
-    detail::dispatch(p.dtype(), [&](auto tag) {
+    ag::dispatch(p.dtype(), [&](auto tag) {
       using T = decltype(tag);
       auto [w, g, n] = detail::views<T>(p, grad);
-      T* acc = detail::data_of<T>(sum_t);
+      T* acc = ag::data<T>(sum_t);
       const T lr = static_cast<T>(clr), wd = static_cast<T>(grp.weight_decay), eps = static_cast<T>(eps_);
       for (std::size_t k = 0; k < n; ++k) {
         const T gk = g[k] + wd * w[k];

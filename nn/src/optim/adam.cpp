@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "nn_internal.hpp"
+#include "ag/extend.hpp"
 #include "update_rule.hpp"
 
 namespace ag::nn {
@@ -34,12 +34,12 @@ void Adam::step() {
     Tensor* vmax_t = amsgrad_ ? &ensure_buffer(s, 2, p) : nullptr;
     s.step += 1;
     const double bc1 = 1.0 - std::pow(beta1_, s.step), bc2 = 1.0 - std::pow(beta2_, s.step);
-    detail::dispatch(p.dtype(), [&](auto tag) {
+    ag::dispatch(p.dtype(), [&](auto tag) {
       using T = decltype(tag);
       auto [w, g, n] = detail::views<T>(p, grad);
-      T* m = detail::data_of<T>(m_t);
-      T* v = detail::data_of<T>(v_t);
-      T* vmax = vmax_t ? detail::data_of<T>(*vmax_t) : nullptr;
+      T* m = ag::data<T>(m_t);
+      T* v = ag::data<T>(v_t);
+      T* vmax = vmax_t ? ag::data<T>(*vmax_t) : nullptr;
       const T b1 = static_cast<T>(beta1_), b2 = static_cast<T>(beta2_), eps = static_cast<T>(eps_);
       const T step_size = static_cast<T>(grp.lr / bc1), bc2_sqrt = static_cast<T>(std::sqrt(bc2));
       // L2 penalty in the gradient (Adam) or decoupled decay of the weights (AdamW)

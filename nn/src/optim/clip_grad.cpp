@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "nn_internal.hpp"
+#include "ag/extend.hpp"
 
 namespace ag::nn {
 
@@ -17,9 +17,9 @@ template <class F> void map_grad(Tensor p, F f) {
     p.set_grad(c);
     g = c;
   }
-  detail::dispatch(g.dtype(), [&](auto tag) {
+  ag::dispatch(g.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    T* d = detail::data_of<T>(g);
+    T* d = g.mutable_value<T>().data();  // in place: bumps the gradient's version
     for (std::size_t k = 0, n = g.numel(); k < n; ++k) d[k] = static_cast<T>(f(d[k]));
   });
 }
@@ -33,7 +33,7 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double
   for (const Tensor& p : params) {
     if (!p.defined() || !p.grad().defined()) continue;
     const Tensor g = p.grad();
-    detail::dispatch(g.dtype(), [&](auto tag) {
+    ag::dispatch(g.dtype(), [&](auto tag) {
       using T = decltype(tag);
       const T* d = g.value<T>().data();
       for (std::size_t k = 0, n = g.numel(); k < n; ++k) {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "nn_internal.hpp"
+#include "ag/extend.hpp"
 #include "update_rule.hpp"
 
 namespace ag::nn {
@@ -29,12 +29,12 @@ void RMSprop::step() {
     Tensor* mom_t = momentum_ > 0.0 ? &ensure_buffer(s, 1, p) : nullptr;
     Tensor* avg_t = centered_ ? &ensure_buffer(s, 2, p) : nullptr;
     s.step += 1;
-    detail::dispatch(p.dtype(), [&](auto tag) {
+    ag::dispatch(p.dtype(), [&](auto tag) {
       using T = decltype(tag);
       auto [w, g, n] = detail::views<T>(p, grad);
-      T* sq = detail::data_of<T>(sq_t);
-      T* mom = mom_t ? detail::data_of<T>(*mom_t) : nullptr;
-      T* avg = avg_t ? detail::data_of<T>(*avg_t) : nullptr;
+      T* sq = ag::data<T>(sq_t);
+      T* mom = mom_t ? ag::data<T>(*mom_t) : nullptr;
+      T* avg = avg_t ? ag::data<T>(*avg_t) : nullptr;
       const T a = static_cast<T>(alpha_), eps = static_cast<T>(eps_), mu = static_cast<T>(momentum_);
       const T lr = static_cast<T>(grp.lr), wd = static_cast<T>(grp.weight_decay);
       for (std::size_t k = 0; k < n; ++k) {

@@ -3,7 +3,7 @@
 
 #include <limits>
 
-#include "nn_internal.hpp"
+#include "ag/extend.hpp"
 #include "update_rule.hpp"
 
 namespace ag::nn {
@@ -27,7 +27,7 @@ void SGD::step() {
     const bool first = s.buf.empty() || !s.buf[0].defined();
     Tensor* buf = momentum_ != 0.0 ? &ensure_buffer(s, 0, p) : nullptr;
     s.step += 1;
-    detail::dispatch(p.dtype(), [&](auto tag) {
+    ag::dispatch(p.dtype(), [&](auto tag) {
       using T = decltype(tag);
       auto [w, g, n] = detail::views<T>(p, grad);
       const T lr = static_cast<T>(grp.lr), wd = static_cast<T>(grp.weight_decay);
@@ -35,7 +35,7 @@ void SGD::step() {
         for (std::size_t k = 0; k < n; ++k) w[k] -= lr * (g[k] + wd * w[k]);
         return;
       }
-      T* b = detail::data_of<T>(*buf);
+      T* b = ag::data<T>(*buf);
       const T mu = static_cast<T>(momentum_), keep = static_cast<T>(1.0 - dampening_);
       for (std::size_t k = 0; k < n; ++k) {
         const T gk = g[k] + wd * w[k];

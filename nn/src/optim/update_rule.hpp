@@ -1,7 +1,7 @@
 #pragma once
 // What the update rules share (not installed): the one-group constructor form, the range check of
 // a hyper-parameter, and the raw values of a parameter and its gradient (a rule writes its state
-// buffers through detail::data_of, nn_internal.hpp).
+// buffers through ag::data, ag/extend.hpp).
 #include <cstddef>
 #include <vector>
 

@@ -6,7 +6,7 @@
 #include <fmt/core.h>
 
 #include "ag/nn/train/callbacks.hpp"
-#include "nn_internal.hpp"
+#include "ag/extend.hpp"
 
 namespace ag::nn {
 
@@ -64,7 +64,7 @@ void History::append(const Logs& logs) {
 
 ParameterSnapshot::ParameterSnapshot(const Module& model) {
   for (const Tensor& p : model.parameters())
-    values_.push_back(detail::dispatch(p.dtype(), [&](auto t) {
+    values_.push_back(ag::dispatch(p.dtype(), [&](auto t) {
       using T = decltype(t);
       return Tensor(xt::xarray<T>(p.value<T>()));  // a deep copy of the values
     }));
@@ -83,7 +83,7 @@ void ParameterSnapshot::restore(Module& model) const {
           dtype_name(values_[i].dtype()), shape_str(values_[i].shape())));
   NoGradGuard no_grad;
   for (std::size_t i = 0; i < params.size(); ++i)
-    detail::dispatch(params[i].dtype(), [&](auto t) {
+    ag::dispatch(params[i].dtype(), [&](auto t) {
       using T = decltype(t);
       params[i].mutable_value<T>() = values_[i].value<T>();
     });

@@ -8,7 +8,7 @@
 #include <fmt/core.h>
 
 #include "ag/nn/train/progress.hpp"
-#include "nn_internal.hpp"
+#include "ag/extend.hpp"
 
 namespace ag::nn {
 
@@ -39,7 +39,7 @@ void check_dtype(const char* who, const Module& model, const Dataset& data, cons
 }
 
 double scalar_loss(const char* who, const Tensor& loss) {
-  detail::require_defined(who, loss, "the loss");
+  ag::require_defined(who, loss, "the loss");
   if (loss.numel() != 1)
     throw ShapeError(fmt::format("{}: the loss must be a scalar (use a mean reduction), got shape {}",
                                  who, shape_str(loss.shape())));
@@ -94,7 +94,7 @@ Logs evaluate(Module& model, const LossFn& loss_fn, const Dataset& data,
 }
 
 Tensor predict(Module& model, const Tensor& x, std::size_t batch_size) {
-  detail::require_defined("predict", x, "x");
+  ag::require_defined("predict", x, "x");
   if (x.dim() == 0) throw ShapeError("predict: x needs rows along axis 0, got a 0-d tensor");
   if (batch_size == 0) throw ValueError("predict: batch_size must be at least 1");
   ModeGuard mode(model, false);

@@ -5,14 +5,14 @@
 
 #include <fmt/core.h>
 
-#include "nn_internal.hpp"
+#include "ag/extend.hpp"
 
 namespace ag::nn {
 
 namespace {
 
 std::size_t rows_of(const char* who, const Tensor& t, const char* what) {
-  detail::require_defined(who, t, what);
+  ag::require_defined(who, t, what);
   if (t.dim() == 0 || t.shape()[0] == 0)
     throw ShapeError(fmt::format("{}: {} needs at least one row, got shape {}", who, what,
                                  shape_str(t.shape())));
