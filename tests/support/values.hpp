@@ -53,6 +53,22 @@ template <class F> std::string message_of(F&& f) {
   return {};
 }
 
+// Shared fixtures: two [2,3] value lists, a [2,3] float64 tensor from six values, a [n,1] column,
+// and 0, 1, 2, ... in a given shape.
+inline const std::vector<double> kA = {0.5, -1.25, 2.0, 3.5, -0.75, 1.0};
+inline const std::vector<double> kB = {2.0, 0.5, -4.0, 1.5, 3.0, -2.5};
+inline ag::Tensor t23(const std::vector<double>& v, bool rg = false) {
+  return ag::Tensor({{v[0], v[1], v[2]}, {v[3], v[4], v[5]}}, ag::f64, rg);
+}
+inline ag::Tensor column(const std::vector<double>& v, bool rg = false) {
+  return make(v, {v.size(), std::size_t{1}}, ag::f64, rg);
+}
+inline ag::Tensor iota(const ag::Shape& s, ag::DType d = ag::f64, bool rg = false) {
+  std::vector<double> v(ag::numel(s));
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i);
+  return make(v, s, d, rg);
+}
+
 }  // namespace opt
 
 // The same checks under the names the engine tests use.

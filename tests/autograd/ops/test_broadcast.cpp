@@ -10,22 +10,10 @@
 #include "ag/ag.hpp"
 #include "support/values.hpp"
 
-namespace {
-const std::vector<double> kA = {0.5, -1.25, 2.0, 3.5, -0.75, 1.0};  // [2,3]
-const std::vector<double> kB = {2.0, 0.5, -4.0, 1.5, 3.0, -2.5};    // [2,3]
-
-// [n,1] column from a flat list
-ag::Tensor column(const std::vector<double>& v, bool rg = false) {
-  xt::xarray<double> a = xt::xarray<double>::from_shape({v.size(), std::size_t{1}});
-  std::copy(v.begin(), v.end(), a.begin());
-  return ag::Tensor(std::move(a), rg);
-}
-
-ag::Tensor t23(const std::vector<double>& v, bool rg = false) {
-  return ag::Tensor({{v[0], v[1], v[2]}, {v[3], v[4], v[5]}}, ag::f64, rg);
-}
-
-}  // namespace
+using opt::column;
+using opt::kA;
+using opt::kB;
+using opt::t23;
 
 TEST_CASE("broadcasting gradients sum back to the operand shapes") {
   // [3,1]·[1,4] -> [3,4]; d/da_i = Σ_j b_j, d/db_j = Σ_i a_i

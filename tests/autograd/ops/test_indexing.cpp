@@ -3,19 +3,11 @@
 
 #include "support/values.hpp"
 
+using opt::iota;
+
 using opt::check;
 using opt::make;
 using opt::vals;
-
-namespace {
-ag::Tensor iota(const ag::Shape& s, ag::DType d = ag::f64, bool rg = false) {
-  std::size_t n = 1;
-  for (std::size_t v : s) n *= v;
-  std::vector<double> v(n);
-  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<double>(i);
-  return make(v, s, d, rg);
-}
-}  // namespace
 
 TEST_CASE("index_select with a list or an integer-valued tensor; repeats accumulate") {
   for (ag::DType d : opt::kDtypes) {

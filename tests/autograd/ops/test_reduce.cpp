@@ -12,15 +12,9 @@
 #include "ag/ag.hpp"
 #include "support/values.hpp"
 
-namespace {
-const std::vector<double> kA = {0.5, -1.25, 2.0, 3.5, -0.75, 1.0};  // [2,3]
-const std::vector<double> kB = {2.0, 0.5, -4.0, 1.5, 3.0, -2.5};    // [2,3]
-
-ag::Tensor t23(const std::vector<double>& v, bool rg = false) {
-  return ag::Tensor({{v[0], v[1], v[2]}, {v[3], v[4], v[5]}}, ag::f64, rg);
-}
-
-}  // namespace
+using opt::kA;
+using opt::kB;
+using opt::t23;
 
 TEST_CASE("sum and mean over all elements") {
   ag::Tensor x = t23(kA, true);

@@ -9,6 +9,8 @@
 #include "ag/ag.hpp"
 #include "support/values.hpp"
 
+using opt::iota;
+
 
 
 TEST_CASE("reshape with -1 keeps row-major order and its gradient") {
@@ -69,16 +71,6 @@ TEST_CASE("permute and transpose move values and gradients") {
 using opt::check;
 using opt::make;
 using opt::vals;
-
-namespace {
-ag::Tensor iota(const ag::Shape& s, ag::DType d = ag::f64, bool rg = false) {
-  std::size_t n = 1;
-  for (std::size_t v : s) n *= v;
-  std::vector<double> v(n);
-  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<double>(i);
-  return make(v, s, d, rg);
-}
-}  // namespace
 
 TEST_CASE("squeeze, unsqueeze, flatten and expand") {
   ag::Tensor x = iota({1, 3, 1, 2});
