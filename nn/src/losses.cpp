@@ -34,7 +34,12 @@ void check_pair(const char* op, const Tensor& pred, const Tensor& target) {
                                  shape_str(pred.shape()), shape_str(target.shape())));
 }
 
-Tensor reduce(const Tensor& x, Reduction r) {
+// `op` is the loss the user called: an empty mean names it, not the internal mean.
+Tensor reduce(const char* op, const Tensor& x, Reduction r) {
+  if (r == Reduction::mean && x.numel() == 0)
+    throw ValueError(fmt::format("{}: no elements to average (the elementwise loss has shape {}); "
+                                 "use Reduction::sum or Reduction::none for empty batches", op,
+                                 shape_str(x.shape())));
   switch (r) {
     case Reduction::mean: return mean(x);
     case Reduction::sum: return sum(x);
@@ -156,7 +161,7 @@ Tensor fused_cross_entropy(const Tensor& logits, const Tensor& target, Reduction
 
 Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction r) {
   check_pair("mse_loss", pred, target);
-  if (r == Reduction::none || pred.numel() == 0) return reduce(square(pred - target), r);
+  if (r == Reduction::none || pred.numel() == 0) return reduce("mse_loss", square(pred - target), r);
   // One op for the reduced loss (the per-row SGD of the tutorial runs it every sample):
   // L = k·Σ(p - t)², k = 1/n (mean) or 1; dL/dp = 2k·(p - t)·g = -dL/dt.
   OpScope mark("mse_loss");
@@ -192,7 +197,7 @@ Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction r) {
 
 Tensor l1_loss(const Tensor& pred, const Tensor& target, Reduction r) {
   check_pair("l1_loss", pred, target);
-  return reduce(abs(pred - target), r);
+  return reduce("l1_loss", abs(pred - target), r);
 }
 
 Tensor huber_loss(const Tensor& pred, const Tensor& target, double delta, Reduction r) {
@@ -201,20 +206,42 @@ Tensor huber_loss(const Tensor& pred, const Tensor& target, double delta, Reduct
   Tensor a = abs(pred - target);
   Tensor q = clamp(a, std::nullopt, delta);  // min(|d|, δ)
   // |d| <= δ: ½d²;  beyond: ½δ² + δ(|d| - δ) = δ(|d| - ½δ)
-  return reduce(0.5 * square(q) + delta * (a - q), r);
+  return reduce("huber_loss", 0.5 * square(q) + delta * (a - q), r);
 }
 
 Tensor bce_loss(const Tensor& prob, const Tensor& target, Reduction r, double eps) {
   check_pair("bce_loss", prob, target);
   if (!(eps > 0.0 && eps < 0.5)) throw ValueError(fmt::format("bce_loss: eps must be in (0, 0.5), got {}", eps));
-  Tensor p = clamp(prob, eps, 1.0 - eps);
-  return reduce(neg(target * log(p) + (1.0 - target) * log(1.0 - p)), r);
+  // One op, PyTorch's formula: the logs are clamped at -100, so a confident correct prediction
+  // gives 0·(-100) = 0 even where 1 - eps rounds to 1 in float32 (eps below ~6e-8), never
+  // 0·log 0 = NaN. VJP: d/dp = (p - y)/max(p(1 - p), 1e-12) where eps <= p <= 1 - eps (0 where p
+  // was clamped); d/dy = log(1 - p) - log p (clamped). Written with ag ops: differentiable again.
+  auto clamped_log = [](const Tensor& v) { return clamp(log(v), -100.0, std::nullopt); };
+  Tensor elementwise = ag::op(
+      "bce_loss", {prob, target},
+      [&] {
+        const Tensor p = clamp(prob, eps, 1.0 - eps);
+        return neg(target * clamped_log(p) + (1.0 - target) * clamped_log(1.0 - p));
+      },
+      [eps, clamped_log](const VjpContext& c, const Tensor& g) -> Grads {
+        const Tensor& prob = c.input(0);
+        const Tensor& y = c.input(1);
+        const Tensor p = clamp(prob, eps, 1.0 - eps);
+        Tensor dp, dy;
+        if (c.needs_grad(0)) {
+          const Tensor inside = ge(prob, eps) * le(prob, 1.0 - eps);
+          dp = g * inside * (p - y) / clamp(p * (1.0 - p), 1e-12, std::nullopt);
+        }
+        if (c.needs_grad(1)) dy = g * (clamped_log(1.0 - p) - clamped_log(p));
+        return {dp, dy};
+      });
+  return reduce("bce_loss", elementwise, r);
 }
 
 Tensor bce_with_logits(const Tensor& logits, const Tensor& target, Reduction r) {
   check_pair("bce_with_logits", logits, target);
   // -(y·log σ(z) + (1-y)·log(1-σ(z))) = softplus(z) - z·y, softplus = max(z,0) + log1p(e^-|z|)
-  return reduce(softplus(logits) - logits * target, r);
+  return reduce("bce_with_logits", softplus(logits) - logits * target, r);
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction r, double label_smoothing) {
@@ -226,7 +253,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction r, do
     OpScope mark("cross_entropy");
     return fused_cross_entropy(logits, target, r);
   }
-  return reduce(class_loss("cross_entropy", log_softmax(logits, -1), target, label_smoothing), r);
+  return reduce("cross_entropy", class_loss("cross_entropy", log_softmax(logits, -1), target, label_smoothing), r);
 }
 
 Tensor cross_entropy(const Tensor& logits, const std::vector<std::size_t>& classes, Reduction r,
@@ -236,7 +263,7 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<std::size_t>& class
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction r) {
   ag::require_defined("nll_loss", log_probs, "log_probs");
-  return reduce(class_loss("nll_loss", log_probs, target, 0.0), r);
+  return reduce("nll_loss", class_loss("nll_loss", log_probs, target, 0.0), r);
 }
 
 Tensor nll_loss(const Tensor& log_probs, const std::vector<std::size_t>& classes, Reduction r) {

@@ -204,3 +204,19 @@ TEST_CASE("record refuses an output that is not fresh") {
   check_message(message_of<ag::GradError>([&] { ag::record("same", {x}, x, vjp); }), {"same"});
   check_message(message_of<ag::ValueError>([&] { ag::record("none", {x}, ag::Tensor(), vjp); }), {"none", "undefined"});
 }
+
+// Issue 14 item 12: messages named an internal op ("add", "mean") or the wrong rank.
+TEST_CASE("errors name the op the user called: linear, unsqueeze, stack") {
+  const ag::Tensor x = ag::ones({2, 3}), w = ag::ones({3, 4});
+  check_message(message_of<ag::ShapeError>([&] { ag::linear(x, w, ag::ones({5})); }),
+                {"linear", "b", "[2, 4]", "[2, 3]", "[3, 4]", "[5]"});
+  check_message(message_of<ag::ShapeError>([&] { ag::linear(x, ag::ones({2, 4}), ag::ones({4})); }),
+                {"linear", "W's rows", "[2, 3]", "[2, 4]"});
+  check_message(message_of<ag::ShapeError>([&] { ag::linear(x, ag::ones({3}), ag::ones({4})); }), {"linear", "2-D"});
+  const std::string u = message_of<ag::ShapeError>([&] { ag::unsqueeze(x, 4); });
+  check_message(u, {"unsqueeze", "axis 4", "[-3, 2]", "2-d input [2, 3]"});
+  CHECK(u.find("3-d") == std::string::npos);
+  check_message(message_of<ag::ShapeError>([&] { ag::stack({x, x}, -4); }), {"stack", "axis -4", "2-d input [2, 3]"});
+  CHECK(ag::unsqueeze(x, -3).shape() == ag::Shape{1, 2, 3});
+  CHECK(ag::unsqueeze(x, 2).shape() == ag::Shape{2, 3, 1});
+}

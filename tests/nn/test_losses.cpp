@@ -1,5 +1,7 @@
 // Losses against hand-computed values and gradients; stability at extreme inputs; error paths.
 #include <cmath>
+#include <functional>
+#include <utility>
 
 #include <doctest/doctest.h>
 
@@ -65,6 +67,25 @@ TEST_CASE("bce_loss: values, gradient, clamping keeps it finite") {
     CHECK(v > 15.0);  // float32: 1 - 1e-7 rounds to 1 - 2^-23
   }
   CHECK(nn::BCELoss()(p, y).item() == doctest::Approx(l.item()));
+}
+
+// Issue 14 item 6: in float32 with eps = 1e-8, 1 - eps rounds to 1, and a confident correct
+// prediction (p = 1, y = 1) gave 0·log 0 = NaN: training diverged silently.
+TEST_CASE("bce_loss in float32 with eps below the dtype's resolution stays finite (logs clamped at -100)") {
+  ag::Tensor p({1.0, 0.0, 1.0, 0.5}, ag::f32, true);
+  const ag::Tensor y({1.0, 0.0, 0.0, 1.0}, ag::f32);
+  ag::Tensor l = nn::bce_loss(p, y, Reduction::none, 1e-8);
+  // confident and right: 0; confident and wrong: the clamp, 100; p = 0.5: log 2
+  check_values(l, {4}, {0.0, 0.0, 100.0, std::log(2.0)}, 1e-5);
+  l.sum().backward();
+  for (double v : values(p.grad())) CHECK(std::isfinite(v));
+  // d/dp = (p - y)/(p(1 - p)) = -2 at p = 0.5, y = 1; 0 where p was clamped (saturated)
+  CHECK(values(p.grad())[3] == doctest::Approx(-2.0).epsilon(1e-5));
+  // the same in float64 at an ordinary point matches the closed form, and targets get gradients
+  ag::Tensor q({0.3, 0.8}, ag::f64, true), t({0.6, 0.1}, ag::f64, true);
+  nn::bce_loss(q, t, Reduction::sum).backward();
+  check_values(q.grad(), {2}, {(0.3 - 0.6) / (0.3 * 0.7), (0.8 - 0.1) / (0.8 * 0.2)});
+  check_values(t.grad(), {2}, {std::log(0.7) - std::log(0.3), std::log(0.2) - std::log(0.8)});
 }
 
 TEST_CASE("bce_with_logits: stable for any logit; d/dz = sigmoid(z) - y") {
@@ -200,6 +221,8 @@ TEST_CASE("gradcheck: every loss in float64") {
   CHECK_GRADCHECK([&](In in) { return nn::l1_loss(in[0], t, Reduction::none); }, {p});
   CHECK_GRADCHECK([&](In in) { return nn::huber_loss(in[0], t, 0.7, Reduction::sum); }, {p});
   CHECK_GRADCHECK([&](In in) { return nn::bce_loss(in[0], y); }, {prob});
+  CHECK_GRADCHECK([&](In in) { return nn::bce_loss(in[0], in[1], Reduction::none); }, {prob, y.detach().requires_grad_()});
+  CHECK_GRADGRADCHECK([&](In in) { return nn::bce_loss(in[0], in[1]); }, {prob, y.detach().requires_grad_()});
   CHECK_GRADCHECK([&](In in) { return nn::bce_with_logits(in[0], y, Reduction::none); }, {p});
   CHECK_GRADCHECK([&](In in) { return nn::cross_entropy(in[0], onehot); }, {p});
   CHECK_GRADCHECK([&](In in) { return nn::cross_entropy(in[0], ag::Tensor({1, 0, 2, 2}), Reduction::none, 0.2); },
@@ -244,4 +267,22 @@ TEST_CASE("cross_entropy: the fused class-index path matches log_softmax + nll_l
   const std::string msg = error_of<ag::IndexError>([&] { nn::cross_entropy(z, ag::Tensor({0.5, 1})); });
   CHECK(contains(msg, "cross_entropy"));
   CHECK(contains(msg, "[2, 3]"));
+}
+
+TEST_CASE("bad input: a mean loss over an empty batch names the loss, not 'mean'") {
+  // Issue 14 item 12: mse_loss/cross_entropy on empty input said "mean: no elements...".
+  const ag::Tensor e = ag::zeros({0, 3}, ag::f64);
+  for (const auto& [name, f] : std::vector<std::pair<std::string, std::function<void()>>>{
+           {"mse_loss", [&] { nn::mse_loss(e, e); }},
+           {"l1_loss", [&] { nn::l1_loss(e, e); }},
+           {"bce_with_logits", [&] { nn::bce_with_logits(e, e); }},
+           {"cross_entropy", [&] { nn::cross_entropy(e, e); }},
+           {"cross_entropy", [&] { nn::cross_entropy(e, ag::zeros({0}, ag::f64)); }},
+       }) {
+    INFO(name);
+    const std::string msg = error_of<ag::ValueError>(f);
+    CHECK(msg.rfind(name + ":", 0) == 0);
+    CHECK(contains(msg, "[0"));
+  }
+  CHECK(nn::mse_loss(e, e, Reduction::sum).item() == 0.0);
 }

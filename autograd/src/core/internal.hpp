@@ -69,6 +69,9 @@ Tensor sum_rows(const Tensor& g);
 // Normalises possibly-negative axes against `ndim`; sorted and unique. ShapeError on bad axes.
 std::vector<std::size_t> normalize_axes(const char* op, const Axes& axes, std::size_t ndim);
 std::size_t normalize_axis(const char* op, int axis, std::size_t ndim);
+// An axis for a new dimension (unsqueeze, stack): in [-(ndim+1), ndim] for an ndim-d input; the
+// error names the input's rank and shape, not the rank of the result.
+std::size_t normalize_new_axis(const char* op, int axis, const Shape& in_shape);
 
 // On the first call (matmul): one stderr warning if OpenBLAS runs a generic kernel on an AVX2
 // CPU (blas_check.cpp). Later calls cost one static-guard check.

@@ -56,6 +56,15 @@ std::size_t normalize_axis(const char* op, int axis, std::size_t ndim) {
   return static_cast<std::size_t>(a);
 }
 
+std::size_t normalize_new_axis(const char* op, int axis, const Shape& in_shape) {
+  const long n = static_cast<long>(in_shape.size());
+  const long a = axis < 0 ? axis + n + 1 : axis;
+  if (a < 0 || a > n)
+    throw ShapeError(fmt::format("{}: axis {} is out of range [{}, {}] for a {}-d input {}", op, axis, -(n + 1), n,
+                                 n, shape_str(in_shape)));
+  return static_cast<std::size_t>(a);
+}
+
 std::vector<std::size_t> normalize_axes(const char* op, const Axes& axes, std::size_t ndim) {
   std::vector<std::size_t> out;
   out.reserve(axes.size());

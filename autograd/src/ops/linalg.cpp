@@ -177,8 +177,20 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   const auto& xs = detail::shape_ref(x);
   const auto& ws = detail::shape_ref(w);
   const auto& bs = detail::shape_ref(b);
-  if (xs.size() != 2 || ws.size() != 2 || bs.size() != 1 || xs[1] != ws[0] || bs[0] != ws[1])
+  if (xs.size() != 2 || ws.size() != 2 || bs.size() != 1 || xs[1] != ws[0] || bs[0] != ws[1]) {
+    // other shapes: matmul then add, but bad shapes are named as linear's (the op the user called)
+    const auto shapes = [&] {
+      return fmt::format("x {} · W {} + b {}", shape_str(x.shape()), shape_str(w.shape()), shape_str(b.shape()));
+    };
+    if (ws.size() != 2) throw ShapeError(fmt::format("linear: W must be 2-D [in, out], got {}", shapes()));
+    if (xs.empty() || xs.back() != ws[0])
+      throw ShapeError(fmt::format("linear: x's last axis must equal W's rows ({}), got {}", ws[0], shapes()));
+    Shape out(xs.begin(), xs.end() - 1);
+    out.push_back(ws[1]);
+    if (!detail::broadcastable_to(bs, out))
+      throw ShapeError(fmt::format("linear: b does not broadcast to the output {}, got {}", shape_str(out), shapes()));
     return add(matmul(x, w), b);
+  }
   detail::check_blas_once();
   Tensor y = dispatch(x.dtype(), [&](auto t) {
     using T = decltype(t);

@@ -132,7 +132,7 @@ Tensor squeeze(const Tensor& x, const Axes& axes_in) {
 Tensor unsqueeze(const Tensor& x, int axis) {
   detail::require_defined("unsqueeze", x);
   Shape s = x.shape();
-  const std::size_t a = detail::normalize_axis("unsqueeze", axis, s.size() + 1);
+  const std::size_t a = detail::normalize_new_axis("unsqueeze", axis, s);
   s.insert(s.begin() + static_cast<std::ptrdiff_t>(a), 1);
   return reshape(x, detail::signed_shape(s));
 }
@@ -215,7 +215,7 @@ Tensor stack(const std::vector<Tensor>& xs, int axis_in) {
       throw ShapeError(fmt::format("stack: tensor {} has shape {}, expected {} like tensor 0", n,
                                    shape_str(xs[n].shape()), shape_str(s0)));
   }
-  const std::size_t axis = detail::normalize_axis("stack", axis_in, s0.size() + 1);
+  const std::size_t axis = detail::normalize_new_axis("stack", axis_in, s0);
   std::vector<Tensor> parts;
   parts.reserve(xs.size());
   for (const Tensor& t : xs) parts.push_back(unsqueeze(t, static_cast<int>(axis)));

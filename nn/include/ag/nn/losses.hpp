@@ -24,8 +24,10 @@ Tensor huber_loss(const Tensor& pred, const Tensor& target, double delta = 1.0,
                   Reduction r = Reduction::mean);
 
 // Binary log-loss from probabilities p: -(y·log p + (1-y)·log(1-p)), with p clamped to
-// [eps, 1-eps] so that a saturated p gives a finite loss (at most -log eps; the gradient is zero
-// where p was clamped). Prefer bce_with_logits: it needs no clamp.
+// [eps, 1-eps] and each log clamped at -100 (as PyTorch), so a saturated p gives a finite loss
+// and a finite gradient in every dtype (in float32, 1 - 1e-8 rounds to 1: the log clamp keeps a
+// confident correct prediction at loss 0, not NaN). d/dp = (p - y)/max(p(1-p), 1e-12), 0 where p
+// was clamped. Prefer bce_with_logits: it needs no clamp.
 Tensor bce_loss(const Tensor& prob, const Tensor& target, Reduction r = Reduction::mean,
                 double eps = 1e-7);
 // Binary log-loss from logits z (p = sigmoid(z)), stable for every z:
