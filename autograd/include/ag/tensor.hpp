@@ -150,6 +150,11 @@ Tensor tensor(const NestedList& values, DType dtype = f32, bool requires_grad = 
 // must stay within 2^60 elements, so that strides and byte counts cannot overflow.
 std::size_t numel(const Shape& shape, const char* op = "numel");
 
+// A tensor holding a copy of numel(shape) values read row-major from `data` (T = float gives
+// float32, double float64). from_vector checks that v has exactly that many values (ValueError).
+template <class T> Tensor from_data(const T* data, const Shape& shape, bool requires_grad = false);
+template <class T> Tensor from_vector(const std::vector<T>& v, const Shape& shape, bool requires_grad = false);
+
 Tensor scalar(double v, DType dtype = f32, bool requires_grad = false);  // 0-d tensor
 Tensor zeros(const Shape& shape, DType dtype = f32, bool requires_grad = false);
 Tensor ones(const Shape& shape, DType dtype = f32, bool requires_grad = false);

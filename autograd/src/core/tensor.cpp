@@ -266,6 +266,24 @@ Tensor filled(const char* op, const Shape& shape, double value, DType dtype, boo
 }
 }  // namespace
 
+template <class T> Tensor from_data(const T* data, const Shape& shape, bool rg) {
+  const std::size_t n = numel(shape, "from_data");
+  if (n > 0 && data == nullptr) throw ValueError(fmt::format("from_data: null pointer for shape {}", shape_str(shape)));
+  xt::xarray<T> a = xt::xarray<T>::from_shape(shape);
+  if (n > 0) std::copy(data, data + n, a.data());
+  return Tensor(std::move(a), rg);
+}
+template <class T> Tensor from_vector(const std::vector<T>& v, const Shape& shape, bool rg) {
+  const std::size_t n = numel(shape, "from_vector");
+  if (v.size() != n)
+    throw ValueError(fmt::format("from_vector: {} values for shape {} ({} elements)", v.size(), shape_str(shape), n));
+  return from_data(v.data(), shape, rg);
+}
+template Tensor from_data<float>(const float*, const Shape&, bool);
+template Tensor from_data<double>(const double*, const Shape&, bool);
+template Tensor from_vector<float>(const std::vector<float>&, const Shape&, bool);
+template Tensor from_vector<double>(const std::vector<double>&, const Shape&, bool);
+
 Tensor scalar(double v, DType dtype, bool rg) { return filled("scalar", {}, v, dtype, rg); }
 Tensor full(const Shape& shape, double value, DType dtype, bool rg) {
   return filled("full", shape, value, dtype, rg);
