@@ -145,6 +145,23 @@ TEST_CASE("gradcheck: a VJP that ignores grad_output") {
   CHECK(contains(r.report, "the same whichever output element is seeded: backward ignores grad_output"));
 }
 
+// Issue 14 item 2: the failing entries of a VJP that ignores g are where numerical is 0; the
+// errors in the summary line and the result must include them, not only the entries that pass.
+TEST_CASE("gradcheck: the errors of a VJP that ignores grad_output are those of its failing entries") {
+  const Tensor x = input({2, 3}, 21);
+  const ag::GradcheckResult r = ag::gradcheck([](const Tensors& v) { return add_one_ignores_g(v[0]); }, {x});
+  REQUIRE_FALSE(r.ok);
+  CHECK_MESSAGE(contains(r.report, "output 0 [2, 3] w.r.t. input 0 [2, 3]: 30 of 36 entries differ (max abs "
+                                   "err 1, max rel err inf)"), r.report);
+  CHECK(r.max_abs_err == doctest::Approx(1.0));
+  CHECK(r.max_rel_err > 1.0);
+  ag::GradcheckOptions fast;
+  fast.mode = ag::GradcheckOptions::Mode::fast;
+  const ag::GradcheckResult rf = ag::gradcheck([](const Tensors& v) { return add_one_ignores_g(v[0]); }, {x}, fast);
+  REQUIRE_FALSE(rf.ok);
+  CHECK_MESSAGE(rf.max_rel_err > 0.1, rf.report);
+}
+
 TEST_CASE("gradcheck: a transposed gradient") {
   const Tensor x = input({2, 3}, 22), w = input({3, 3}, 23);
   const ag::GradcheckResult r =

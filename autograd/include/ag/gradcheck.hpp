@@ -55,7 +55,8 @@ struct GradcheckOptions {
 struct GradcheckResult {
   bool ok = true;
   double max_abs_err = 0.0;  // over all compared entries (fast mode: over the projections)
-  double max_rel_err = 0.0;  // |ana - num| / |num| over entries with |num| > atol
+  double max_rel_err = 0.0;  // |ana - num| / |num| over entries with |num| > atol and over every
+                             // failing entry (inf where num = 0)
   std::string report;        // empty when ok; otherwise per failing pair: table + diagnosis
   bool fast = false;         // the Jacobians were compared by random projections (fast mode)
   explicit operator bool() const noexcept { return ok; }

@@ -104,7 +104,7 @@ class Checker {
                     std::numeric_limits<double>::min());  // atol = 0 and num = 0: no 0/0
   }
 
-  void note_errors(PairReport& p, double a, double n) const;
+  void note_errors(PairReport& p, double a, double n, bool failed) const;
 
   // ---- the checks (gradcheck.cpp) ----
   void check_properties();
