@@ -123,6 +123,8 @@ class Checker {
   PairNames names_of(const PairReport& p) const;
   template <class MapA> bool matches(const Vec& A, const Vec& N, MapA map_a) const;
   void diagnose_full(PairReport& p);
+  bool wrong_reduction_full(PairReport& p);
+  bool wrong_reduction_fast(PairReport& p);
   void diagnose_fast(PairReport& p);
   void swapped_partials_full();
   void swapped_partials_fast();
