@@ -115,6 +115,50 @@ TEST_CASE("gradcheck: a bias gradient summed over the wrong axis (missing unbroa
                            "output 0 [3, 3] permuted as (1, 0)"));
 }
 
+// Issue 14 item 1: partials that vary by position (mul, hypot) hide the wrong axis from the
+// permutation test that recognises it for add.
+TEST_CASE("gradcheck: a mul bias gradient summed over the wrong axis names the input and both axes") {
+  const Tensor a = input({3, 3}, 26), b = input({3}, 27);
+  const ag::GradcheckResult r =
+      ag::gradcheck([](const Tensors& v) { return mul_bias_wrong_axis(v[0], v[1]); }, {a, b});
+  REQUIRE_FALSE(r.ok);
+  CHECK_MESSAGE(contains(r.report, "reduced over the wrong axis: input 1 [3] is broadcast along axis 0 of "
+                                   "output 0 [3, 3], so its gradient is g·∂y/∂x summed over axis 0; "
+                                   "analytical matches g·∂y/∂x summed over axis 1 instead\n"), r.report);
+  CHECK_FALSE(contains(r.report, "none recognised"));
+  CHECK_FALSE(contains(r.report, "w.r.t. input 0 [3, 3]:"));
+  // add keeps its diagnosis and gains the same one
+  const Tensor x = input({3, 3}, 17), c = input({3}, 18);
+  const ag::GradcheckResult ra =
+      ag::gradcheck([](const Tensors& v) { return add_bias_wrong_axis(v[0], v[1]); }, {x, c});
+  CHECK_MESSAGE(contains(ra.report, "permuted as (1, 0)"), ra.report);
+  CHECK(contains(ra.report, "reduced over the wrong axis: input 1 [3] is broadcast along axis 0"));
+}
+
+TEST_CASE("gradcheck: a user's hypot with its broadcast gradient summed over the wrong axis") {
+  const Tensor a = input({3, 3}, 28, 0.5, 1.5), b = input({3}, 29, 0.5, 1.5);
+  CHECK_GRADCHECK([](const Tensors& v) { return ag::sqrt(v[0] * v[0] + v[1] * v[1]); }, {a, b});
+  const ag::GradcheckResult r = ag::gradcheck([](const Tensors& v) { return hypot_wrong_axis(v[0], v[1]); }, {a, b});
+  REQUIRE_FALSE(r.ok);
+  CHECK_MESSAGE(contains(r.report, "reduced over the wrong axis: input 1 [3] is broadcast along axis 0 of "
+                                   "output 0 [3, 3]"), r.report);
+  CHECK(contains(r.report, "summed over axis 1 instead"));
+  CHECK_FALSE(contains(r.report, "none recognised"));
+}
+
+TEST_CASE("gradcheck: a broadcast gradient summed over the wrong axis and broadcast back (non-square)") {
+  const Tensor a = input({2, 3}, 30), b = input({3}, 31);
+  const ag::GradcheckResult r =
+      ag::gradcheck([](const Tensors& v) { return mul_bias_summed_back(v[0], v[1]); }, {a, b});
+  REQUIRE_FALSE(r.ok);
+  CHECK_MESSAGE(contains(r.report, "reduced over the wrong axis: input 1 [3] is broadcast along axis 0 of "
+                                   "output 0 [2, 3], so its gradient is g·∂y/∂x summed over axis 0; "
+                                   "analytical matches g·∂y/∂x summed over axis 1 instead, broadcast "
+                                   "back to the shape of g (which the engine then sums over axis 0)"),
+                r.report);
+  CHECK_FALSE(contains(r.report, "none recognised"));
+}
+
 TEST_CASE("gradcheck: a broadcast gradient reduced twice is off by the broadcast count") {
   const Tensor x = input({4, 3}, 19), b = input({3}, 20);
   const ag::GradcheckResult r =
@@ -143,6 +187,23 @@ TEST_CASE("gradcheck: a VJP that ignores grad_output") {
   CHECK_MESSAGE(contains(r.report, "a zero grad_output gives a nonzero gradient for input 0 (max |grad| = 1)"),
                 r.report);
   CHECK(contains(r.report, "the same whichever output element is seeded: backward ignores grad_output"));
+}
+
+// Issue 14 item 2: the failing entries of a VJP that ignores g are where numerical is 0; the
+// errors in the summary line and the result must include them, not only the entries that pass.
+TEST_CASE("gradcheck: the errors of a VJP that ignores grad_output are those of its failing entries") {
+  const Tensor x = input({2, 3}, 21);
+  const ag::GradcheckResult r = ag::gradcheck([](const Tensors& v) { return add_one_ignores_g(v[0]); }, {x});
+  REQUIRE_FALSE(r.ok);
+  CHECK_MESSAGE(contains(r.report, "output 0 [2, 3] w.r.t. input 0 [2, 3]: 30 of 36 entries differ (max abs "
+                                   "err 1, max rel err inf)"), r.report);
+  CHECK(r.max_abs_err == doctest::Approx(1.0));
+  CHECK(r.max_rel_err > 1.0);
+  ag::GradcheckOptions fast;
+  fast.mode = ag::GradcheckOptions::Mode::fast;
+  const ag::GradcheckResult rf = ag::gradcheck([](const Tensors& v) { return add_one_ignores_g(v[0]); }, {x}, fast);
+  REQUIRE_FALSE(rf.ok);
+  CHECK_MESSAGE(rf.max_rel_err > 0.1, rf.report);
 }
 
 TEST_CASE("gradcheck: a transposed gradient") {

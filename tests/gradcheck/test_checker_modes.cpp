@@ -125,6 +125,17 @@ TEST_CASE("gradcheck fast mode: sign flip, transposed and swapped partials from 
   CHECK_MESSAGE(contains(r3.report, "swapped partials"), r3.report);
 }
 
+TEST_CASE("gradcheck fast mode: a broadcast gradient summed over the wrong axis, from projections") {
+  const Tensor a = input({50, 50}, 40), b = input({50}, 41);  // 2500 output elements: fast
+  const ag::GradcheckResult r =
+      ag::gradcheck([](const Tensors& v) { return mul_bias_wrong_axis(v[0], v[1]); }, {a, b});
+  REQUIRE_FALSE(r.ok);
+  CHECK(r.fast);
+  CHECK_MESSAGE(contains(r.report, "reduced over the wrong axis: input 1 [50] is broadcast along axis 0 of "
+                                   "output 0 [50, 50], so its gradient is g·∂y/∂x summed over axis 0; "
+                                   "analytical matches g·∂y/∂x summed over axis 1 instead\n"), r.report);
+}
+
 // ---- gradgradcheck ---------------------------------------------------------------------------------
 TEST_CASE("gradgradcheck: correct ops pass") {
   const Tensor a = input({2, 3}, 41), b = input({2, 3}, 42), w = input({3, 2}, 43);

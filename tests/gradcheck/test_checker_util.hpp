@@ -106,6 +106,35 @@ inline Tensor add_bias_first_row(const Tensor& x, const Tensor& b) {
   });
 }
 
+// The same wrong axis where the partials depend on position: a [n, n] * b [n] whose VJP for b sums
+// g·a over axis 1 instead of axis 0 (the rows, along which b is broadcast).
+inline Tensor mul_bias_wrong_axis(const Tensor& a, const Tensor& b) {
+  Tensor y = ag::no_grad([&] { return a * b; });
+  return ag::record("mul_bias_wrong_axis", {a, b}, y, [](const ag::VjpContext& c, const Tensor& g) -> ag::Grads {
+    return {g * c.input(1), ag::sum(g * c.input(0), {1})};
+  });
+}
+
+// A user's hypot(a, b) = sqrt(a² + b²) with a [n, n], b [n] broadcast over the rows; its VJP for b
+// sums g·b/y over axis 1 instead of axis 0.
+inline Tensor hypot_wrong_axis(const Tensor& a, const Tensor& b) {
+  Tensor y = ag::no_grad([&] { return ag::sqrt(a * a + b * b); });
+  return ag::record("hypot_wrong_axis", {a, b}, y, [](const ag::VjpContext& c, const Tensor& g) -> ag::Grads {
+    const Tensor& y = c.output();
+    return {g * c.input(0) / y, ag::sum(g * c.input(1) / y, {1})};
+  }, ag::keep_output);
+}
+
+// a [2, 3] * b [3] whose VJP for b sums g·a over axis 1 (keeping it) and broadcasts the result back
+// to g's shape, so the engine's own reduction over axis 0 adds up row totals: the shape is right
+// whatever the sizes, so the bug survives non-square tests.
+inline Tensor mul_bias_summed_back(const Tensor& a, const Tensor& b) {
+  Tensor y = ag::no_grad([&] { return a * b; });
+  return ag::record("mul_bias_summed_back", {a, b}, y, [](const ag::VjpContext& c, const Tensor& g) -> ag::Grads {
+    return {g * c.input(1), ag::broadcast_to(ag::sum(g * c.input(0), {1}, true), g.shape())};
+  });
+}
+
 // x + 1 whose VJP returns ones whatever g is.
 inline Tensor add_one_ignores_g(const Tensor& x) {
   Tensor y = ag::no_grad([&] { return x + 1.0; });

@@ -19,8 +19,9 @@
 // numerical, abs and rel err) and, where recognised, a diagnosis: non-finite values, zero where it
 // should not be, sign flipped, off by a constant factor (naming the broadcast count when it is
 // one), backward ignoring grad_output, transposed (the input's last two axes), output axes
-// permuted (a broadcast gradient summed over the wrong axis), a broadcast reduced wrongly,
-// swapped partials. Cost in full mode: 2 calls of f per input element, 1 backward per output
+// permuted (a broadcast gradient summed over the wrong axis), a broadcast input's partials reduced
+// over the wrong axis (naming the axes it should be and was reduced over), a broadcast reduced
+// wrongly, swapped partials. Cost in full mode: 2 calls of f per input element, 1 backward per output
 // element; fast mode: 2 calls of f per input and 1 backward per output, per projection.
 //
 // Kinks: finite differences are meaningless across a non-differentiable point (relu/abs at 0,
@@ -55,7 +56,8 @@ struct GradcheckOptions {
 struct GradcheckResult {
   bool ok = true;
   double max_abs_err = 0.0;  // over all compared entries (fast mode: over the projections)
-  double max_rel_err = 0.0;  // |ana - num| / |num| over entries with |num| > atol
+  double max_rel_err = 0.0;  // |ana - num| / |num| over entries with |num| > atol and over every
+                             // failing entry (inf where num = 0)
   std::string report;        // empty when ok; otherwise per failing pair: table + diagnosis
   bool fast = false;         // the Jacobians were compared by random projections (fast mode)
   explicit operator bool() const noexcept { return ok; }

@@ -104,7 +104,7 @@ class Checker {
                     std::numeric_limits<double>::min());  // atol = 0 and num = 0: no 0/0
   }
 
-  void note_errors(PairReport& p, double a, double n) const;
+  void note_errors(PairReport& p, double a, double n, bool failed) const;
 
   // ---- the checks (gradcheck.cpp) ----
   void check_properties();
@@ -123,6 +123,8 @@ class Checker {
   PairNames names_of(const PairReport& p) const;
   template <class MapA> bool matches(const Vec& A, const Vec& N, MapA map_a) const;
   void diagnose_full(PairReport& p);
+  bool wrong_reduction_full(PairReport& p);
+  bool wrong_reduction_fast(PairReport& p);
   void diagnose_fast(PairReport& p);
   void swapped_partials_full();
   void swapped_partials_fast();

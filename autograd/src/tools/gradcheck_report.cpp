@@ -1,9 +1,11 @@
 // Gradient checking, the report side (see ag/gradcheck.hpp): the diagnoses that say how a failing
 // Jacobian block is wrong (non-finite values, zero, sign flip or constant factor, grad_output
-// ignored, transposed, output axes permuted, broadcast reduced wrongly, swapped partials) and the
-// failure report with its worst-entries table. The numbers come from gradcheck.cpp.
+// ignored, transposed, output axes permuted, reduced over the wrong axis, broadcast reduced wrongly,
+// swapped partials) and the failure report with its worst-entries table. The numbers come from
+// gradcheck.cpp.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <string>
 #include <utility>
@@ -72,6 +74,128 @@ std::size_t broadcast_count(const Shape& in, const Shape& out) {
   }
   const std::size_t m = ag::numel(out), n = ag::numel(in);
   return (n > 0 && m > n) ? m / n : 0;
+}
+
+// Output axes (longer than 1) along which `in` is broadcast in `out`: the axes its gradient must be
+// summed over. Assumes `in` broadcasts to `out` (broadcast_count > 0).
+std::vector<std::size_t> broadcast_axes(const Shape& in, const Shape& out) {
+  const std::size_t off = out.size() - in.size();
+  std::vector<std::size_t> axes;
+  for (std::size_t d = 0; d < out.size(); ++d)
+    if (out[d] > 1 && (d < off || in[d - off] == 1)) axes.push_back(d);
+  return axes;
+}
+
+// Flat index of the input element that output multi-index `idx` reads when input axis a is read
+// from output axis from[a] (length-1 input axes read index 0).
+std::size_t read_index(const Shape& idx, const Shape& in, const std::vector<std::size_t>& from) {
+  std::size_t f = 0;
+  for (std::size_t a = 0; a < in.size(); ++a) f = f * in[a] + (in[a] == 1 ? 0 : idx[from[a]]);
+  return f;
+}
+
+std::vector<std::size_t> aligned_axes(const Shape& in, const Shape& out) {  // numpy: on the right
+  std::vector<std::size_t> from(in.size());
+  std::iota(from.begin(), from.end(), out.size() - in.size());
+  return from;
+}
+
+// Flat index of the element of `in` that output element j reads under broadcasting.
+std::size_t source_index(std::size_t j, const Shape& in, const Shape& out) {
+  return read_index(unravel_index(j, out), in, aligned_axes(in, out));
+}
+
+std::string axes_text(const std::vector<std::size_t>& axes) {
+  if (axes.empty()) return "no axis";
+  if (axes.size() == 1) return fmt::format("axis {}", axes[0]);
+  return fmt::format("axes ({})", fmt::join(axes, ", "));
+}
+
+// A wrong reduction of the partials D[j] of a broadcast input (D[j]: output element j w.r.t. the
+// input element it reads): land(j, add) calls add(k, c) for each input element k that receives
+// c·D[j]·g[j]. The right one lands D[j] on src(j) only.
+struct WrongReduction {
+  std::vector<std::size_t> axes;  // the output axes reduced instead of broadcast_axes
+  bool broadcast_back = false;
+  std::function<void(std::size_t, const std::function<void(std::size_t, double)>&)> land;
+};
+
+// The wrong reductions tested, until `test` returns true:
+//   reduced over other axes, the result taken as the gradient: input axis a is read from another
+//     output axis of the same length (a square shape hides it: [3, 3] * [3] summed over axis 1);
+//   reduced over a wrong set of axes S' and broadcast back to g's shape, which the engine then
+//     sums over the right axes: j lands on src(j2) for every j2 that agrees with j outside S'.
+bool for_each_wrong_reduction(const Shape& in, const Shape& out,
+                              const std::function<bool(const WrongReduction&)>& test) {
+  const std::size_t r = out.size(), m = ag::numel(out), n = ag::numel(in);
+  if (r > 6) return false;
+  const std::vector<std::size_t> right = aligned_axes(in, out);
+  std::vector<std::size_t> from = right;
+  std::vector<bool> used(r, false);
+  std::function<bool(std::size_t)> assign = [&](std::size_t a) -> bool {
+    if (a == in.size()) {
+      if (from == right) return false;
+      WrongReduction w;
+      for (std::size_t d = 0; d < r; ++d)
+        if (out[d] > 1 && !used[d]) w.axes.push_back(d);
+      w.land = [&](std::size_t j, const std::function<void(std::size_t, double)>& add) {
+        add(read_index(unravel_index(j, out), in, from), 1.0);
+      };
+      return test(w);
+    }
+    if (in[a] == 1) return assign(a + 1);
+    for (std::size_t d = 0; d < r; ++d) {
+      if (used[d] || out[d] != in[a]) continue;
+      used[d] = true;
+      from[a] = d;
+      const bool found = assign(a + 1);
+      used[d] = false;
+      from[a] = right[a];
+      if (found) return true;
+    }
+    return false;
+  };
+  if (assign(0)) return true;
+
+  std::size_t should_mask = 0, long_mask = 0;
+  for (std::size_t d : broadcast_axes(in, out)) should_mask |= std::size_t{1} << d;
+  for (std::size_t d = 0; d < r; ++d)
+    if (out[d] > 1) long_mask |= std::size_t{1} << d;
+  for (std::size_t mask = 1; mask < (std::size_t{1} << r); ++mask) {
+    if ((mask & ~long_mask) != 0 || mask == should_mask) continue;
+    // fibre(j): j's multi-index without the axes of S'; hits[fibre, k] = #{j2 in it : src(j2) == k}
+    std::vector<std::size_t> fibre(m, 0);
+    std::size_t n_fibres = 1;
+    for (std::size_t d = 0; d < r; ++d)
+      if (!(mask >> d & 1)) n_fibres *= out[d];
+    Vec hits(n_fibres * n, 0.0);
+    for (std::size_t j = 0; j < m; ++j) {
+      const Shape idx = unravel_index(j, out);
+      for (std::size_t d = 0; d < r; ++d)
+        if (!(mask >> d & 1)) fibre[j] = fibre[j] * out[d] + idx[d];
+      hits[fibre[j] * n + read_index(idx, in, right)] += 1.0;
+    }
+    WrongReduction w;
+    w.broadcast_back = true;
+    for (std::size_t d = 0; d < r; ++d)
+      if (mask >> d & 1) w.axes.push_back(d);
+    w.land = [&](std::size_t j, const std::function<void(std::size_t, double)>& add) {
+      for (std::size_t k = 0; k < n; ++k)
+        if (const double c = hits[fibre[j] * n + k]; c != 0.0) add(k, c);
+    };
+    if (test(w)) return true;
+  }
+  return false;
+}
+
+std::string wrong_reduction_text(const Shape& in_s, const Shape& out_s, const std::string& in_name,
+                                 const std::string& out_name, const WrongReduction& w) {
+  const std::string should = axes_text(broadcast_axes(in_s, out_s));
+  return fmt::format(
+      "reduced over the wrong axis: {} is broadcast along {} of {}, so its gradient is g·∂y/∂x "
+      "summed over {}; analytical matches g·∂y/∂x summed over {} instead{}", in_name, should,
+      out_name, should, axes_text(w.axes),
+      w.broadcast_back ? ", broadcast back to the shape of g (which the engine then sums over " + should + ")" : "");
 }
 
 std::string nonfinite_text(std::size_t bad_a, std::size_t bad_n, const char* what) {
@@ -202,9 +326,12 @@ void Checker::diagnose_full(PairReport& p) {
     }
   }
 
-  // 6. a broadcast input whose gradient is right in total but spread over the wrong elements:
+  // 6. a broadcast input whose gradient is the right partials reduced over the wrong axes
+  const bool reduction_found = count > 0 && !factor_found && wrong_reduction_full(p);
+
+  // 7. a broadcast input whose gradient is right in total but spread over the wrong elements:
   //    with grad_output = ones (column sums of J) both agree.
-  if (count > 0 && !factor_found && !perm_found) {
+  if (count > 0 && !factor_found && !perm_found && !reduction_found) {
     bool sums_match = true;
     for (std::size_t k = 0; k < n; ++k) {
       double sa = 0.0, sn = 0.0;
@@ -222,6 +349,32 @@ void Checker::diagnose_full(PairReport& p) {
           "not sum g over the broadcast axes (e.g. it takes n × one slice of g, which is right only "
           "when g is constant along them)", in_name, out_name));
   }
+}
+
+// A broadcast input whose numerical block is "diagonal" (output element j depends on the input only
+// through the element src(j) it reads, with partial D[j] = N[j, src(j)]: add, mul, hypot, ...) and
+// whose analytical block is those partials reduced wrongly (see for_each_wrong_reduction).
+bool Checker::wrong_reduction_full(PairReport& p) {
+  const Vec& A = ana_[p.o][p.t];
+  const Vec& N = num_[p.o][p.t];
+  const PairNames pn = names_of(p);
+  const std::size_t n = pn.n, m = pn.m;
+  Vec D(m);
+  for (std::size_t j = 0; j < m; ++j) {
+    const std::size_t src = source_index(j, pn.in_s, pn.out_s);
+    D[j] = N[j * n + src];
+    for (std::size_t k = 0; k < n; ++k)
+      if (k != src && std::abs(N[j * n + k]) > opt_.atol) return false;  // not elementwise in it
+  }
+  if (max_abs(D) <= opt_.atol) return false;
+  return for_each_wrong_reduction(pn.in_s, pn.out_s, [&](const WrongReduction& w) {
+    Vec E(m * n, 0.0);
+    for (std::size_t j = 0; j < m; ++j)
+      w.land(j, [&](std::size_t k, double c) { E[j * n + k] += c * D[j]; });
+    if (!matches(A, E, [](std::size_t e) { return e; })) return false;
+    p.diagnoses.push_back(wrong_reduction_text(pn.in_s, pn.out_s, pn.in_name, pn.out_name, w));
+    return true;
+  });
 }
 
 std::string Checker::factor_text(double c, const Shape& in_s, const Shape& out_s,
@@ -335,6 +488,7 @@ void Checker::diagnose_fast(PairReport& p) {
   }
   // output axes permuted: A[j, k] = N[perm(j), k] gives <vjp(u), v> = Σ_j u_j (J v)[perm(j)]
   const std::size_t count = broadcast_count(in_s, out_s);
+  if (count > 0) wrong_reduction_fast(p);
   for (const Perm& pm : shape_preserving_perms(out_s)) {
     bool all = true;
     for (const Projection& pr : proj_) {
@@ -350,6 +504,32 @@ void Checker::diagnose_fast(PairReport& p) {
       break;
     }
   }
+}
+
+// The wrong reductions of wrong_reduction_full, from the projections: the partials are D = J·1
+// (central differences along ones; exact when the input enters elementwise), and a reduction fits
+// when <vjp(u), v> = Σ_j u_j D[j] Σ_k c_jk v_k for every projection and the entries found agree.
+bool Checker::wrong_reduction_fast(PairReport& p) {
+  const PairNames pn = names_of(p);
+  const std::size_t n = pn.n, m = pn.m;
+  const Vec D = central_dir(diff_[p.t], Vec(n, 1.0))[p.o];
+  if (max_abs(D) <= opt_.atol) return false;
+  return for_each_wrong_reduction(pn.in_s, pn.out_s, [&](const WrongReduction& w) {
+    for (const Projection& pr : proj_) {
+      const Vec& u = pr.u[p.o];
+      const Vec& v = pr.v[p.t];
+      double s = 0.0;
+      for (std::size_t j = 0; j < m; ++j) w.land(j, [&](std::size_t k, double c) { s += u[j] * D[j] * c * v[k]; });
+      if (std::abs(pr.a(p.o, p.t) - s) > proj_tol(m, n, s)) return false;
+    }
+    for (const Entry& e : p.worst) {
+      double want = 0.0;
+      w.land(e.j, [&](std::size_t k, double c) { want += k == e.k ? c * D[e.j] : 0.0; });
+      if (!close(e.a, want)) return false;
+    }
+    p.diagnoses.push_back(wrong_reduction_text(pn.in_s, pn.out_s, pn.in_name, pn.out_name, w));
+    return true;
+  });
 }
 
 // Swapped partials from the projections: <g_t, v_t2> ≈ <u, J_t2 v_t2> and vice versa.
