@@ -73,11 +73,25 @@ std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
   return out;
 }
 
-std::vector<Tensor> Module::parameters() const {
+namespace {
+std::vector<Tensor> tensors_of(std::vector<std::pair<std::string, Tensor>> named) {
   std::vector<Tensor> out;
-  for (auto& p : named_parameters()) out.push_back(std::move(p.second));
+  out.reserve(named.size());
+  for (auto& p : named) out.push_back(std::move(p.second));
   return out;
 }
+}  // namespace
+
+std::vector<Tensor> Module::parameters() const { return tensors_of(named_parameters()); }
+
+std::vector<std::pair<std::string, Tensor>> Module::named_trainable_parameters() const {
+  auto out = named_parameters();
+  out.erase(std::remove_if(out.begin(), out.end(), [](const auto& p) { return !p.second.requires_grad(); }),
+            out.end());
+  return out;
+}
+
+std::vector<Tensor> Module::trainable_parameters() const { return tensors_of(named_trainable_parameters()); }
 
 std::size_t Module::num_parameters() const {
   std::size_t n = 0;

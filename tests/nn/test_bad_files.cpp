@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include <doctest/doctest.h>
 
 #include "ag/nn/data/csv.hpp"
@@ -281,6 +283,40 @@ TEST_CASE("bad input: a failed save leaves the existing file intact and no tempo
   auto other = make_mlp(5);
   nn::load(*other, f);
   CHECK(snapshot(*other) == snapshot(*model));
+}
+
+TEST_CASE("bad input: saving over a read-only file is refused and leaves it untouched (also as root)") {
+  TempDir dir;
+  auto model = make_mlp(1), other = make_mlp(2);
+  const std::string f = dir.file("frozen.tgp");
+  nn::save(*model, f);
+  const Bytes before = read_bytes(f);
+  // no write bit for the owner: read-only even for root, whom access(W_OK) would let through
+  for (mode_t mode : {mode_t(0444), mode_t(0400), mode_t(0000), mode_t(0577)}) {
+    REQUIRE(::chmod(f.c_str(), mode) == 0);
+    std::string msg = error_of<ag::IOError>([&] { nn::save(*other, f); });
+    INFO("mode " << mode << ": " << msg);
+    CHECK(contains(msg, f));
+    CHECK(contains(msg, "not writable"));
+    msg = error_of<ag::IOError>([&] { nn::save_optimizer(nn::SGD(other->parameters(), 0.1), f); });
+    CHECK(contains(msg, "not writable"));
+    struct stat st;
+    REQUIRE(::stat(f.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == mode);
+    REQUIRE(::chmod(f.c_str(), 0600) == 0);  // to read it back whoever runs the test
+    CHECK(read_bytes(f) == before);
+    CHECK(dir.entries() == 1);  // no temporary file left behind
+  }
+  // through a symbolic link: the target is checked, and named
+  REQUIRE(::chmod(f.c_str(), 0444) == 0);
+  fs::create_symlink("frozen.tgp", dir.path / "link.tgp");
+  const std::string msg = error_of<ag::IOError>([&] { nn::save(*other, dir.file("link.tgp")); });
+  CHECK(contains(msg, dir.file("link.tgp")));
+  CHECK(contains(msg, "frozen.tgp"));
+  CHECK(contains(msg, "not writable"));
+  CHECK(fs::is_symlink(dir.path / "link.tgp"));
+  REQUIRE(::chmod(f.c_str(), 0600) == 0);
+  CHECK(read_bytes(f) == before);
 }
 
 TEST_CASE("bad input: optimizer files that do not fit leave the optimizer state unchanged") {

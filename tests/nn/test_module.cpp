@@ -31,6 +31,30 @@ TEST_CASE("Module: named_parameters are recursive, dotted and in registration or
   CHECK(mods[3].second->type_name() == "Dense");
 }
 
+TEST_CASE("Module: trainable_parameters are the parameters that require grad, in order") {
+  ag::Generator gen(1);
+  Net net(gen);
+  CHECK(net.trainable_parameters().size() == 4);
+  ag::Tensor(net.fc->weight()).requires_grad_(false);  // freeze the first layer
+  ag::Tensor(net.fc->bias()).requires_grad_(false);
+  auto named = net.named_trainable_parameters();
+  REQUIRE(named.size() == 2);
+  CHECK(named[0].first == "scale");
+  CHECK(named[1].first == "layers.1.weight");
+  auto t = net.trainable_parameters();
+  REQUIRE(t.size() == 2);
+  CHECK(t[0].id() == net.scale.id());
+  CHECK(t[1].id() == net.named_parameters()[3].second.id());
+  CHECK(net.parameters().size() == 4);  // parameters() still lists every parameter (save/load)
+  CHECK(net.num_parameters() == 2 + 12 + 4 + 8);
+  for (auto& p : net.parameters()) p.requires_grad_(false);
+  CHECK(net.trainable_parameters().empty());
+  CHECK(net.named_trainable_parameters().empty());
+  net.scale.requires_grad_(true);  // unfreezing brings it back
+  REQUIRE(net.trainable_parameters().size() == 1);
+  CHECK(net.trainable_parameters()[0].id() == net.scale.id());
+}
+
 TEST_CASE("Module: a user subclass computes its own forward and trains through backward") {
   ag::Generator gen(2);
   Net net(gen);

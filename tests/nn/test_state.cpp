@@ -7,6 +7,8 @@
 #include <fstream>
 #include <iterator>
 
+#include <sys/stat.h>
+
 #include <doctest/doctest.h>
 
 #include "support/module_util.hpp"
@@ -50,6 +52,19 @@ std::vector<std::vector<double>> snapshot(const nn::Module& m) {
   for (auto& p : m.named_parameters()) s.push_back(values(p.second));
   return s;
 }
+
+unsigned mode_of(const std::string& p) {  // permission bits, following symbolic links
+  struct stat st;
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+// Sets the process umask for one scope.
+struct UmaskGuard {
+  mode_t old;
+  explicit UmaskGuard(mode_t m) : old(::umask(m)) {}
+  ~UmaskGuard() { ::umask(old); }
+};
 
 }  // namespace
 
@@ -190,6 +205,66 @@ TEST_CASE("save errors: unwritable location") {
   const std::string msg = error_of<ag::IOError>([&] { nn::save(*m, "/nonexistent-dir-tapegrad/x.tgp"); });
   CHECK(contains(msg, "/nonexistent-dir-tapegrad/x.tgp"));
   CHECK(contains(msg, "temporary file"));
+}
+
+TEST_CASE("save through a symbolic link writes its target and keeps the link") {
+  TempDir dir;
+  auto a = make_mlp(1), b = make_mlp(2), c = make_mlp(3);
+  fs::create_directory(dir.path / "runs");
+  const std::string real = dir.file("runs/best.tgp");
+  nn::save(*a, real);
+  fs::create_symlink("runs/best.tgp", dir.path / "latest.tgp");  // relative, into another directory
+  fs::create_symlink(dir.path / "latest.tgp", dir.path / "chain.tgp");  // absolute, to a link
+  nn::save(*b, dir.file("latest.tgp"));
+  CHECK(fs::is_symlink(dir.path / "latest.tgp"));
+  CHECK(fs::read_symlink(dir.path / "latest.tgp") == "runs/best.tgp");
+  auto got = make_mlp(9);
+  nn::load(*got, real);
+  CHECK(snapshot(*got) == snapshot(*b));  // the target has the new weights, not the old ones
+  nn::save(*c, dir.file("chain.tgp"));
+  CHECK(fs::is_symlink(dir.path / "chain.tgp"));
+  CHECK(fs::is_symlink(dir.path / "latest.tgp"));
+  nn::load(*got, real);
+  CHECK(snapshot(*got) == snapshot(*c));
+  // the temporary file was made (and renamed) in the target's directory: nothing else is left
+  CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 3);
+  CHECK(std::distance(fs::directory_iterator(dir.path / "runs"), fs::directory_iterator()) == 1);
+  // a dangling link: the save creates its target
+  fs::create_symlink("fresh.tgp", dir.path / "to-fresh.tgp");
+  nn::save_optimizer(nn::SGD(a->parameters(), 0.1), dir.file("to-fresh.tgp"));
+  CHECK(fs::is_symlink(dir.path / "to-fresh.tgp"));
+  CHECK(fs::is_regular_file(dir.path / "fresh.tgp"));
+  CHECK(nn::load_tensors(dir.file("fresh.tgp")).type_name == "SGD");
+}
+
+TEST_CASE("save keeps the mode of the file it replaces and gives a new file 0666 minus the umask") {
+  TempDir dir;
+  auto a = make_mlp(1), b = make_mlp(2);
+  const std::string f = dir.file("m.tgp");
+  for (unsigned mode : {0600u, 0640u, 0664u}) {
+    nn::save(*a, f);
+    REQUIRE(::chmod(f.c_str(), mode) == 0);
+    nn::save(*b, f);
+    CHECK(mode_of(f) == mode);  // not widened to 0644 (nor narrowed)
+    nn::save_optimizer(nn::SGD(b->parameters(), 0.1), f);
+    CHECK(mode_of(f) == mode);
+  }
+  auto got = make_mlp(9);
+  nn::save(*b, f);
+  nn::load(*got, f);
+  CHECK(snapshot(*got) == snapshot(*b));
+  // through a link: the target's mode is kept
+  REQUIRE(::chmod(f.c_str(), 0600) == 0);
+  fs::create_symlink("m.tgp", dir.path / "link.tgp");
+  nn::save(*a, dir.file("link.tgp"));
+  CHECK(mode_of(f) == 0600);
+  // new files: what open(path, O_CREAT, 0666) would give
+  for (mode_t mask : {mode_t(022), mode_t(077), mode_t(027), mode_t(0)}) {
+    UmaskGuard um(mask);
+    const std::string n = dir.file("new-" + std::to_string(mask) + ".tgp");
+    nn::save(*a, n);
+    CHECK(mode_of(n) == (0666u & ~unsigned(mask)));
+  }
 }
 
 TEST_CASE("optimizer state: save -> load resumes training identically") {

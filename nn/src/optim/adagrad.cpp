@@ -20,7 +20,7 @@ Adagrad::Adagrad(std::vector<ParamGroup> groups, double lr_decay, double initial
   detail::check_range("Adagrad", "lr_decay", lr_decay, 0.0, inf);
   detail::check_range("Adagrad", "initial_accumulator_value", initial_accumulator_value, 0.0, inf);
   detail::check_range("Adagrad", "eps", eps, 0.0, inf);
-  for (auto& g : groups) add_param_group(std::move(g));
+  detail::add_groups(*this, std::move(groups));
 }
 
 void Adagrad::step() {

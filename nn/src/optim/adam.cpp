@@ -24,7 +24,7 @@ Adam::Adam(std::vector<ParamGroup> groups, Betas betas, double eps, bool amsgrad
   detail::check_range(who, "beta1", beta1_, 0.0, 1.0, true);
   detail::check_range(who, "beta2", beta2_, 0.0, 1.0, true);
   detail::check_range(who, "eps", eps, 0.0, std::numeric_limits<double>::infinity());
-  for (auto& g : groups) add_param_group(std::move(g));
+  detail::add_groups(*this, std::move(groups));
 }
 
 void Adam::step() {

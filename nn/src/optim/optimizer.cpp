@@ -38,10 +38,11 @@ void Optimizer::add_param_group(ParamGroup group) {
   for (std::size_t i = 0; i < group.params.size(); ++i) {
     const Tensor& p = group.params[i];
     if (!p.defined()) throw ValueError(fmt::format("{}: group {} parameter {} is undefined", who, gi, i));
-    if (!p.is_leaf() || !p.requires_grad())
-      throw ValueError(fmt::format("{}: group {} parameter {} {} must be a leaf with requires_grad "
-                                   "(can't optimize a tensor produced by '{}')",
-                                   who, gi, i, shape_str(p.shape()), p.op_name()));
+    // A leaf without requires_grad is a frozen parameter (PyTorch's idiom): accepted, never updated.
+    if (!p.is_leaf())
+      throw ValueError(fmt::format("{}: group {} parameter {} {} must be a leaf tensor, but it was produced "
+                                   "by '{}' (optimize the tensors it was computed from, or a detach()ed "
+                                   "copy)", who, gi, i, shape_str(p.shape()), p.op_name()));
     if (!seen.insert(p.id()).second)
       throw ValueError(fmt::format("{}: group {} parameter {} {} appears more than once", who, gi, i,
                                    shape_str(p.shape())));

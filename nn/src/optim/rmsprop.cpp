@@ -20,7 +20,7 @@ RMSprop::RMSprop(std::vector<ParamGroup> groups, double alpha, double eps, doubl
   detail::check_range("RMSprop", "alpha", alpha, 0.0, 1.0);
   detail::check_range("RMSprop", "eps", eps, 0.0, std::numeric_limits<double>::infinity());
   detail::check_range("RMSprop", "momentum", momentum, 0.0, std::numeric_limits<double>::infinity());
-  for (auto& g : groups) add_param_group(std::move(g));
+  detail::add_groups(*this, std::move(groups));
 }
 
 void RMSprop::step() {

@@ -19,7 +19,7 @@ SGD::SGD(std::vector<ParamGroup> groups, double momentum, double dampening, bool
   detail::check_range("SGD", "dampening", dampening, 0.0, 1.0);
   if (nesterov && (momentum <= 0.0 || dampening != 0.0))
     throw ValueError("SGD: nesterov needs momentum > 0 and dampening = 0");
-  for (auto& g : groups) add_param_group(std::move(g));
+  detail::add_groups(*this, std::move(groups));
 }
 
 void SGD::step() {

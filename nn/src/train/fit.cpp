@@ -46,6 +46,29 @@ double scalar_loss(const char* who, const Tensor& loss) {
   return loss.item();
 }
 
+// After the first backward of fit: when no parameter the optimizer holds received a gradient, the
+// loss does not depend on them and training would silently keep it constant (typically a module
+// that forgot register_parameter for a tensor its forward uses, or an optimizer built from another
+// model's parameters). GradError naming the cause.
+void check_gradients_reached(const Optimizer& opt) {
+  std::size_t trainable = 0;
+  for (const Tensor& p : opt.parameters()) {
+    if (!p.requires_grad()) continue;
+    if (p.grad().defined()) return;
+    ++trainable;
+  }
+  const std::string why =
+      !is_grad_enabled()
+          ? "grad mode is off (is fit called under a NoGradGuard?)"
+      : trainable == 0
+          ? fmt::format("every one of the {} parameters the {} optimizer holds is frozen (requires_grad "
+                        "false)", opt.parameters().size(), opt.type_name())
+          : fmt::format("the loss does not depend on any of the {} trainable parameters the {} optimizer "
+                        "holds (did the module register its parameters with register_parameter? was the "
+                        "optimizer built from this model's parameters()?)", trainable, opt.type_name());
+  throw GradError(fmt::format("fit: no parameter received a gradient on the first batch: {}", why));
+}
+
 // Row-weighted running means of the loss and the metrics.
 struct Accumulator {
   double loss = 0.0;
@@ -157,7 +180,12 @@ History fit(Module& model, const LossFn& loss_fn, Optimizer& optimizer, const Da
         throw ValueError(fmt::format("fit: the loss is {} at epoch {}, batch {} (lower the learning "
                                      "rate, or check the data)",
                                      lv, epoch, batch_no));
-      loss.backward();
+      if (epoch == 1 && batch_no == 1) {
+        if (loss.requires_grad()) loss.backward();  // (else check_gradients_reached explains why)
+        check_gradients_reached(optimizer);
+      } else {
+        loss.backward();
+      }
       optimizer.step();
       acc.add(lv, o.metrics, pred.detach(), b.y, b.x.shape()[0]);
       if (bar && bar->due(batch_no)) bar->update(batch_no, logs_text(acc.logs(o.metrics, "")));

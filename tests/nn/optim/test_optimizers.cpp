@@ -143,8 +143,9 @@ TEST_CASE("parameter groups have their own learning rates and weight decay") {
 TEST_CASE("optimizer construction errors") {
   ag::Tensor a({1.0}, ag::f64, true);
   ag::Tensor nonleaf = a * 2.0;
-  CHECK(contains(error_of<ag::ValueError>([&] { nn::SGD({nonleaf}, 0.1); }), "must be a leaf"));
-  CHECK(contains(error_of<ag::ValueError>([&] { nn::SGD({ag::zeros({2})}, 0.1); }), "requires_grad"));
+  const std::string leaf_msg = error_of<ag::ValueError>([&] { nn::SGD({nonleaf}, 0.1); });
+  CHECK(contains(leaf_msg, "must be a leaf"));
+  CHECK(contains(leaf_msg, "produced by 'mul'"));  // the op that made it, not ''
   CHECK(contains(error_of<ag::ValueError>([&] { nn::Adam({a, a}); }), "more than once"));
   CHECK(contains(error_of<ag::ValueError>([&] { nn::SGD({a}, -1.0); }), "learning rate"));
   CHECK(contains(error_of<ag::ValueError>([&] { nn::SGD({a}, 0.1, 0.0, 0.0, 0.0, true); }), "nesterov"));
@@ -163,6 +164,94 @@ TEST_CASE("optimizer construction errors") {
   m.to(ag::f32);
   a.set_grad(ag::Tensor({1.0}));
   CHECK(contains(error_of<ag::DtypeError>([&] { opt.step(); }), "exp_avg"));
+}
+
+TEST_CASE("an optimizer given no parameters is a ValueError naming it (PyTorch: empty parameter list)") {
+  const std::vector<ag::Tensor> none;
+  auto check = [](const std::string& msg, const std::string& who) {
+    INFO(msg);
+    CHECK(msg.rfind(who + ": ", 0) == 0);
+    CHECK(contains(msg, "empty parameter list"));
+    CHECK(contains(msg, "register_parameter"));
+  };
+  check(error_of<ag::ValueError>([&] { nn::SGD(none, 0.1); }), "SGD");
+  check(error_of<ag::ValueError>([&] { nn::Adam(none, 1e-3); }), "Adam");
+  check(error_of<ag::ValueError>([&] { nn::AdamW(none, 1e-3); }), "AdamW");
+  check(error_of<ag::ValueError>([&] { nn::RMSprop(none, 0.01); }), "RMSprop");
+  check(error_of<ag::ValueError>([&] { nn::Adagrad(none, 0.01); }), "Adagrad");
+  // the group forms: no group, or groups without parameters
+  check(error_of<ag::ValueError>([&] { nn::SGD(std::vector<nn::ParamGroup>{}); }), "SGD");
+  check(error_of<ag::ValueError>([&] { nn::Adam(std::vector<nn::ParamGroup>{{{}, 0.1}, {{}, 0.2}}); }), "Adam");
+  // the case: a module that keeps its tensor without register_parameter
+  struct Forgetful : nn::Module {
+    ag::Tensor w = ag::Tensor({1.0}, ag::f64, true);
+    ag::Tensor forward(const ag::Tensor& x) override { return x * w; }
+    std::string type_name() const override { return "Forgetful"; }
+  } m;
+  check(error_of<ag::ValueError>([&] { nn::SGD(m.parameters(), 0.1); }), "SGD");
+}
+
+TEST_CASE("frozen parameters (requires_grad false) are accepted and never updated") {
+  ag::Generator gen(3);
+  Net net(gen);
+  net.to(ag::f64);
+  ag::Tensor(net.fc->weight()).requires_grad_(false);
+  ag::Tensor(net.fc->bias()).requires_grad_(false);
+  const std::vector<double> w0 = values(net.fc->weight()), b0 = values(net.fc->bias());
+  const std::vector<double> s0 = values(net.scale);
+  ag::Tensor x({{0.5, -1.0, 2.0}, {1.0, 0.0, -0.5}}, ag::f64);
+  auto train_step = [&](nn::Optimizer& opt) {
+    opt.zero_grad();
+    net(x).sum().backward();
+    opt.step();
+  };
+  for (int k = 0; k < 4; ++k) {
+    std::unique_ptr<nn::Optimizer> opt;
+    switch (k) {  // PyTorch's idiom: every parameter given, the frozen ones skipped
+      case 0: opt = std::make_unique<nn::SGD>(net.parameters(), 0.1, 0.9); break;
+      case 1: opt = std::make_unique<nn::Adam>(net.parameters(), 0.1); break;
+      case 2: opt = std::make_unique<nn::RMSprop>(net.parameters(), 0.01); break;
+      default: opt = std::make_unique<nn::Adagrad>(net.parameters(), 0.1); break;
+    }
+    CHECK(opt->parameters().size() == 4);
+    const std::vector<double> s_before = values(net.scale);
+    train_step(*opt);
+    CHECK(values(net.fc->weight()) == w0);  // bit-identical
+    CHECK(values(net.fc->bias()) == b0);
+    CHECK(values(net.scale) != s_before);  // the trainable ones moved
+    CHECK(net.fc->weight().is_leaf());
+  }
+  // SGD on scale alone, by hand: d(sum y)/d scale = the unscaled output u, scale ← scale - 0.5·u
+  net.scale.requires_grad_(false);  // frozen after construction: skipped at step()
+  nn::SGD sgd(net.trainable_parameters(), 0.5);
+  REQUIRE(sgd.parameters().size() == 1);  // layers.1.weight only
+  ag::Tensor w2 = sgd.parameters()[0];
+  nn::SGD all(net.parameters(), 0.5);
+  const std::vector<double> s1 = values(net.scale);
+  net.scale.requires_grad_(true);
+  all.zero_grad();
+  net(x).sum().backward();  // gives scale a gradient ...
+  net.scale.requires_grad_(false);  // ... then freezes it
+  const std::vector<double> w2_before = values(w2);
+  ag::Tensor g2 = w2.grad();
+  all.step();
+  CHECK(values(net.scale) == s1);
+  CHECK(values(net.fc->weight()) == w0);
+  std::vector<double> want = w2_before;
+  const std::vector<double> g = values(g2);
+  for (std::size_t i = 0; i < want.size(); ++i) want[i] -= 0.5 * g[i];
+  check_values(w2, w2.shape(), want);
+  CHECK(all.step_count(0, 0) == 0);  // scale: never stepped by `all`
+  // every parameter frozen: accepted (as PyTorch), step() changes nothing
+  for (auto& p : net.parameters()) p.requires_grad_(false);
+  nn::Adam frozen(net.parameters(), 0.1);
+  for (auto& p : net.parameters()) p.set_grad(ag::ones(p.shape(), p.dtype()));
+  frozen.step();
+  CHECK(values(net.fc->weight()) == w0);
+  CHECK(frozen.step_count(0, 0) == 0);
+  CHECK(frozen.state().size() == 1);  // only the learning rate "0.lr"
+  // a tensor given twice is still an error
+  CHECK(contains(error_of<ag::ValueError>([&] { nn::SGD({net.scale, net.scale}, 0.1); }), "more than once"));
 }
 
 TEST_CASE("state() / load_state(): round trip, all-or-nothing validation") {

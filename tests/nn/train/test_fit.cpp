@@ -115,6 +115,59 @@ TEST_CASE("fit: errors for a non-finite loss, mismatched dtypes and an empty dro
   CHECK(!error_of<ag::ValueError>([&] { nn::fit(model, nn::MSELoss(), sgd, data, o); }).empty());
 }
 
+TEST_CASE("fit: a loss that no parameter of the optimizer reaches is a GradError, not a silent constant loss") {
+  nn::Dataset data(ag::tensor({{1.0}, {2.0}}, ag::f64), ag::tensor({{3.0}, {5.0}}, ag::f64));
+  nn::FitOptions o = quiet();
+  o.epochs = 3;
+  // the issue's case: forward uses a tensor that was never registered, the registered one is unused
+  struct Forgetful : nn::Module {
+    ag::Tensor w = ag::full({1, 1}, 2.0, ag::f64).requires_grad_(true), unused;
+    Forgetful() { unused = register_parameter("unused", ag::Tensor({0.5}, ag::f64)); }
+    ag::Tensor forward(const ag::Tensor& x) override { return ag::matmul(x, w); }
+    std::string type_name() const override { return "Forgetful"; }
+  } m;
+  CountingSGD sgd(m.parameters(), 0.1);
+  std::string msg = error_of<ag::GradError>([&] { nn::fit(m, nn::MSELoss(), sgd, data, o); });
+  INFO(msg);
+  CHECK(contains(msg, "fit: no parameter received a gradient"));
+  CHECK(contains(msg, "1 trainable parameters the SGD optimizer"));
+  CHECK(contains(msg, "register_parameter"));
+  CHECK(sgd.steps == 0);  // refused before the first step
+  check_values(m.w, {1, 1}, {2.0});
+  check_values(m.unused, {1}, {0.5});
+  // an optimizer built from another model's parameters
+  nn::Dense model(1, 1, true, nn::Init::zeros, ag::f64), other(1, 1, true, nn::Init::zeros, ag::f64);
+  CountingSGD wrong(other.parameters(), 0.1);
+  msg = error_of<ag::GradError>([&] { nn::fit(model, nn::MSELoss(), wrong, data, o); });
+  CHECK(contains(msg, "2 trainable parameters the SGD optimizer"));
+  CHECK(wrong.steps == 0);
+  // every parameter frozen: the loss does not even require grad
+  for (auto& p : model.parameters()) p.requires_grad_(false);
+  nn::Adam adam(model.parameters(), 0.1);  // accepted, as in PyTorch
+  msg = error_of<ag::GradError>([&] { nn::fit(model, nn::MSELoss(), adam, data, o); });
+  CHECK(contains(msg, "fit: no parameter received a gradient"));
+  CHECK(contains(msg, "every one of the 2 parameters the Adam optimizer holds is frozen"));
+  check_values(model.weight(), {1, 1}, {0.0});
+  // grad mode off around fit
+  for (auto& p : model.parameters()) p.requires_grad_(true);
+  {
+    ag::NoGradGuard ng;
+    msg = error_of<ag::GradError>([&] { nn::fit(model, nn::MSELoss(), adam, data, o); });
+  }
+  CHECK(contains(msg, "grad mode is off"));
+  // partly frozen trains the rest: the bias alone moves (hand-computed as in the first test case:
+  // w = 0, dL/db = -8, so b = 0.8 after one full-batch SGD step)
+  ag::Tensor(model.weight()).requires_grad_(false);
+  nn::SGD sgd2(model.parameters(), 0.1);
+  o.epochs = 1;
+  o.batch_size = 2;
+  o.shuffle = false;
+  const nn::History h = nn::fit(model, nn::MSELoss(), sgd2, data, o);
+  CHECK(h.loss[0] == doctest::Approx(17.0));
+  check_values(model.weight(), {1, 1}, {0.0});
+  check_values(model.bias(), {1}, {0.8});
+}
+
 TEST_CASE("evaluate and predict: no grad, eval mode, batches agree with one pass") {
   ag::Generator gen(4);
   nn::Sequential model(std::make_shared<nn::Dense>(3, 5, gen), std::make_shared<nn::Dropout>(0.5, 1),

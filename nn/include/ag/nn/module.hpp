@@ -43,6 +43,10 @@ class Module {
   // appears once, under its first name.
   std::vector<std::pair<std::string, Tensor>> named_parameters() const;
   std::vector<Tensor> parameters() const;
+  // The subset that requires grad, same order: what to give an optimizer after freezing some
+  // parameters with requires_grad_(false) (optimizers also accept and skip frozen ones).
+  std::vector<std::pair<std::string, Tensor>> named_trainable_parameters() const;
+  std::vector<Tensor> trainable_parameters() const;
   std::size_t num_parameters() const;  // total element count
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
   // This module's own parameters (not its children's), in registration order.

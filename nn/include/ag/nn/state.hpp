@@ -18,6 +18,11 @@
 //
 // Writing is atomic: the bytes go to a temporary file in the same directory, which is fsync'ed and
 // then renamed over `path` (a crash leaves either the old file or the new one, never half of one).
+// The temporary file is created 0600 (nothing is readable while it is written) and removed if
+// anything fails. Saving to a symbolic link writes the link's target (the link stays a link); an
+// existing file keeps its permission bits (and owner and group where the process may set them), a
+// new file gets 0666 & ~umask; an existing file that is not writable (no owner write bit, or
+// access(W_OK) fails) is refused with an IOError and left untouched, also when running as root.
 // Loading validates everything — magic, version, kind, checksum, every entry's bounds, and every
 // name, shape and dtype against the target — before it changes anything; any problem throws
 // ag::IOError naming the file and the problem, and leaves the model / optimizer unchanged.

@@ -1,6 +1,10 @@
 #pragma once
 // Optimizer base: updates parameter values in place under no-grad (never recorded on the tape).
-// Parameters whose grad is undefined (not reached by the last backward) are skipped by step().
+// Parameters whose grad is undefined (not reached by the last backward) are skipped by step(), and
+// so are frozen parameters (requires_grad false, also when frozen after construction): as in
+// PyTorch, `p.requires_grad_(false)` then `Adam(model.parameters())` trains the rest. An optimizer
+// constructed with no parameter at all is a ValueError ("optimizer got an empty parameter list");
+// one whose parameters are all frozen is accepted (PyTorch does) and step() changes nothing.
 //
 // The update rules (ag/nn/optim/{sgd,adam,rmsprop,adagrad}.hpp) are PyTorch's documented ones.
 // Every update runs in place on the parameter values, in the parameter's dtype, and is never
@@ -38,8 +42,8 @@ class Optimizer {
   virtual std::vector<std::pair<std::string, Tensor>> state() const = 0;
   virtual void load_state(const std::vector<std::pair<std::string, Tensor>>& state) = 0;
   virtual std::string type_name() const = 0;
-  // Appends a group (PyTorch's add_param_group). Every parameter must be a defined leaf with
-  // requires_grad, and appear in one group only (ValueError otherwise); lr must be >= 0.
+  // Appends a group (PyTorch's add_param_group). Every parameter must be a defined leaf (frozen
+  // ones are accepted and skipped), and appear in one group only (ValueError otherwise); lr >= 0.
   void add_param_group(ParamGroup group);
   std::vector<Tensor> parameters() const;  // every group's parameters, in order
 
@@ -69,14 +73,15 @@ class StatefulOptimizer : public Optimizer {
     std::vector<Tensor> buf;  // one per buffer name; undefined until first used
   };
   Slot& slot(std::size_t g, std::size_t i);  // grows the table for groups added later
-  // Calls f(group, param, grad, slot) for every parameter that has a gradient, under no-grad
-  // (the loop every update rule shares).
+  // Calls f(group, param, grad, slot) for every parameter that requires grad and has a gradient,
+  // under no-grad (the loop every update rule shares).
   template <class F> void for_each_with_grad(F&& f) {
     NoGradGuard no_record;
     for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
       const ParamGroup& grp = groups_[gi];
       for (std::size_t i = 0; i < grp.params.size(); ++i) {
         Tensor p = grp.params[i];
+        if (!p.requires_grad()) continue;  // frozen
         const Tensor grad = p.grad();
         if (!grad.defined()) continue;
         Slot& s = slot(gi, i);

@@ -61,7 +61,10 @@ struct FitOptions {
 
 // Trains `model` in place and returns the per-epoch history. The model's training flag is set
 // for the epochs and restored afterwards. A non-finite loss is a ValueError naming the epoch and
-// batch; data whose dtype differs from the model's parameters is a DtypeError.
+// batch; data whose dtype differs from the model's parameters is a DtypeError. When no parameter
+// the optimizer holds receives a gradient from the first batch's loss (a module that forgot
+// register_parameter, an optimizer built from another model, every parameter frozen), fit throws
+// a GradError instead of training with a constant loss.
 History fit(Module& model, const LossFn& loss_fn, Optimizer& optimizer, const Dataset& train,
             const FitOptions& options = {});
 
