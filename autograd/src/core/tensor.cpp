@@ -1,11 +1,7 @@
-// Tensor handle: construction, accessors, creation functions, printing.
-#include <cctype>
+// Tensor handle: construction, accessors, creation functions (printing: format.cpp).
 #include <cmath>
-#include <ostream>
-#include <sstream>
 
 #include <xtensor/xbuilder.hpp>
-#include <xtensor/xio.hpp>
 
 #include "ag/format.hpp"
 #include "core/internal.hpp"
@@ -334,45 +330,5 @@ Tensor eye(std::size_t n, DType dtype) {
 Tensor zeros_like(const Tensor& t, bool rg) { return filled("zeros_like", t.shape(), 0.0, t.dtype(), rg); }
 Tensor ones_like(const Tensor& t, bool rg) { return filled("ones_like", t.shape(), 1.0, t.dtype(), rg); }
 Tensor full_like(const Tensor& t, double v, bool rg) { return filled("full_like", t.shape(), v, t.dtype(), rg); }
-
-// ---- printing --------------------------------------------------------------------------------
-std::ostream& operator<<(std::ostream& os, DType d) { return os << dtype_name(d); }
-
-std::ostream& operator<<(std::ostream& os, const Tensor& t) {
-  if (!t.defined()) return os << "tensor(undefined)";
-  std::ostringstream vals;
-  // xio abbreviates large arrays with "..." (threshold = number of elements printed in full).
-  xt::print_options::set_threshold(200);
-  xt::print_options::set_edge_items(3);
-  std::visit([&](const auto& a) { vals << a; }, t.impl()->value);
-  std::string v = vals.str();
-  // one line: xio puts rows on separate lines
-  std::string flat;
-  flat.reserve(v.size());
-  bool space = false;
-  for (char c : v) {
-    if (c == '\n' || c == ' ') {
-      space = true;
-      continue;
-    }
-    if (space && !flat.empty() && flat.back() != '[' && c != '}' && c != ',') flat += ' ';
-    space = false;
-    flat += c == '{' ? '[' : c == '}' ? ']' : c;
-  }
-  os << "tensor(" << flat << ", shape=" << shape_str(t.shape()) << ", dtype=" << t.dtype();
-  if (!t.name().empty()) os << ", name=" << t.name();
-  if (t.requires_grad()) os << ", requires_grad=true";
-  if (!t.is_leaf()) {  // like PyTorch's grad_fn=<MulBackward0>: "log_softmax" -> LogSoftmaxBackward
-    os << ", grad_fn=<";
-    bool up = true;
-    for (const char* p = t.op_name(); *p; ++p) {
-      if (*p == '_') { up = true; continue; }
-      os << (up ? static_cast<char>(std::toupper(static_cast<unsigned char>(*p))) : *p);
-      up = false;
-    }
-    os << "Backward>";
-  }
-  return os << ")";
-}
 
 }  // namespace ag

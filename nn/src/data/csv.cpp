@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <utility>
 
 #include <fmt/core.h>
@@ -60,6 +61,81 @@ std::string number_problem(const std::string& cell) {
   if (parse_number(cell, v) == Parse::out_of_range)
     return fmt::format("{} is out of the range of a double", quoted(cell));
   return fmt::format("{} is not a number", quoted(cell));
+}
+
+// The offset of the first byte in s[0, n) that is not part of valid UTF-8 (overlong forms,
+// surrogates and code points above U+10FFFF are invalid), or n. A sequence cut off by the end of
+// the sample counts as valid when the file goes on (`more`).
+std::size_t invalid_utf8(const unsigned char* s, std::size_t n, bool more) {
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      return i;
+    }
+    for (std::size_t k = 1; k < len; ++k) {
+      if (i + k >= n) return more ? n : i;
+      const unsigned char d = s[i + k];
+      if (d < (k == 1 ? lo : 0x80) || d > (k == 1 ? hi : 0xBF)) return i;
+    }
+    i += len;
+  }
+  return n;
+}
+
+// Looks at the first 8 KiB before any line is parsed, so that a compressed or binary file is not
+// reported as "a ragged row on line 2": gzip and zip magic bytes, a UTF-16 byte-order mark, a NUL
+// byte or invalid UTF-8 are an IOError naming the file. Returns the bytes read, without a UTF-8
+// byte-order mark (EF BB BF), which would otherwise stick to the first header name. (No seeking
+// back: the file may be a pipe, e.g. <(zcat data.csv.gz).)
+std::string check_text(std::ifstream& in, const std::string& path) {
+  constexpr std::size_t kSample = 8192;
+  char buf[kSample];
+  in.read(buf, kSample);
+  if (in.bad())  // e.g. a directory: opening works, reading fails
+    throw IOError(fmt::format("read_csv: cannot read '{}': {}", path, errno ? std::strerror(errno) : "read error"));
+  const auto n = static_cast<std::size_t>(in.gcount());
+  const auto* b = reinterpret_cast<const unsigned char*>(buf);
+  auto starts = [&](std::initializer_list<unsigned char> magic) {
+    return n >= magic.size() && std::equal(magic.begin(), magic.end(), b);
+  };
+  if (starts({0x1f, 0x8b}))
+    throw IOError(fmt::format("read_csv: '{}' looks gzip-compressed (it starts with the bytes 1f 8b), "
+                              "not CSV text: decompress it first (gunzip)", path));
+  if (starts({'P', 'K', 0x03, 0x04}) || starts({'P', 'K', 0x05, 0x06}))
+    throw IOError(fmt::format("read_csv: '{}' looks like a zip archive (it starts with "
+                              "the bytes 50 4b, 'PK'), not CSV text: extract the CSV file first", path));
+  if (starts({0xff, 0xfe}) || starts({0xfe, 0xff}))
+    throw IOError(fmt::format("read_csv: '{}' is UTF-16 text (it starts with the byte-order mark "
+                              "{:02x} {:02x}), not UTF-8: save it as UTF-8", path, b[0], b[1]));
+  const std::size_t bom = starts({0xef, 0xbb, 0xbf}) ? 3 : 0;
+  auto line_of = [&](std::size_t at) { return 1 + static_cast<std::size_t>(std::count(buf, buf + at, '\n')); };
+  if (const void* nul = std::memchr(buf, 0, n)) {
+    const auto at = static_cast<std::size_t>(static_cast<const char*>(nul) - buf);
+    throw IOError(fmt::format("read_csv: {}:{}: a NUL byte (at byte offset {}): the file looks binary, "
+                              "not CSV text", path, line_of(at), at));
+  }
+  if (const std::size_t at = invalid_utf8(b, n, n == kSample); at < n)
+    throw IOError(fmt::format("read_csv: {}:{}: invalid UTF-8 (byte {:02x} at offset {}): the file looks "
+                              "binary, or is in another encoding such as Latin-1; save it as UTF-8",
+                              path, line_of(at), b[at], at));
+  return std::string(buf + bom, n - bom);
 }
 
 std::string column_desc(std::size_t col, const std::vector<std::string>& names) {
@@ -127,13 +203,29 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
     throw IOError(fmt::format("read_csv: cannot open '{}': {}", path,
                               err ? std::strerror(err) : "unknown error"));
   }
+  const std::string head = check_text(in, path);
   CsvTable t;
   t.path = path;
 
   std::string line;
   std::size_t line_no = 0;
+  std::size_t head_pos = 0;
+  auto getline = [&]() -> bool {  // from `head`, then from the rest of the file
+    if (head_pos >= head.size()) return static_cast<bool>(std::getline(in, line));
+    const std::size_t nl = head.find('\n', head_pos);
+    if (nl != std::string::npos) {
+      line.assign(head, head_pos, nl - head_pos);
+      head_pos = nl + 1;
+      return true;
+    }
+    line.assign(head, head_pos, std::string::npos);  // a line that goes on past the sample
+    head_pos = head.size();
+    std::string rest;
+    if (std::getline(in, rest)) line += rest;
+    return true;
+  };
   auto next_line = [&]() -> bool {  // the next non-blank line, CR stripped
-    while (std::getline(in, line)) {
+    while (getline()) {
       ++line_no;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (!is_blank(line)) return true;
@@ -143,7 +235,7 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   auto where = [&]() { return fmt::format("{}:{}", path, line_no); };
 
   for (std::size_t s = 0; s < options.skip_lines; ++s) {
-    if (!std::getline(in, line)) break;
+    if (!getline()) break;
     ++line_no;
   }
 

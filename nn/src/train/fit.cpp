@@ -164,7 +164,7 @@ History fit(Module& model, const LossFn& loss_fn, Optimizer& optimizer, const Da
     const auto start = Clock::now();
     const std::string prefix = fmt::format("epoch {:>{}}/{}", epoch, width, o.epochs);
     std::optional<ProgressBar> bar;
-    if (verbosity == Verbosity::progress_bar) bar.emplace(out, loader.size(), prefix);
+    if (verbosity == Verbosity::progress_bar) bar.emplace(out, loader.size(), prefix, 30, o.terminal_width);
 
     model.train(true);
     Accumulator acc(o.metrics.size());

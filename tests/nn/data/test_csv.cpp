@@ -2,6 +2,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+
+#include <sys/stat.h>
 
 #include <doctest/doctest.h>
 
@@ -137,4 +140,90 @@ TEST_CASE("read_csv errors: unknown label column, unterminated quote, empty file
   CHECK(contains(error_of<ag::IOError>([&] { nn::read_csv(empty); }), "empty"));
   const std::string header_only = write_file("header_only.csv", "a,b\n");
   CHECK(contains(error_of<ag::IOError>([&] { nn::read_csv(header_only); }), "no data rows"));
+}
+
+// Issue 14 item 16: compressed and binary files used to fail as "a ragged row on line 2".
+TEST_CASE("read_csv errors: gzip, zip, UTF-16 and binary files are refused up front, naming the file") {
+  // gzip.compress(b"label,x\na,1\nb,2\n", mtime=0): a real gzip stream of a small CSV
+  const std::string gz = write_file("data.csv.gz", std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\xcb\x49\x4c"
+                                                               "\x4a\xcd\xd1\xa9\xe0\x4a\xd4\x31\xe4\x4a\xd2\x31\xe2"
+                                                               "\x02\x00\xb4\xd8\x0b\x1a\x10\x00\x00\x00", 36));
+  const std::string mgz = error_of<ag::IOError>([&] { nn::read_csv(gz); });
+  CHECK(mgz == "read_csv: '" + gz + "' looks gzip-compressed (it starts with the bytes 1f 8b), not CSV text: "
+                                    "decompress it first (gunzip)");
+
+  const std::string zip = write_file("data.zip", std::string("PK\x03\x04\x14\x00\x00\x00\x08\x00", 10) + "data.csv");
+  const std::string mzip = error_of<ag::IOError>([&] { nn::read_csv(zip); });
+  CHECK(contains(mzip, "'" + zip + "' looks like a zip archive"));
+  CHECK(contains(mzip, "extract the CSV file first"));
+
+  const std::string utf16 = write_file("utf16.csv", std::string("\xff\xfe" "a\0,\0b\0\n\0", 10));
+  CHECK(contains(error_of<ag::IOError>([&] { nn::read_csv(utf16); }),
+                 "'" + utf16 + "' is UTF-16 text (it starts with the byte-order mark ff fe)"));
+
+  // a NUL byte on the third line, after text that would parse
+  const std::string bin = write_file("floats.bin", std::string("a,b\n1,2\n\x00\x00\x80\x3f", 12));
+  CHECK(error_of<ag::IOError>([&] { nn::read_csv(bin); }) ==
+        "read_csv: " + bin + ":3: a NUL byte (at byte offset 8): the file looks binary, not CSV text");
+
+  // Latin-1 "café" (e9 is not UTF-8 on its own)
+  const std::string latin1 = write_file("latin1.csv", "x,label\n1,caf\xe9\n");
+  const std::string ml = error_of<ag::IOError>([&] { nn::read_csv(latin1); });
+  CHECK(contains(ml, latin1 + ":2: invalid UTF-8 (byte e9 at offset 13)"));
+  CHECK(contains(ml, "save it as UTF-8"));
+  // ... and a sequence cut off at the end of the file
+  const std::string cut = write_file("cut.csv", "x\n1\n\xe2\x82");
+  CHECK(contains(error_of<ag::IOError>([&] { nn::read_csv(cut); }), cut + ":3: invalid UTF-8 (byte e2 at offset 4)"));
+}
+
+TEST_CASE("read_csv: a UTF-8 byte-order mark is skipped; UTF-8 labels are kept") {
+  const std::string path = write_file("bom.csv", "\xef\xbb\xbflabel,x\n\xe2\x82\xac,1.5\nB,2\n");
+  nn::CsvOptions o;
+  o.label = "label";
+  o.dtype = ag::f64;
+  const nn::CsvTable t = nn::read_csv(path, o);
+  CHECK(t.label_name == "label");  // not "\uFEFFlabel"
+  CHECK(t.label_column == 1);
+  CHECK(t.feature_names == std::vector<std::string>{"x"});
+  CHECK(t.labels == std::vector<std::string>{"\xe2\x82\xac", "B"});  // the euro sign, intact
+  check_values(t.x, {2, 1}, {1.5, 2.0});
+  // without a header the first cell of the first row is clean too
+  const std::string nh = write_file("bom_no_header.csv", "\xef\xbb\xbf" "3,4\n5,6\n");
+  nn::CsvOptions o2;
+  o2.header = false;
+  o2.dtype = ag::f64;
+  check_values(nn::read_csv(nh, o2).x, {2, 2}, {3, 4, 5, 6});
+  // a file that is only a BOM is empty
+  const std::string only = write_file("bom_only.csv", "\xef\xbb\xbf");
+  CHECK(contains(error_of<ag::IOError>([&] { nn::read_csv(only); }), "empty file"));
+}
+
+TEST_CASE("read_csv: a file longer than the 8 KiB that are checked first, and a pipe, read whole") {
+  // 2000 rows of 6 bytes after a BOM and the header (11 bytes): row 1363 (bytes 8189-8194)
+  // straddles the end of the 8 KiB sample
+  std::string text = "\xef\xbb\xbflabel,x\n";
+  for (int i = 0; i < 2000; ++i) text += (i % 2 ? "b," : "a,") + std::to_string(100 + i % 900) + "\n";
+  auto check = [](const nn::CsvTable& t) {
+    CHECK(t.label_name == "label");
+    REQUIRE(t.rows() == 2000);
+    const auto x = values(t.x);
+    CHECK(x[0] == 100);
+    CHECK(x[1363] == 100 + 1363 % 900);
+    CHECK(t.labels[1363] == "b");
+    CHECK(x[1999] == 100 + 1999 % 900);
+    CHECK(t.labels[1999] == "b");
+  };
+  nn::CsvOptions o;
+  o.label = "label";
+  o.dtype = ag::f64;
+  check(nn::read_csv(write_file("long.csv", text), o));
+
+  // a named pipe cannot seek back: e.g. read_csv("/dev/stdin") or <(zcat data.csv.gz)
+  const std::string fifo = write_file("pipe.csv", "");
+  std::filesystem::remove(fifo);
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::thread writer([&] { std::ofstream(fifo, std::ios::binary) << text; });  // < the 64 KiB pipe buffer
+  check(nn::read_csv(fifo, o));
+  writer.join();
+  std::filesystem::remove(fifo);
 }

@@ -216,12 +216,40 @@ TEST_CASE("fit output: per-epoch lines, a progress bar, or nothing") {
   std::ostringstream bar;
   o.out = &bar;
   o.verbosity = nn::Verbosity::progress_bar;
+  o.terminal_width = 120;  // not whatever COLUMNS says where the tests run
   nn::fit(*p.model, nn::MSELoss(), sgd, p.train, o);
   const std::string b = bar.str();
   CHECK(contains(b, "\r"));
   CHECK(contains(b, "ETA"));
   CHECK(contains(b, "epoch 3/3 [==============================] 2/2 - "));
   CHECK(std::count(b.begin(), b.end(), '\n') == 3);
+
+  // a 40-column terminal (issue 14 item 15): no redrawn frame reaches the last column; each
+  // epoch's final frame keeps the loss and the metric
+  std::ostringstream narrow;
+  o.out = &narrow;
+  o.terminal_width = 40;
+  nn::fit(*p.model, nn::MSELoss(), sgd, p.train, o);
+  const std::string n = narrow.str();
+  CHECK(std::count(n.begin(), n.end(), '\n') == 3);
+  std::size_t frames = 0;
+  for (std::size_t at = n.find('\r'); at != std::string::npos;) {
+    const std::size_t next = n.find('\r', at + 1);
+    std::string frame = n.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1);
+    INFO("frame '" << frame << "'");
+    if (frame.back() == '\n') {
+      CHECK(contains(frame, " 2/2 - "));
+      CHECK(contains(frame, " - loss "));
+      CHECK(contains(frame, " - mse "));
+    } else {
+      CHECK(frame.size() <= 39);
+      CHECK(contains(frame, "epoch "));
+      CHECK(contains(frame, "/2 - "));
+      ++frames;
+    }
+    at = next;
+  }
+  CHECK(frames >= 3);
 
   std::ostringstream none;
   o.out = &none;

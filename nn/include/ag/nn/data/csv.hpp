@@ -9,12 +9,15 @@
 // Format: one record per line, cells separated by `delimiter`, surrounding spaces trimmed. A cell
 // may be double-quoted ("New York, NY"; a doubled "" inside quotes is one quote character); quoted
 // cells cannot span lines. Blank lines are skipped and CRLF line ends accepted. Every feature
-// cell must be a number (strtod syntax, plus nan/inf); the label cell is kept as a string.
+// cell must be a number (strtod syntax, plus nan/inf); the label cell is kept as a string. The
+// text is UTF-8; a UTF-8 byte-order mark (EF BB BF) at the start is skipped.
 //
 // Errors are ag::IOError naming the file and the line (and the column, 1-based, with its header
 // name when there is one): a missing/unreadable file, an empty file, a row with a different number
 // of cells than the first one (ragged), a non-numeric or empty feature cell, an unterminated quote,
-// an unknown label column.
+// an unknown label column. Before parsing, the first 8 KiB are checked, so a file that is not CSV
+// text is refused as such: gzip-compressed (starts 1f 8b), a zip archive (starts "PK"), UTF-16
+// (a byte-order mark FF FE / FE FF), binary (a NUL byte) or not UTF-8 (an invalid UTF-8 sequence).
 #include <cstddef>
 #include <optional>
 #include <string>

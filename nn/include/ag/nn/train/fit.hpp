@@ -57,6 +57,9 @@ struct FitOptions {
   std::vector<std::shared_ptr<Callback>> callbacks;
   Verbosity verbosity = Verbosity::automatic;
   std::ostream* out = nullptr;  // nullptr: std::cout
+  // The progress bar's line width in columns (it uses at most this - 1). 0: the terminal's width
+  // when `out` is std::cout on a terminal, else the COLUMNS environment variable, else 80.
+  std::size_t terminal_width = 0;
 };
 
 // Trains `model` in place and returns the per-epoch history. The model's training flag is set
