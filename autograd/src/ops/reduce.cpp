@@ -254,7 +254,10 @@ Tensor var(const Tensor& x) {
 // group; √ has an infinite slope at 0 and the composed form gave NaN), as PyTorch does.
 Tensor std(const Tensor& x, const Axes& axes_in, bool unbiased, bool keepdims) {
   OpScope mark("std");
-  const auto [axes, divisor] = variance_axes("std", x, axes_in, unbiased);
+  // not a structured binding: C++17 lambdas cannot capture those (clang rejects it)
+  const auto va = variance_axes("std", x, axes_in, unbiased);
+  const std::vector<std::size_t>& axes = va.first;
+  const std::size_t divisor = va.second;
   const Axes ax = detail::to_axes(axes);
   Tensor y = no_grad([&] { return sqrt(var(x, ax, unbiased, keepdims)); });
   const auto keep = detail::signed_shape(detail::reduced_shape(x.shape(), axes, true));
