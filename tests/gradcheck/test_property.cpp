@@ -514,10 +514,12 @@ TEST_CASE("property: comparisons and where broadcast like the arithmetic ops") {
       CHECK_FALSE(t->requires_grad());
     }
     if (numel_of(want) > 0) {
-      CHECK(xt::all(xt::equal(lt.value<double>() + ge.value<double>(), 1.0)));
-      CHECK(xt::all(xt::equal(eq.value<double>() + ne.value<double>(), 1.0)));
-      CHECK(xt::all(xt::equal(lt.value<double>() + eq.value<double>() + gt.value<double>(), 1.0)));
-      CHECK(xt::all(xt::equal(le.value<double>(), 1.0 - gt.value<double>())));
+      for (const Tensor* t : {&lt, &ge, &eq, &ne, &gt, &le}) CHECK(t->dtype() == ag::bool_);
+      auto v = [](const Tensor& t) { return t.to_xarray<double>(); };
+      CHECK(xt::all(xt::equal(v(lt) + v(ge), 1.0)));
+      CHECK(xt::all(xt::equal(v(eq) + v(ne), 1.0)));
+      CHECK(xt::all(xt::equal(v(lt) + v(eq) + v(gt), 1.0)));
+      CHECK(xt::all(xt::equal(v(le), 1.0 - v(gt))));
     }
     // where(cond, x, y) with three broadcast shapes: gradient flows to the selected branch
     const Tensor cond = ag::lt(a, b);

@@ -12,7 +12,8 @@
 namespace {
 
 // Ops that return values without history: masks, indices, encodings.
-const std::set<std::string> kNonDifferentiable = {"eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "one_hot"};
+const std::set<std::string> kNonDifferentiable = {"eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "one_hot",
+                                                   "logical_and", "logical_or", "logical_xor", "logical_not"};
 
 std::filesystem::path ops_dir() {
 #ifdef TAPEGRAD_OPS_DIR

@@ -50,17 +50,23 @@ class TapeObserver {
   ~TapeObserver() = default;
 };
 extern thread_local TapeObserver* observer;  // this thread's observer, or null
+// The op the user called (the outermost OpScope on this thread), for errors raised deep inside
+// it (dispatch's dtype check); null outside ops.
+extern thread_local const char* current_op;
 }  // namespace detail
 
 // Marks the forward of an op for the Profiler: its time counts as `op`'s forward (self time
-// excludes ops called inside). Built-in ops and ag::op use it; a hand-written op calling
-// ag::record directly can put one at its top. Costs one thread-local load when not profiling.
+// excludes ops called inside), and errors raised inside (dispatch's dtype check) name the
+// outermost one. Built-in ops and ag::op use it; a hand-written op calling ag::record directly can
+// put one at its top. Costs two thread-local accesses when not profiling.
 class OpScope {
  public:
-  explicit OpScope(const char* op) noexcept : on_(detail::observer != nullptr) {
+  explicit OpScope(const char* op) noexcept : on_(detail::observer != nullptr), outer_(detail::current_op == nullptr) {
+    if (outer_) detail::current_op = op;
     if (on_) detail::observer->op_enter(op);
   }
   ~OpScope() {
+    if (outer_) detail::current_op = nullptr;
     if (on_)
       if (detail::TapeObserver* o = detail::observer) o->op_exit();  // unless it was removed meanwhile
   }
@@ -68,6 +74,7 @@ class OpScope {
   OpScope& operator=(const OpScope&) = delete;
  private:
   bool on_;
+  bool outer_;
 };
 
 // ---- the extension API ------------------------------------------------------------------------
@@ -156,13 +163,18 @@ namespace ag {
 // grad; otherwise returns `out` untouched. `out` must be a fresh tensor computed without
 // recording (under NoGradGuard, or from raw xtensor values). `inputs`: a braced list {x, w}, a
 // std::vector<Tensor> or a TensorList.
+namespace detail {
+// A defined tensor of an integer or bool dtype (undefined ones go on to record_node's error).
+inline bool not_floating(const Tensor& t) { return t.impl() && !is_floating(t.impl()->dtype()); }
+}  // namespace detail
+
 template <class Vjp>
 Tensor record(const char* op, std::initializer_list<detail::TensorRef> inputs, Tensor out, Vjp&& vjp,
               Keep keep = Keep::inputs) {
   bool any = false;
   if (is_grad_enabled())
     for (const detail::TensorRef& r : inputs) any = any || (r.t.defined() && r.t.impl()->requires_grad);
-  if (!any) {
+  if (!any || detail::not_floating(out)) {  // integer and bool results carry no gradient
     if (detail::anomaly_on()) detail::check_forward_anomaly(op, inputs, out);
     return out;
   }
@@ -173,7 +185,7 @@ Tensor record(const char* op, std::initializer_list<detail::TensorRef> inputs, T
 template <class List, class Vjp,
           class = std::enable_if_t<std::is_same_v<List, std::vector<Tensor>> || std::is_same_v<List, TensorList>>>
 Tensor record(const char* op, const List& inputs, Tensor out, Vjp&& vjp, Keep keep = Keep::inputs) {
-  if (!is_grad_enabled() || !detail::any_requires_grad(inputs.data(), inputs.size())) {
+  if (!is_grad_enabled() || !detail::any_requires_grad(inputs.data(), inputs.size()) || detail::not_floating(out)) {
     if (detail::anomaly_on()) detail::check_forward_anomaly(op, inputs.data(), inputs.size(), out);
     return out;
   }
@@ -191,10 +203,25 @@ Tensor op(const char* name, const std::vector<Tensor>& inputs, Fwd&& forward, Vj
 }
 
 // ---- kernel helpers (plain loops over an op's values) -----------------------------------------
-// Calls f(T{}) with T = float or double according to d.
+// Calls f(T{}) with T = float or double according to d: the floating-point kernels. Any other
+// dtype is a DtypeError naming the op being run (the outermost OpScope) — so an op written with
+// dispatch rejects integer and bool tensors without a check of its own.
 template <class F> decltype(auto) dispatch(DType d, F&& f) {
   if (d == f32) return std::forward<F>(f)(float{});
+  if (d != f64) detail::throw_not_floating(d);
   return std::forward<F>(f)(double{});
+}
+// Calls f(T{}) for every dtype: float, double, std::int64_t, std::int32_t, std::uint8_t, bool
+// (ops that move values without arithmetic: reshape, concat, indexing, comparisons).
+template <class F> decltype(auto) dispatch_all(DType d, F&& f) {
+  switch (d) {
+    case DType::f32: return std::forward<F>(f)(float{});
+    case DType::f64: return std::forward<F>(f)(double{});
+    case DType::i64: return std::forward<F>(f)(std::int64_t{});
+    case DType::i32: return std::forward<F>(f)(std::int32_t{});
+    case DType::u8: return std::forward<F>(f)(std::uint8_t{});
+    default: return std::forward<F>(f)(bool{});
+  }
 }
 
 using ShapeRef = xt::xarray<float>::shape_type;  // the shape type of float and double arrays alike

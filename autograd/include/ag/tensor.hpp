@@ -1,6 +1,6 @@
 #pragma once
-// ag::Tensor: a shared handle to an N-d array (float32 or float64, chosen at run time) plus its
-// autograd state. Copying a Tensor copies the handle, not the data (like torch.Tensor).
+// ag::Tensor: a shared handle to an N-d array (of a dtype chosen at run time: ag/dtype.hpp) plus
+// its autograd state. Copying a Tensor copies the handle, not the data (like torch.Tensor).
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -14,18 +14,10 @@
 
 #include <xtensor/xarray.hpp>
 
+#include "ag/dtype.hpp"
 #include "ag/errors.hpp"
 
 namespace ag {
-
-enum class DType : std::uint8_t { f32, f64 };
-inline constexpr DType f32 = DType::f32;
-inline constexpr DType f64 = DType::f64;
-const char* dtype_name(DType d);  // "float32" / "float64"
-
-template <class T> struct dtype_of;
-template <> struct dtype_of<float> { static constexpr DType value = f32; };
-template <> struct dtype_of<double> { static constexpr DType value = f64; };
 
 using Shape = std::vector<std::size_t>;
 using Axes = std::vector<int>;  // negative axes count from the end
@@ -34,6 +26,10 @@ std::string shape_str(const Shape& s);  // "[2, 3]"
 namespace detail {
 struct TensorImpl;
 struct Node;
+// The element types a tensor stores (in DType's order).
+template <class T> inline constexpr bool is_element_type =
+    std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, std::int64_t> ||
+    std::is_same_v<T, std::int32_t> || std::is_same_v<T, std::uint8_t> || std::is_same_v<T, bool>;
 }  // namespace detail
 
 class Tensor;
@@ -50,10 +46,11 @@ class Tensor {
          bool requires_grad = false);
   Tensor(std::initializer_list<std::initializer_list<std::initializer_list<double>>> v,
          DType dtype = f32, bool requires_grad = false);
-  // From xtensor containers (copied or moved); the dtype follows T.
-  // (A template, so that a braced list never picks xarray's nested-list constructors.)
-  template <class A, class = std::enable_if_t<std::is_same_v<std::decay_t<A>, xt::xarray<float>> ||
-                                              std::is_same_v<std::decay_t<A>, xt::xarray<double>>>>
+  // From xtensor containers (copied or moved); the dtype follows T (float, double, int64_t,
+  // int32_t, uint8_t, bool). (A template, so that a braced list never picks xarray's nested-list
+  // constructors.)
+  template <class A, class = std::enable_if_t<detail::is_element_type<typename std::decay_t<A>::value_type> &&
+                                              std::is_same_v<std::decay_t<A>, xt::xarray<typename std::decay_t<A>::value_type>>>>
   explicit Tensor(A&& a, bool requires_grad = false);
 
   bool defined() const noexcept { return impl_ != nullptr; }
@@ -65,14 +62,24 @@ class Tensor {
   std::size_t size(int axis) const;  // shape()[axis] without a copy; axis < 0 counts from the end
   std::size_t numel() const;
   double item() const;  // the value of a one-element tensor
+  template <class T> T item() const;  // ... converted to T (int64_t: exact for int64 tensors)
 
   // Read access to the values; T must match dtype() (DtypeError otherwise).
   template <class T> const xt::xarray<T>& value() const;
   // Write access: bumps the version counter; a backward that needs the old values (a VJP reading
   // this tensor as an input or output) then raises GradError, like PyTorch.
   template <class T> xt::xarray<T>& mutable_value();
-  // A copy of the values converted to T, whatever the dtype.
+  // A copy of the values converted to T, whatever the dtype (checked as x.to(dtype_of<T>) is).
   template <class T> xt::xarray<T> to_xarray() const;
+  template <class T> std::vector<T> to_vector() const;  // ... row-major, as a flat std::vector
+  // Contiguous row-major access to numel() values; T must match dtype() (DtypeError otherwise).
+  // mutable_data bumps the version counter like mutable_value.
+  template <class T> const T* data() const { return value<T>().data(); }
+  template <class T> T* mutable_data() { return mutable_value<T>().data(); }
+  // Copies src's values into this tensor in place (torch's copy_): src broadcasts to this shape
+  // and is converted to this dtype. Not recorded: a tensor that requires grad takes it only
+  // under ag::NoGradGuard (GradError otherwise) — how weights are loaded from anywhere.
+  Tensor& copy_(const Tensor& src);
   std::uint64_t version() const;
 
   // autograd state
@@ -107,7 +114,10 @@ class Tensor {
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
                 bool create_graph = false) const;
 
-  Tensor to(DType d) const;  // differentiable dtype conversion (returns *this if same dtype)
+  // Dtype conversion (returns *this if same dtype); differentiable between float dtypes. To an
+  // integer dtype it truncates toward zero; NaN, infinities and values out of the target's range
+  // are a ValueError (not undefined behaviour); to bool: nonzero is true.
+  Tensor to(DType d) const;
 
   // Method forms of common ops (see ag/ops.hpp for the full list).
   Tensor sum() const;
@@ -150,10 +160,19 @@ Tensor tensor(const NestedList& values, DType dtype = f32, bool requires_grad = 
 // must stay within 2^60 elements, so that strides and byte counts cannot overflow.
 std::size_t numel(const Shape& shape, const char* op = "numel");
 
-// A tensor holding a copy of numel(shape) values read row-major from `data` (T = float gives
-// float32, double float64). from_vector checks that v has exactly that many values (ValueError).
+// A tensor holding a copy of numel(shape) values read row-major from `data`; the dtype follows
+// T (float, double, int64_t, int32_t, uint8_t, bool). from_vector/tensor check that v has exactly
+// that many values (ValueError).
 template <class T> Tensor from_data(const T* data, const Shape& shape, bool requires_grad = false);
 template <class T> Tensor from_vector(const std::vector<T>& v, const Shape& shape, bool requires_grad = false);
+template <class T> Tensor tensor(const std::vector<T>& v, const Shape& shape, bool requires_grad = false) {
+  return from_vector(v, shape, requires_grad);
+}
+// A copy of numel(shape) values of `dtype` read from raw memory (a buffer from a file, a sensor, a
+// database or another library); ptr needs no particular alignment. The tensor owns its copy, so
+// the buffer may be freed right after. (No non-owning view: a tensor's storage must outlive every
+// graph that saved it, which a borrowed buffer cannot promise.)
+Tensor from_blob(const void* ptr, const Shape& shape, DType dtype, bool requires_grad = false);
 
 Tensor scalar(double v, DType dtype = f32, bool requires_grad = false);  // 0-d tensor
 Tensor zeros(const Shape& shape, DType dtype = f32, bool requires_grad = false);
@@ -176,7 +195,18 @@ std::ostream& operator<<(std::ostream& os, DType d);
 
 namespace ag {
 
-extern template xt::xarray<float> Tensor::to_xarray<float>() const;
-extern template xt::xarray<double> Tensor::to_xarray<double>() const;
+#define AG_TENSOR_EXTERN(T)                                \
+  extern template xt::xarray<T> Tensor::to_xarray<T>() const; \
+  extern template std::vector<T> Tensor::to_vector<T>() const; \
+  extern template T Tensor::item<T>() const;                 \
+  extern template Tensor from_data<T>(const T*, const Shape&, bool); \
+  extern template Tensor from_vector<T>(const std::vector<T>&, const Shape&, bool);
+AG_TENSOR_EXTERN(float)
+AG_TENSOR_EXTERN(double)
+AG_TENSOR_EXTERN(std::int64_t)
+AG_TENSOR_EXTERN(std::int32_t)
+AG_TENSOR_EXTERN(std::uint8_t)
+AG_TENSOR_EXTERN(bool)
+#undef AG_TENSOR_EXTERN
 
 }  // namespace ag

@@ -24,6 +24,8 @@ struct NonFinite {
 std::optional<NonFinite> first_non_finite(const Tensor& t) {
   return std::visit(
       [](const auto& a) -> std::optional<NonFinite> {
+        using T = typename std::decay_t<decltype(a)>::value_type;
+        if constexpr (!std::is_floating_point_v<T>) return std::nullopt;  // integers are always finite
         const auto* p = a.data();
         for (std::size_t i = 0, n = a.size(); i < n; ++i)
           if (!std::isfinite(p[i])) return NonFinite{i, static_cast<double>(p[i])};

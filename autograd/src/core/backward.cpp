@@ -28,7 +28,8 @@ Tensor sum_grads(Tensor acc, Tensor g, bool create_graph) {
     std::visit(
         [&](auto& a) {
           using A = std::decay_t<decltype(a)>;
-          xt::noalias(a) += std::get<A>(g.impl()->value);
+          if constexpr (std::is_floating_point_v<typename A::value_type>)  // gradients are floating
+            xt::noalias(a) += std::get<A>(g.impl()->value);
         },
         acc.impl()->value);
     return acc;
@@ -85,7 +86,8 @@ void accumulate_leaf(TensorImpl* leaf, Tensor g, const Sweep& s) {
   std::visit(
       [&](auto& a) {
         using A = std::decay_t<decltype(a)>;
-        xt::noalias(a) += std::get<A>(g.impl()->value);
+        if constexpr (std::is_floating_point_v<typename A::value_type>)  // gradients are floating
+          xt::noalias(a) += std::get<A>(g.impl()->value);
       },
       acc.impl()->value);
   ++acc.impl()->version;

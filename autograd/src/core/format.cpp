@@ -56,7 +56,12 @@ std::string trim(const std::string& s) {
 template <class T> std::vector<std::string> cells(const std::vector<T>& v, std::string_view spec) {
   std::vector<std::string> out;
   out.reserve(v.size());
-  if (spec.empty()) {
+  if constexpr (!std::is_floating_point_v<T>) {  // integers and bools print exactly; a float spec does not apply
+    for (T x : v) {
+      if constexpr (std::is_same_v<T, bool>) out.push_back(x ? "true" : "false");
+      else out.push_back(fmt::format("{}", +x));  // + : uint8 as a number
+    }
+  } else if (spec.empty()) {
     xt::detail::printer<xt::xarray<T>> p(6);
     for (T x : v) p.update(x);
     p.init();

@@ -14,6 +14,7 @@ namespace ag::detail {
 // The public kernel helpers (ag/extend.hpp) under the names the op sources use.
 using ag::data;
 using ag::dispatch;
+using ag::dispatch_all;
 using ag::empty_tensor;
 using ag::shape_ref;
 using ag::ShapeRef;
@@ -37,6 +38,16 @@ inline void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
                                  dtype_name(a.dtype()), shape_str(a.shape()),
                                  dtype_name(b.dtype()), shape_str(b.shape())));
 }
+
+// The dtype arithmetic on a and b runs in (ag::result_type), with a DtypeError naming `op` and
+// both shapes for float32 with float64 (dtype.cpp: the one promotion rule).
+DType result_type(const char* op, const Tensor& a, const Tensor& b);
+// x's values converted to d, not recorded (every dtype change goes through it): to an integer
+// dtype truncates toward zero, and NaN, infinities and out-of-range values are a ValueError
+// naming `op`; to bool, nonzero is true.
+Tensor convert(const char* op, const Tensor& x, DType d);
+// x itself if it has dtype d, else convert(op, x, d).
+inline Tensor as_dtype(const char* op, const Tensor& x, DType d) { return x.dtype() == d ? x : convert(op, x, d); }
 
 template <class S> Shape to_shape(const S& s) { return Shape(s.begin(), s.end()); }
 

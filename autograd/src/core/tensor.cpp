@@ -1,5 +1,6 @@
 // Tensor handle: construction, accessors, creation functions (printing: format.cpp).
 #include <cmath>
+#include <cstring>
 
 #include <xtensor/xbuilder.hpp>
 
@@ -7,8 +8,6 @@
 #include "core/internal.hpp"
 
 namespace ag {
-
-const char* dtype_name(DType d) { return d == f32 ? "float32" : "float64"; }
 
 std::string shape_str(const Shape& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
 
@@ -101,10 +100,21 @@ void flatten_nested(const NestedList& l, std::size_t depth, Shape& shape, bool& 
   for (const auto& item : l.items()) flatten_nested(item, depth + 1, shape, shape_done, flat);
 }
 
-template <class T> detail::Storage to_storage(const std::vector<double>& flat, const Shape& shape) {
-  xt::xarray<T> a = xt::xarray<T>::from_shape(shape);
+// Literal values (doubles) as a tensor of `dtype`: through convert, so 2.5 or 300 given to an
+// integer dtype that cannot hold them is a ValueError, not a silent truncation.
+std::shared_ptr<detail::TensorImpl> from_literals(const std::vector<double>& flat, const Shape& shape, DType dtype,
+                                                  bool rg) {
+  xt::xarray<double> a = xt::xarray<double>::from_shape(shape);
   std::copy(flat.begin(), flat.end(), a.begin());
-  return detail::Storage(std::move(a));
+  Tensor t(std::move(a));
+  if (!is_floating(dtype))
+    for (std::size_t i = 0; i < flat.size(); ++i)
+      if (flat[i] != std::trunc(flat[i]))
+        throw ValueError(fmt::format("tensor: {} at flat index {} is not an integer, for dtype {}", flat[i], i,
+                                     dtype_name(dtype)));
+  Tensor c = detail::as_dtype("tensor", t, dtype);
+  if (rg) c.requires_grad_(true);
+  return c.impl_ptr();
 }
 }  // namespace
 
@@ -113,15 +123,13 @@ Tensor tensor(const NestedList& v, DType dtype, bool rg) {
   bool shape_done = false;
   std::vector<double> flat;
   flatten_nested(v, 0, shape, shape_done, flat);
-  auto storage = dtype == f32 ? to_storage<float>(flat, shape) : to_storage<double>(flat, shape);
-  return Tensor(detail::new_impl(std::move(storage), rg));
+  return Tensor(from_literals(flat, shape, dtype, rg));
 }
 
 Tensor::Tensor(std::initializer_list<double> v, DType dtype, bool rg) {
   const std::vector<double> flat(v);
   const Shape shape{v.size()};
-  impl_ = detail::new_impl(
-      dtype == f32 ? to_storage<float>(flat, shape) : to_storage<double>(flat, shape), rg);
+  impl_ = from_literals(flat, shape, dtype, rg);
 }
 
 Tensor::Tensor(std::initializer_list<std::initializer_list<double>> v, DType dtype, bool rg) {
@@ -135,8 +143,7 @@ Tensor::Tensor(std::initializer_list<std::initializer_list<double>> v, DType dty
     flat.insert(flat.end(), row.begin(), row.end());
     ++r;
   }
-  impl_ = detail::new_impl(
-      dtype == f32 ? to_storage<float>(flat, Shape{v.size(), cols}) : to_storage<double>(flat, Shape{v.size(), cols}), rg);
+  impl_ = from_literals(flat, Shape{v.size(), cols}, dtype, rg);
 }
 
 Tensor::Tensor(std::initializer_list<std::initializer_list<std::initializer_list<double>>> v,
@@ -152,8 +159,7 @@ Tensor::Tensor(std::initializer_list<std::initializer_list<std::initializer_list
     }
   }
   const Shape shape{v.size(), d1, d2};
-  impl_ = detail::new_impl(
-      dtype == f32 ? to_storage<float>(flat, shape) : to_storage<double>(flat, shape), rg);
+  impl_ = from_literals(flat, shape, dtype, rg);
 }
 
 const detail::TensorImpl& Tensor::checked() const {
@@ -187,11 +193,44 @@ double Tensor::item() const {
   return std::visit([](const auto& a) { return static_cast<double>(*a.begin()); }, checked().value);
 }
 
-template <class T> xt::xarray<T> Tensor::to_xarray() const {
-  return std::visit([](const auto& a) { return xt::xarray<T>(xt::cast<T>(a)); }, checked().value);
+template <class T> T Tensor::item() const {
+  if (numel() != 1)
+    throw ValueError(fmt::format("item: needs a one-element tensor, got shape {}", shape_str(shape())));
+  return detail::as_dtype("item", *this, dtype_of<T>::value).template value<T>()[0];
 }
-template xt::xarray<float> Tensor::to_xarray<float>() const;
-template xt::xarray<double> Tensor::to_xarray<double>() const;
+
+template <class T> xt::xarray<T> Tensor::to_xarray() const {
+  checked();
+  return detail::as_dtype("to_xarray", *this, dtype_of<T>::value).template value<T>();
+}
+
+template <class T> std::vector<T> Tensor::to_vector() const {
+  checked();
+  const Tensor c = detail::as_dtype("to_vector", *this, dtype_of<T>::value);
+  const auto& v = c.template value<T>();
+  return std::vector<T>(v.begin(), v.end());
+}
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  auto& im = const_cast<detail::TensorImpl&>(checked());
+  require_defined("copy_", src, "src");
+  if (im.requires_grad && is_grad_enabled())
+    throw GradError(fmt::format("copy_: the destination {} {} requires grad; copy into it under "
+                                "ag::NoGradGuard (in-place changes are not recorded)",
+                                dtype_name(dtype()), shape_str(shape())));
+  const Shape dst_shape = shape(), src_shape = src.shape();
+  if (!detail::broadcastable_to(src_shape, dst_shape))
+    throw ShapeError(fmt::format("copy_: source {} does not broadcast to the destination {}", shape_str(src_shape),
+                                 shape_str(dst_shape)));
+  NoGradGuard guard;
+  const Tensor c = detail::as_dtype("copy_", broadcast_to(src, dst_shape), dtype());
+  detail::dispatch_all(dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T* from = c.template value<T>().data();  // a new array: never aliases ours
+    std::copy(from, from + c.numel(), mutable_value<T>().data());
+  });
+  return *this;
+}
 
 std::uint64_t Tensor::version() const { return checked().version; }
 
@@ -202,6 +241,7 @@ Tensor& Tensor::requires_grad_(bool on) {
   if (im.grad_fn && !on)
     throw GradError(fmt::format("requires_grad_(false): the tensor was produced by '{}' and is not a "
                                 "leaf; use detach() instead", im.grad_fn->op));
+  if (on) im.check_grad_dtype();
   if (!im.grad_fn) im.requires_grad = on;
   return *this;
 }
@@ -255,7 +295,9 @@ Tensor Tensor::t() const { return ag::transpose(*this, -2, -1); }
 namespace {
 Tensor filled(const char* op, const Shape& shape, double value, DType dtype, bool rg) {
   numel(shape, op);
-  return detail::dispatch(dtype, [&](auto t) {
+  if (!is_floating(dtype) && !(value == std::trunc(value) && detail::convert(op, scalar(value, f64), dtype).item() == value))
+    throw ValueError(fmt::format("{}: value {} does not fit dtype {}", op, value, dtype_name(dtype)));
+  return detail::dispatch_all(dtype, [&](auto t) {
     using T = decltype(t);
     return Tensor(xt::xarray<T>(shape, static_cast<T>(value)), rg);
   });
@@ -269,16 +311,52 @@ template <class T> Tensor from_data(const T* data, const Shape& shape, bool rg) 
   if (n > 0) std::copy(data, data + n, a.data());
   return Tensor(std::move(a), rg);
 }
+
+Tensor from_blob(const void* ptr, const Shape& shape, DType dtype, bool rg) {
+  const std::size_t n = numel(shape, "from_blob");
+  if (n > 0 && ptr == nullptr)
+    throw ValueError(fmt::format("from_blob: null pointer for {} {}", dtype_name(dtype), shape_str(shape)));
+  return detail::dispatch_all(dtype, [&](auto t) {
+    using T = decltype(t);
+    xt::xarray<T> a = xt::xarray<T>::from_shape(shape);
+    if constexpr (std::is_same_v<T, bool>) {  // any byte other than 0 or 1 is not a valid bool
+      const auto* b = static_cast<const unsigned char*>(ptr);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (b[i] > 1)
+          throw ValueError(fmt::format("from_blob: byte {} at index {} is not a bool (0 or 1)", int(b[i]), i));
+        a.data()[i] = b[i] != 0;
+      }
+    } else if (n > 0) {
+      std::memcpy(a.data(), ptr, n * sizeof(T));  // unaligned sources are fine
+    }
+    return Tensor(std::move(a), rg);
+  });
+}
 template <class T> Tensor from_vector(const std::vector<T>& v, const Shape& shape, bool rg) {
   const std::size_t n = numel(shape, "from_vector");
   if (v.size() != n)
     throw ValueError(fmt::format("from_vector: {} values for shape {} ({} elements)", v.size(), shape_str(shape), n));
-  return from_data(v.data(), shape, rg);
+  if constexpr (std::is_same_v<T, bool>) {  // std::vector<bool> is packed: no data()
+    xt::xarray<bool> a = xt::xarray<bool>::from_shape(shape);
+    std::copy(v.begin(), v.end(), a.begin());
+    return Tensor(std::move(a), rg);
+  } else {
+    return from_data(v.data(), shape, rg);
+  }
 }
-template Tensor from_data<float>(const float*, const Shape&, bool);
-template Tensor from_data<double>(const double*, const Shape&, bool);
-template Tensor from_vector<float>(const std::vector<float>&, const Shape&, bool);
-template Tensor from_vector<double>(const std::vector<double>&, const Shape&, bool);
+#define AG_TENSOR_INSTANTIATE(T)                                                \
+  template xt::xarray<T> Tensor::to_xarray<T>() const;                          \
+  template std::vector<T> Tensor::to_vector<T>() const;                         \
+  template T Tensor::item<T>() const;                                           \
+  template Tensor from_data<T>(const T*, const Shape&, bool);                   \
+  template Tensor from_vector<T>(const std::vector<T>&, const Shape&, bool);
+AG_TENSOR_INSTANTIATE(float)
+AG_TENSOR_INSTANTIATE(double)
+AG_TENSOR_INSTANTIATE(std::int64_t)
+AG_TENSOR_INSTANTIATE(std::int32_t)
+AG_TENSOR_INSTANTIATE(std::uint8_t)
+AG_TENSOR_INSTANTIATE(bool)
+#undef AG_TENSOR_INSTANTIATE
 
 Tensor scalar(double v, DType dtype, bool rg) { return filled("scalar", {}, v, dtype, rg); }
 Tensor full(const Shape& shape, double value, DType dtype, bool rg) {
@@ -296,7 +374,10 @@ Tensor arange(double start, double stop, double step, DType dtype) {
     throw ValueError(fmt::format("arange: start={} stop={} step={} gives {:g} elements (more than 2^60)",
                                  start, stop, step, n));
   const std::size_t count = n > 0 ? static_cast<std::size_t>(n) : 0;
-  return detail::dispatch(dtype, [&](auto t) {
+  if (dtype == bool_) throw DtypeError("arange: dtype bool is not a range type");
+  if (!is_floating(dtype) && count > 0)  // both ends must fit (checked before the casts)
+    detail::convert("arange", Tensor(xt::xarray<double>({start, start + step * static_cast<double>(count - 1)})), dtype);
+  return detail::dispatch_all(dtype, [&](auto t) {
     using T = decltype(t);
     xt::xarray<T> a = xt::xarray<T>::from_shape({count});
     for (std::size_t i = 0; i < count; ++i) a(i) = static_cast<T>(start + step * static_cast<double>(i));
@@ -306,8 +387,9 @@ Tensor arange(double start, double stop, double step, DType dtype) {
 Tensor arange(double stop, DType dtype) { return arange(0.0, stop, 1.0, dtype); }
 
 Tensor linspace(double start, double stop, std::size_t num, DType dtype) {
+  OpScope mark("linspace");
   numel({num}, "linspace");
-  return detail::dispatch(dtype, [&](auto t) {
+  return detail::dispatch(dtype, [&](auto t) {  // floating only (DtypeError otherwise)
     using T = decltype(t);
     xt::xarray<T> a = xt::xarray<T>::from_shape({num});
     const double h = num > 1 ? (stop - start) / static_cast<double>(num - 1) : 0.0;
@@ -319,7 +401,7 @@ Tensor linspace(double start, double stop, std::size_t num, DType dtype) {
 
 Tensor eye(std::size_t n, DType dtype) {
   numel({n, n}, "eye");
-  return detail::dispatch(dtype, [&](auto t) {
+  return detail::dispatch_all(dtype, [&](auto t) {
     using T = decltype(t);
     xt::xarray<T> a = xt::xarray<T>(Shape{n, n}, T(0));
     for (std::size_t i = 0; i < n; ++i) a(i, i) = T(1);

@@ -32,7 +32,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
     throw ShapeError(fmt::format("broadcast_to: cannot broadcast {} to {}", shape_str(x.shape()),
                                  shape_str(shape)));
   numel(shape, "broadcast_to");
-  Tensor y = dispatch(x.dtype(), [&](auto t) {
+  Tensor y = detail::dispatch_all(x.dtype(), [&](auto t) {
     using T = decltype(t);
     const auto& xv = x.value<T>();
     // One value (the VJP of a full sum) or whole rows ([N] / [1, N] -> [M, N]): plain fills.

@@ -7,6 +7,7 @@
 
 namespace ag {
 using detail::dispatch;
+using detail::dispatch_all;
 using detail::map_binary;
 using detail::map_unary;
 
@@ -14,18 +15,69 @@ namespace {
 
 template <class T> T as01(bool b) { return b ? T(1) : T(0); }
 
+// r = f(x, y) as a bool tensor, x and y of one dtype, numpy broadcasting; same shapes and a
+// one-value y run plain loops.
+template <class F> Tensor bool_map(const char* op, const Tensor& x, const Tensor& y, F f) {
+  return dispatch_all(x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T* px = detail::data<T>(x);
+    const T* py = detail::data<T>(y);
+    if (ag::same_shape(x, y) || y.numel() == 1) {
+      Tensor r = detail::empty_tensor<bool>(detail::shape_ref(x));
+      bool* pr = detail::data<bool>(r);
+      const std::size_t n = x.numel(), step = ag::same_shape(x, y) ? 1 : 0;
+      if (x.dim() >= y.dim()) {  // otherwise y's extra leading 1-axes give a larger rank
+        for (std::size_t i = 0; i < n; ++i) pr[i] = f(px[i], py[i * step]);
+        return r;
+      }
+    }
+    const Shape xs = x.shape(), ys = y.shape();
+    const Shape os = broadcast_shapes(op, xs, ys);
+    Tensor r = detail::empty_tensor<bool>(os);
+    bool* pr = detail::data<bool>(r);
+    detail::for_each_broadcast<2>(os, {xs, ys}, [&](std::size_t i, const std::array<std::size_t, 2>& o) {
+      pr[i] = f(px[o[0]], py[o[1]]);
+    });
+    return r;
+  });
+}
+
+// Both operands converted to their result_type, then compared.
+template <class F> Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
+  OpScope mark(op);
+  const DType r = detail::result_type(op, a, b);
+  return bool_map(op, detail::as_dtype(op, a, r), detail::as_dtype(op, b, r), f);
+}
+
+// A scalar compared with a floating tensor in its dtype (as before), with an integer or bool
+// tensor as a double (exact for all but int64 values beyond 2^53; integer scalars are exact).
+template <class F> Tensor compare(const char* op, const Tensor& a, double s, F f) {
+  OpScope mark(op);
+  detail::require_defined(op, a);
+  const DType d = is_floating(a.dtype()) ? a.dtype() : f64;
+  return bool_map(op, detail::as_dtype(op, a, d), scalar(s, d), f);
+}
+template <class F> Tensor compare(const char* op, const Tensor& a, std::int64_t s, F f) {
+  OpScope mark(op);
+  detail::require_defined(op, a);
+  if (is_floating(a.dtype())) return bool_map(op, a, scalar(static_cast<double>(s), a.dtype()), f);
+  return bool_map(op, detail::as_dtype(op, a, i64), Tensor(xt::xarray<std::int64_t>(s)), f);
+}
+
+template <class T> bool truth(T v) { return v != T(0); }
+
 }  // namespace
 
 // ---- comparisons -----------------------------------------------------------------------------------
-#define AG_COMPARISON(name, expr)                                                                  \
-  Tensor name(const Tensor& a, const Tensor& b) {                                                  \
-    return map_binary(#name, a, b, [](auto x, auto y) { return as01<decltype(x)>(expr); });        \
-  }                                                                                                \
-  Tensor name(const Tensor& a, double s) {                                                         \
-    return map_unary(#name, a, [s](auto x) {                                                       \
-      const auto y = static_cast<decltype(x)>(s);                                                  \
-      return as01<decltype(x)>(expr);                                                              \
-    });                                                                                            \
+#define AG_COMPARISON(name, expr)                                                                       \
+  Tensor name(const Tensor& a, const Tensor& b) {                                                       \
+    return compare(#name, a, b, [](auto x, auto y) { return expr; });                                   \
+  }                                                                                                     \
+  Tensor name(const Tensor& a, double s) {                                                              \
+    return compare(#name, a, s, [](auto x, auto y) { return expr; });                                   \
+  }                                                                                                     \
+  Tensor detail::name##_int(const Tensor& a, std::int64_t s) {                                          \
+    return compare(#name, a, s, [](auto x, auto y) { return expr; });                                   \
   }
 AG_COMPARISON(eq, x == y)
 AG_COMPARISON(ne, x != y)
@@ -34,6 +86,59 @@ AG_COMPARISON(le, x <= y)
 AG_COMPARISON(gt, x > y)
 AG_COMPARISON(ge, x >= y)
 #undef AG_COMPARISON
+
+// ---- logical ---------------------------------------------------------------------------------------
+// Nonzero is true, whatever the dtypes (no promotion needed: each side is read as a truth value).
+namespace {
+template <class F> Tensor logical(const char* op, const Tensor& a, const Tensor& b, F f) {
+  OpScope mark(op);
+  detail::require_defined(op, a);
+  detail::require_defined(op, b);
+  return bool_map(op, detail::as_dtype(op, a, bool_), detail::as_dtype(op, b, bool_), f);
+}
+void require_bool(const char* op, const Tensor& a) {
+  detail::require_defined(op, a);
+  if (a.dtype() != bool_)
+    throw DtypeError(fmt::format("{}: takes bool masks, got {} {} (bitwise operators on integers are not "
+                                 "supported; use logical_and/or/xor/not, which read nonzero as true)",
+                                 op, dtype_name(a.dtype()), shape_str(a.shape())));
+}
+}  // namespace
+
+Tensor logical_and(const Tensor& a, const Tensor& b) { return logical("logical_and", a, b, [](bool x, bool y) { return x && y; }); }
+Tensor logical_or(const Tensor& a, const Tensor& b) { return logical("logical_or", a, b, [](bool x, bool y) { return x || y; }); }
+Tensor logical_xor(const Tensor& a, const Tensor& b) { return logical("logical_xor", a, b, [](bool x, bool y) { return x != y; }); }
+Tensor logical_not(const Tensor& x) {
+  OpScope mark("logical_not");
+  detail::require_defined("logical_not", x);
+  return dispatch_all(x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    Tensor r = detail::empty_tensor<bool>(detail::shape_ref(x));
+    bool* pr = detail::data<bool>(r);
+    const T* px = detail::data<T>(x);
+    for (std::size_t i = 0, n = x.numel(); i < n; ++i) pr[i] = !truth(px[i]);
+    return r;
+  });
+}
+Tensor operator&(const Tensor& a, const Tensor& b) {
+  require_bool("operator&", a);
+  require_bool("operator&", b);
+  return logical_and(a, b);
+}
+Tensor operator|(const Tensor& a, const Tensor& b) {
+  require_bool("operator|", a);
+  require_bool("operator|", b);
+  return logical_or(a, b);
+}
+Tensor operator^(const Tensor& a, const Tensor& b) {
+  require_bool("operator^", a);
+  require_bool("operator^", b);
+  return logical_xor(a, b);
+}
+Tensor operator~(const Tensor& a) {
+  require_bool("operator~", a);
+  return logical_not(a);
+}
 
 // ---- maximum / minimum ------------------------------------------------------------------------------
 namespace {
@@ -51,6 +156,10 @@ Tensor winner_share(const char* op, const Tensor& a, const Tensor& b, bool take_
 
 Tensor extremum(const char* op, const Tensor& a, const Tensor& b, bool take_max) {
   OpScope mark(op);
+  if (!detail::same_floating(a, b)) {
+    detail::Promoted p = detail::promote_arith(a, b, take_max ? detail::Arith::max : detail::Arith::min);
+    return p.result.defined() ? p.result : extremum(op, p.a, p.b, take_max);
+  }
   // NaN propagates: a NaN in either operand wins
   Tensor y = take_max ? map_binary(op, a, b, [](auto x, auto z) { return x >= z || x != x ? x : z; })
                       : map_binary(op, a, b, [](auto x, auto z) { return x <= z || x != x ? x : z; });
@@ -88,29 +197,19 @@ Tensor clamp(const Tensor& x, std::optional<double> lo_in, std::optional<double>
 }
 
 // ---- where ----------------------------------------------------------------------------------------------
-Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+Tensor where(const Tensor& cond, const Tensor& a_in, const Tensor& b_in) {
   OpScope mark("where");
   detail::require_defined("where", cond);
-  detail::check_same_dtype("where", a, b);
+  const DType rt = detail::result_type("where", a_in, b_in);
+  const Tensor a = detail::as_dtype("where", a_in, rt), b = detail::as_dtype("where", b_in, rt);
   const Shape cs = cond.shape(), as = a.shape(), bs = b.shape();
   const Shape os = broadcast_shapes("where", broadcast_shapes("where", cs, as), bs);
-  // cond as a 0/1 mask in a's dtype (kept for the VJP; cond itself is not differentiated)
-  Tensor m = dispatch(a.dtype(), [&](auto t) {
+  const Tensor mask = detail::as_dtype("where", cond, bool_);  // nonzero = true
+  const bool* pm = detail::data<bool>(mask);
+  Tensor y = dispatch_all(rt, [&](auto t) {
     using T = decltype(t);
-    Tensor r = detail::empty_tensor<T>(detail::shape_ref(cond));
-    T* pr = detail::data<T>(r);
-    dispatch(cond.dtype(), [&](auto u) {
-      using U = decltype(u);
-      const auto& cv = cond.value<U>();
-      for (std::size_t i = 0; i < cv.size(); ++i) pr[i] = as01<T>(cv.data()[i] != U(0));
-    });
-    return r;
-  });
-  Tensor y = dispatch(a.dtype(), [&](auto t) {
-    using T = decltype(t);
-    const T* pm = detail::data<T>(m);
-    const T* pa = a.value<T>().data();
-    const T* pb = b.value<T>().data();
+    const T* pa = detail::data<T>(a);
+    const T* pb = detail::data<T>(b);
     Tensor r = detail::empty_tensor<T>(detail::ShapeRef(os.begin(), os.end()));
     T* pr = detail::data<T>(r);
     // Fast path: each operand has the output's shape (step 1) or is one value (step 0).
@@ -118,14 +217,16 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     auto step_of = [&](const Shape& s) { return s == os ? 1 : detail::prod(s) == 1 ? 0 : -1; };
     const int sm = step_of(cs), sa = step_of(as), sb = step_of(bs);
     if (sm >= 0 && sa >= 0 && sb >= 0) {
-      for (std::size_t i = 0; i < n; ++i) pr[i] = pm[i * sm] != T(0) ? pa[i * sa] : pb[i * sb];
+      for (std::size_t i = 0; i < n; ++i) pr[i] = pm[i * sm] ? pa[i * sa] : pb[i * sb];
       return r;
     }
     detail::for_each_broadcast<3>(os, {cs, as, bs}, [&](std::size_t i, const std::array<std::size_t, 3>& o) {
-      pr[i] = pm[o[0]] != T(0) ? pa[o[1]] : pb[o[2]];
+      pr[i] = pm[o[0]] ? pa[o[1]] : pb[o[2]];
     });
     return r;
   });
+  if (!is_floating(rt) || !(a.requires_grad() || b.requires_grad())) return y;
+  const Tensor m = detail::convert("where", mask, rt);  // cond as 0/1 in the values' dtype (a constant)
   return record("where", {a, b}, std::move(y), [m](const VjpContext& c, const Tensor& g) -> Grads {
     return {c.needs_grad(0) ? mul(g, m) : Tensor(), c.needs_grad(1) ? mul(g, rsub(1.0, m)) : Tensor()};
   });

@@ -16,6 +16,10 @@ namespace {
 
 Tensor none() { return Tensor(); }
 
+// A double scalar with an integer or bool tensor computes in float32 (PyTorch's rule for a
+// Python float with an integer tensor).
+Tensor float32_of(const char* op, const Tensor& a) { return detail::convert(op, a, f32); }
+
 // [x > 0] as 1 or +0 without a branch (GCC turns g·(x > 0 ? 1 : 0) into a branch on x, which
 // mispredicts on the random signs of activations): 1.0's bits masked by the comparison.
 template <class T> T step_mask(T x) {
@@ -33,6 +37,10 @@ template <class T> T step_mask(T x) {
 
 // ---- binary ----------------------------------------------------------------------------------
 Tensor add(const Tensor& a, const Tensor& b) {
+  if (!detail::same_floating(a, b)) {
+    detail::Promoted p = detail::promote_arith(a, b, detail::Arith::add);
+    return p.result.defined() ? p.result : add(p.a, p.b);
+  }
   return detail::binary_op(
       "add", a, b, [](auto x, auto z) { return x + z; },
       [](const VjpContext&, const Tensor& g) -> Grads {
@@ -41,6 +49,10 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
+  if (!detail::same_floating(a, b)) {
+    detail::Promoted p = detail::promote_arith(a, b, detail::Arith::sub);
+    return p.result.defined() ? p.result : sub(p.a, p.b);
+  }
   return detail::binary_op(
       "sub", a, b, [](auto x, auto z) { return x - z; },
       [](const VjpContext& c, const Tensor& g) -> Grads {
@@ -49,6 +61,10 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+  if (!detail::same_floating(a, b)) {
+    detail::Promoted p = detail::promote_arith(a, b, detail::Arith::mul);
+    return p.result.defined() ? p.result : mul(p.a, p.b);
+  }
   return detail::binary_op(
       "mul", a, b, [](auto x, auto z) { return x * z; },
       [](const VjpContext& c, const Tensor& g) -> Grads {
@@ -58,6 +74,10 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
+  if (!detail::same_floating(a, b)) {
+    detail::Promoted p = detail::promote_arith(a, b, detail::Arith::div);
+    return p.result.defined() ? p.result : div(p.a, p.b);
+  }
   return detail::binary_op(
       "div", a, b, [](auto x, auto z) { return x / z; },
       [](const VjpContext& c, const Tensor& g) -> Grads {
@@ -110,24 +130,28 @@ Tensor pow(double s, const Tensor& b) {
 }
 
 Tensor add(const Tensor& a, double s) {
+  if (a.impl() && !is_floating(a.dtype())) return add(float32_of("add", a), s);
   return detail::unary_op(
       "add", a, [s](auto v) { return v + static_cast<decltype(v)>(s); },
       [](const VjpContext&, const Tensor& g) -> Grads { return {g}; });
 }
 
 Tensor mul(const Tensor& a, double s) {
+  if (a.impl() && !is_floating(a.dtype())) return mul(float32_of("mul", a), s);
   return detail::unary_op(
       "mul", a, [s](auto v) { return v * static_cast<decltype(v)>(s); },
       [s](const VjpContext&, const Tensor& g) -> Grads { return {mul(g, s)}; });
 }
 
 Tensor rsub(double s, const Tensor& a) {
+  if (a.impl() && !is_floating(a.dtype())) return rsub(s, float32_of("rsub", a));
   return detail::unary_op(
       "rsub", a, [s](auto v) { return static_cast<decltype(v)>(s) - v; },
       [](const VjpContext&, const Tensor& g) -> Grads { return {neg(g)}; });
 }
 
 Tensor rdiv(double s, const Tensor& a) {
+  if (a.impl() && !is_floating(a.dtype())) return rdiv(s, float32_of("rdiv", a));
   return detail::unary_op(
       "rdiv", a, [s](auto v) { return static_cast<decltype(v)>(s) / v; },
       [](const VjpContext& c, const Tensor& g) -> Grads {
@@ -138,6 +162,7 @@ Tensor rdiv(double s, const Tensor& a) {
 
 // ---- unary -----------------------------------------------------------------------------------
 Tensor neg(const Tensor& x) {
+  if (x.impl() && is_integer(x.dtype())) return detail::int_scalar(x, 0, detail::ScalarOp::rsub);  // 0 - x, wrapping
   return detail::unary_op(
       "neg", x, [](auto v) { return -v; },
       [](const VjpContext&, const Tensor& g) -> Grads { return {neg(g)}; });
@@ -279,10 +304,8 @@ Tensor to_dtype(const Tensor& x, DType d) {
   OpScope mark("to");
   detail::require_defined("to", x);
   if (x.dtype() == d) return x;
-  Tensor y = dispatch(d, [&](auto t) {
-    using T = decltype(t);
-    return wrap<T>(x.to_xarray<T>());
-  });
+  Tensor y = detail::convert("to", x, d);
+  // recorded between float dtypes only (record leaves integer and bool results alone)
   return record("to", {x}, std::move(y), [](const VjpContext& c, const Tensor& g) -> Grads {
     return {to_dtype(g, c.input(0).dtype())};
   });

@@ -10,6 +10,7 @@
 namespace ag {
 using detail::Blocks;
 using detail::dispatch;
+using detail::dispatch_all;
 
 namespace detail {
 
@@ -20,19 +21,29 @@ std::string axis_desc(std::size_t axis, const Shape& x_shape) {
 std::vector<std::size_t> indices_from_tensor(const char* op, const Tensor& idx, std::size_t n,
                                              const std::string& where) {
   require_defined(op, idx);
+  if (idx.dtype() == bool_)
+    throw DtypeError(fmt::format("{}: index tensor {} is bool (a mask, not indices): pass int64 indices", op,
+                                 shape_str(idx.shape())));
   std::vector<std::size_t> out(idx.numel());
-  dispatch(idx.dtype(), [&](auto t) {
+  dispatch_all(idx.dtype(), [&](auto t) {
     using T = decltype(t);
-    const T* p = idx.value<T>().data();
+    const T* p = data<T>(idx);
     for (std::size_t i = 0; i < out.size(); ++i) {
-      const double v = static_cast<double>(p[i]);
-      if (!std::isfinite(v) || v != std::floor(v))
-        throw IndexError(fmt::format("{}: index {} (element {} of the {} index tensor {}) is not an integer; "
-                                     "indices must hold exact non-negative integers",
-                                     op, v, i, dtype_name(idx.dtype()), shape_str(idx.shape())));
-      if (v < 0 || v >= static_cast<double>(n))
-        throw IndexError(fmt::format("{}: index {} is out of range for {} (size {})", op, v, where, n));
-      out[i] = static_cast<std::size_t>(v);
+      if constexpr (std::is_floating_point_v<T>) {  // deprecated: exact integers held in floats
+        const double v = static_cast<double>(p[i]);
+        if (!std::isfinite(v) || v != std::floor(v))
+          throw IndexError(fmt::format("{}: index {} (element {} of the {} index tensor {}) is not an integer; "
+                                       "indices must hold exact non-negative integers (use int64 indices)",
+                                       op, v, i, dtype_name(idx.dtype()), shape_str(idx.shape())));
+        if (v < 0 || v >= static_cast<double>(n))
+          throw IndexError(fmt::format("{}: index {} is out of range for {} (size {})", op, v, where, n));
+        out[i] = static_cast<std::size_t>(v);
+      } else {
+        const auto v = static_cast<std::int64_t>(p[i]);
+        if (v < 0 || static_cast<std::uint64_t>(v) >= n)
+          throw IndexError(fmt::format("{}: index {} is out of range for {} (size {})", op, v, where, n));
+        out[i] = static_cast<std::size_t>(v);
+      }
     }
   });
   return out;
@@ -63,7 +74,7 @@ Tensor take_axis_impl(const char* op, const Tensor& x, std::size_t axis, IndexLi
   const Shape xs = x.shape();
   Shape os = xs;
   os[axis] = idx->size();
-  Tensor y = dispatch(x.dtype(), [&](auto t) {
+  Tensor y = dispatch_all(x.dtype(), [&](auto t) {
     using T = decltype(t);
     const Blocks b = blocks_around(xs, axis, axis);
     const std::size_t m = idx->size();
@@ -119,7 +130,7 @@ Tensor scatter_add_impl(const Tensor& g, std::size_t axis, IndexArrayPtr ia, std
 Tensor take_along_impl(const Tensor& x, std::size_t axis, IndexArrayPtr ia) {
   OpScope mark("take_along_axis");
   const Shape xs = x.shape();
-  Tensor y = dispatch(x.dtype(), [&](auto t) {
+  Tensor y = dispatch_all(x.dtype(), [&](auto t) {
     using T = decltype(t);
     const Blocks bx = blocks_around(xs, axis, axis);
     const Blocks bi = blocks_around(ia->shape, axis, axis);  // same outer and inner as x
@@ -228,7 +239,7 @@ namespace {
 Tensor one_hot_from(const std::vector<std::size_t>& idx, Shape shape, std::size_t num_classes, DType dtype) {
   shape.push_back(num_classes);
   numel(shape, "one_hot");
-  return dispatch(dtype, [&](auto t) {
+  return dispatch_all(dtype, [&](auto t) {
     using T = decltype(t);
     Tensor r = detail::empty_tensor<T>(detail::ShapeRef(shape.begin(), shape.end()));
     T* p = detail::data<T>(r);

@@ -199,6 +199,20 @@ template <class F> Tensor map_binary(const char* op, const Tensor& a, const Tens
   });
 }
 
+// ---- mixed dtypes (integer.cpp) ----------------------------------------------------------------
+// Whether a and b are defined and of one floating dtype: the differentiable kernels' case.
+inline bool same_floating(const Tensor& a, const Tensor& b) {
+  return a.impl() && b.impl() && a.impl()->dtype() == b.impl()->dtype() && is_floating(a.impl()->dtype());
+}
+enum class Arith : unsigned char { add, sub, mul, div, max, min };
+// Operands of other dtypes: a and b converted to result_type (div: float32 for integers), and, when
+// that is an integer dtype, the result computed (wrapping). A defined `result` is the answer;
+// otherwise run the floating op on a and b.
+struct Promoted {
+  Tensor a, b, result;
+};
+Promoted promote_arith(const Tensor& a, const Tensor& b, Arith k);
+
 // An elementwise op named once: its profiler mark, its kernel's errors and its tape node all use
 // `name` (three spellings could drift apart and mislabel the profiler silently).
 template <class F, class Vjp>

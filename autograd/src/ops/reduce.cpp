@@ -72,11 +72,28 @@ Tensor sum_rows(const Tensor& g) {  // [M, N] -> [N]: same order of additions as
 }  // namespace detail
 
 // ---- sum / mean ----------------------------------------------------------------------------------
+namespace {
+std::vector<std::size_t> every_axis(const Tensor& x) { return detail::all_axes(x.dim()); }
+
+// Σ of integer or bool values as int64 (PyTorch's rule: counting a mask gives an integer),
+// wrapping on overflow like the rest of the integer arithmetic.
+Tensor integer_sum(const Tensor& x, const std::vector<std::size_t>& axes, bool keepdims) {
+  const Tensor v = detail::as_dtype("sum", x, i64);
+  return detail::wrap<std::int64_t>(detail::reduce_groups(
+      v.value<std::int64_t>(), axes, keepdims, [](const std::int64_t* p, std::size_t k, std::size_t s) {
+        std::uint64_t acc = 0;
+        for (std::size_t j = 0; j < k; ++j) acc += static_cast<std::uint64_t>(p[j * s]);
+        return static_cast<std::int64_t>(acc);
+      }));
+}
+}  // namespace
+
 Tensor sum(const Tensor& x, const Axes& axes_in, bool keepdims) {
   OpScope mark("sum");
   detail::require_defined("sum", x);
   const Shape in_shape = x.shape();
   const auto axes = detail::normalize_axes("sum", axes_in, in_shape.size());
+  if (!is_floating(x.dtype())) return integer_sum(x, axes, keepdims);
   Tensor y = dispatch(x.dtype(), [&](auto t) {
     using T = decltype(t);
     xt::xarray<T> r = detail::sum_axes(x.value<T>(), axes);
@@ -93,6 +110,7 @@ Tensor sum(const Tensor& x, const Axes& axes_in, bool keepdims) {
 Tensor sum(const Tensor& x) {
   OpScope mark("sum");
   detail::require_defined("sum", x);
+  if (!is_floating(x.dtype())) return integer_sum(x, every_axis(x), false);
   Tensor y = dispatch(x.dtype(), [&](auto t) {
     using T = decltype(t);
     return Tensor(detail::new_impl(std::in_place_type<xt::xarray<T>>, detail::full_sum(x.value<T>())));
@@ -109,6 +127,8 @@ Tensor mean(const Tensor& x, const Axes& axes_in, bool keepdims) {
   std::size_t n = 1;
   for (std::size_t a : axes) n *= s[a];
   if (n == 0) throw ValueError(fmt::format("mean: no elements to average in shape {}", shape_str(s)));
+  if (!is_floating(x.dtype()))  // integers and bools: the exact int64 sum / n, as float32 (numpy-like)
+    return detail::convert("mean", mul(detail::convert("mean", sum(x, axes_in, keepdims), f64), 1.0 / static_cast<double>(n)), f32);
   return mul(sum(x, axes_in, keepdims), 1.0 / static_cast<double>(n));
 }
 
@@ -129,7 +149,8 @@ Tensor extreme(const char* op, const Tensor& x, const Axes& axes_in, bool keepdi
   for (std::size_t a : axes)
     if (xs[a] == 0)
       throw ValueError(fmt::format("{}: empty reduction over axis {} of {}", op, a, shape_str(xs)));
-  Tensor y = dispatch(x.dtype(), [&](auto t) {
+  // any dtype (the values of integer and bool tensors are not recorded)
+  Tensor y = detail::dispatch_all(x.dtype(), [&](auto t) {
     using T = decltype(t);
     return detail::wrap<T>(detail::reduce_groups(x.value<T>(), axes, keepdims, [take_max](const T* p, std::size_t k, std::size_t s) {
       T m = p[0];
@@ -158,33 +179,32 @@ Tensor extreme(const char* op, const Tensor& x, const Axes& axes_in, bool keepdi
       keep_output);
 }
 
-std::vector<std::size_t> every_axis(const Tensor& x) { return detail::all_axes(x.dim()); }
 
 // ---- argmax / argmin ----------------------------------------------------------------------------------
-template <class T> void check_index_range(const char* op, std::size_t n, const Shape& xs) {
-  if (std::is_same<T, float>::value && n > (std::size_t{1} << 24))
-    throw ValueError(fmt::format("{}: {} candidates exceed float32's exact integers (2^24) for {}; "
-                                 "convert with .to(ag::f64)",
-                                 op, n, shape_str(xs)));
-}
-
 Tensor arg_extreme(const char* op, const Tensor& x, std::vector<std::size_t> axes, bool keepdims, bool take_max) {
   const Shape xs = x.shape();
   std::size_t n = 1;
   for (std::size_t a : axes) n *= xs[a];
   if (n == 0) throw ValueError(fmt::format("{}: empty reduction over {}", op, shape_str(xs)));
-  return dispatch(x.dtype(), [&](auto t) {
+  // int64 indices of any dtype's values
+  return detail::dispatch_all(x.dtype(), [&](auto t) {
     using T = decltype(t);
-    check_index_range<T>(op, n, xs);
-    return detail::wrap<T>(detail::reduce_groups(x.value<T>(), axes, keepdims, [take_max](const T* p, std::size_t k, std::size_t s) {
-      std::size_t best = 0;
-      for (std::size_t j = 1; j < k; ++j) {
-        const T v = p[j * s], m = p[best * s];
-        if (m != m) break;  // the first NaN wins (numpy)
-        if (v != v || (take_max ? v > m : v < m)) best = j;
+    const Tensor idx = detail::empty_tensor<std::int64_t>(detail::reduced_shape(xs, axes, keepdims));
+    std::int64_t* out = detail::data<std::int64_t>(idx);
+    const detail::Grouped<T> g = detail::group_axes(x.value<T>(), axes);
+    const detail::Blocks b = g.b;
+    for (std::size_t o = 0; o < b.outer; ++o)
+      for (std::size_t i = 0; i < b.inner; ++i) {
+        const T* p = g.data + o * b.k * b.inner + i;
+        std::size_t best = 0;
+        for (std::size_t j = 1; j < b.k; ++j) {
+          const T v = p[j * b.inner], m = p[best * b.inner];
+          if (m != m) break;  // the first NaN wins (numpy)
+          if (v != v || (take_max ? v > m : v < m)) best = j;
+        }
+        out[o * b.inner + i] = static_cast<std::int64_t>(best);
       }
-      return static_cast<T>(best);
-    }));
+    return idx;
   });
 }
 

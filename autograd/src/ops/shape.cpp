@@ -48,7 +48,7 @@ Tensor reshape(const Tensor& x, const std::vector<std::ptrdiff_t>& want) {
                                  shape_str(out)));
   }
   if (out == xs) return x;
-  Tensor y = dispatch(x.dtype(), [&](auto t) {
+  Tensor y = detail::dispatch_all(x.dtype(), [&](auto t) {
     using T = decltype(t);
     xt::xarray<T> r = x.value<T>();
     r.reshape(out);
@@ -77,7 +77,7 @@ Tensor permute(const Tensor& x, const Axes& axes_in) {
   bool identity = true;
   for (std::size_t i = 0; i < nd; ++i) identity = identity && perm[i] == i;
   if (identity) return x;
-  Tensor y = dispatch(x.dtype(), [&](auto t) {
+  Tensor y = detail::dispatch_all(x.dtype(), [&](auto t) {
     using T = decltype(t);
     xt::xarray<T> r = xt::transpose(x.value<T>(), perm);
     return wrap<T>(std::move(r));
@@ -175,7 +175,7 @@ Tensor concat(const std::vector<Tensor>& xs, int axis_in) {
     os[axis] += s[axis];
   }
   if (xs.size() == 1) return xs[0];
-  Tensor y = dispatch(xs[0].dtype(), [&](auto t) {
+  Tensor y = detail::dispatch_all(xs[0].dtype(), [&](auto t) {
     using T = decltype(t);
     const Blocks b = detail::blocks_around(os, axis, axis);  // k = the joined length
     Tensor r = detail::empty_tensor<T>(detail::ShapeRef(os.begin(), os.end()));

@@ -75,7 +75,7 @@ struct Profiler::State final : detail::TapeObserver {
   }
 
   void recorded(detail::Node& n, const Tensor& out) override {
-    const std::size_t bytes = out.numel() * (out.dtype() == f32 ? sizeof(float) : sizeof(double));
+    const std::size_t bytes = out.numel() * dtype_size(out.dtype());
     OpProfile& p = at(n.op);
     ++p.recorded;
     p.recorded_bytes += bytes;

@@ -9,7 +9,7 @@ using opt::check;
 using opt::make;
 using opt::vals;
 
-TEST_CASE("comparisons give 0/1 masks in the input dtype, without history") {
+TEST_CASE("comparisons give bool masks, without history") {
   for (ag::DType d : opt::kDtypes) {
     ag::Tensor a = make({1, 2, 3}, {3}, d, true), b = make({3, 2, 1}, {3}, d);
     check(ag::eq(a, b), {3}, {0, 1, 0}, 0);
@@ -38,7 +38,8 @@ TEST_CASE("comparisons give 0/1 masks in the input dtype, without history") {
     check(a >= 2.0, {3}, {0, 1, 1}, 0);
     check(2.0 >= a, {3}, {1, 1, 0}, 0);
     ag::Tensor m = ag::gt(a, b);
-    CHECK(m.dtype() == d);
+    CHECK(m.dtype() == ag::bool_);
+    CHECK((a == 2.0).dtype() == ag::bool_);
     CHECK_FALSE(m.requires_grad());
     CHECK(m.is_leaf());
   }

@@ -158,12 +158,12 @@ TEST_CASE("max/min errors name the op and the shape") {
   CHECK_THROWS_AS(ag::max(ag::zeros({2, 3}), {1, -1}), ag::ShapeError);
 }
 
-TEST_CASE("argmax and argmin: first extreme, integer values in the input dtype, no history") {
+TEST_CASE("argmax and argmin: first extreme, int64 indices, no history") {
   for (ag::DType d : opt::kDtypes) {
     ag::Tensor x = make(kM, {2, 3}, d, true);
     ag::Tensor am = ag::argmax(x, 1);
     check(am, {2}, {1, 0}, 0);  // first of the tied 3s
-    CHECK(am.dtype() == d);
+    CHECK(am.dtype() == ag::i64);
     CHECK_FALSE(am.requires_grad());
     check(ag::argmin(x, 1), {2}, {0, 1}, 0);
     check(ag::argmax(x, 0), {3}, {1, 0, 0}, 0);
@@ -171,10 +171,14 @@ TEST_CASE("argmax and argmin: first extreme, integer values in the input dtype, 
     check(ag::argmax(x), {}, {1}, 0);  // flat index
     check(ag::argmin(x), {}, {4}, 0);
   }
-  // the argmax feeds accuracy: mean(eq(argmax(logits, 1), labels))
+  // the argmax feeds accuracy: mean(eq(argmax(logits, 1), labels)), labels int64 or (deprecated) float
   ag::Tensor logits = make({0.1, 2, -1, 3, 0, 1, 0, 0, 5}, {3, 3});
-  ag::Tensor labels = make({1, 2, 2}, {3});
-  check(ag::mean(ag::eq(ag::argmax(logits, 1), labels)), {}, {2.0 / 3}, 1e-7);
+  check(ag::mean(ag::eq(ag::argmax(logits, 1), ag::tensor({1, 2, 2}, ag::i64))), {}, {2.0 / 3}, 1e-7);
+  check(ag::mean(ag::eq(ag::argmax(logits, 1), make({1, 2, 2}, {3}))), {}, {2.0 / 3}, 1e-7);
+  CHECK(ag::mean(ag::eq(ag::argmax(logits, 1), make({1, 2, 2}, {3}))).dtype() == ag::f32);
+  // integer inputs: the index of the first extreme
+  check(ag::argmax(ag::tensor({3, -7, 9, 9}, ag::i64)), {}, {2}, 0);
+  check(ag::argmin(ag::tensor({{1, 0}, {0, 1}}, ag::u8), 1), {2}, {1, 0}, 0);
   CHECK_THROWS_AS(ag::argmax(ag::zeros({0})), ag::ValueError);
   CHECK_THROWS_AS(ag::argmax(ag::zeros({2}), 1), ag::ShapeError);
 }

@@ -13,7 +13,9 @@
 namespace ag {
 
 namespace detail {
-using Storage = std::variant<xt::xarray<float>, xt::xarray<double>>;
+// One alternative per DType, in the enum's order (index() is the dtype).
+using Storage = std::variant<xt::xarray<float>, xt::xarray<double>, xt::xarray<std::int64_t>,
+                             xt::xarray<std::int32_t>, xt::xarray<std::uint8_t>, xt::xarray<bool>>;
 
 struct TensorImpl {
   Storage value;
@@ -25,8 +27,12 @@ struct TensorImpl {
   bool requires_grad = false;
 
   template <class A>
-  explicit TensorImpl(A&& v, bool rg = false) : value(std::forward<A>(v)), requires_grad(rg) {}
-  TensorImpl(Storage&& v, bool rg) : value(std::move(v)), requires_grad(rg) {}
+  explicit TensorImpl(A&& v, bool rg = false) : value(std::forward<A>(v)), requires_grad(rg) {
+    if (rg) check_grad_dtype();
+  }
+  TensorImpl(Storage&& v, bool rg) : value(std::move(v)), requires_grad(rg) {
+    if (rg) check_grad_dtype();
+  }
   // Builds the xarray in place from an xtensor expression (no temporary array to move).
   template <class T, class E>
   TensorImpl(std::in_place_type_t<xt::xarray<T>> tag, E&& e) : value(tag, std::forward<E>(e)) {}
@@ -34,10 +40,12 @@ struct TensorImpl {
   TensorImpl(const TensorImpl&) = delete;
   TensorImpl& operator=(const TensorImpl&) = delete;
 
-  DType dtype() const noexcept { return value.index() == 0 ? f32 : f64; }
+  DType dtype() const noexcept { return static_cast<DType>(value.index()); }
+  void check_grad_dtype() const;  // DtypeError: only floating tensors can require grad
 };
 
 [[noreturn]] void throw_dtype_access(DType have, DType want);
+[[noreturn]] void throw_not_floating(DType d);  // DtypeError naming the op being run (OpScope)
 [[noreturn]] void throw_undefined(const char* what);
 
 // Small-object pool for tensor headers and graph nodes (two of the allocations every op makes): a

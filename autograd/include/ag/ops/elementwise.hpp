@@ -1,8 +1,14 @@
 #pragma once
 // Elementwise arithmetic and math: + - * / pow, scalar forms and operators, and the unary
-// functions. Binary ops broadcast numpy-style; both operands must have the same dtype (mixing
-// float32 and float64 is a DtypeError: convert explicitly with x.to(ag::f64)). Python-style
-// scalars (double) may stand on either side of + - * / and take the tensor's dtype.
+// functions. Binary ops broadcast numpy-style. + - * / (and maximum/minimum/where) take any
+// dtypes and compute in result_type(a, b) (ag/dtype.hpp: integers with a float give the float;
+// float32 with float64 is a DtypeError: convert explicitly with x.to(ag::f64)); integer / integer
+// is float32. The other functions take floating tensors. Python-style scalars (double) may stand
+// on either side of + - * / and take a floating tensor's dtype.
+#include <cstdint>
+#include <type_traits>
+
+#include "ag/detail/int_scalar.hpp"
 #include "ag/tensor.hpp"
 
 namespace ag {
@@ -46,6 +52,27 @@ Tensor log1p(const Tensor& x);     // log(1 + x), accurate near 0; d = g/(1 + x)
 Tensor expm1(const Tensor& x);     // eˣ - 1, accurate near 0; d = g·(y + 1)
 Tensor reciprocal(const Tensor& x);  // 1/x; d = -g·y²
 Tensor to_dtype(const Tensor& x, DType d);            // = x.to(d)
+
+// ---- integer scalars ---------------------------------------------------------------------------
+// A C++ integer scalar keeps an integer tensor's dtype (labels + 1 stays int64; bool becomes
+// int64) and takes a floating tensor's dtype. A double scalar with an integer tensor gives float32.
+template <class I, detail::if_int_scalar<I> = 0> Tensor add(const Tensor& a, I s) {
+  return detail::int_scalar(a, static_cast<std::int64_t>(s), detail::ScalarOp::add);
+}
+template <class I, detail::if_int_scalar<I> = 0> Tensor mul(const Tensor& a, I s) {
+  return detail::int_scalar(a, static_cast<std::int64_t>(s), detail::ScalarOp::mul);
+}
+template <class I, detail::if_int_scalar<I> = 0> Tensor rsub(I s, const Tensor& a) {
+  return detail::int_scalar(a, static_cast<std::int64_t>(s), detail::ScalarOp::rsub);
+}
+template <class I, detail::if_int_scalar<I> = 0> Tensor operator+(const Tensor& a, I s) { return add(a, s); }
+template <class I, detail::if_int_scalar<I> = 0> Tensor operator+(I s, const Tensor& a) { return add(a, s); }
+template <class I, detail::if_int_scalar<I> = 0> Tensor operator-(const Tensor& a, I s) {
+  return detail::int_scalar(a, static_cast<std::int64_t>(s), detail::ScalarOp::sub);
+}
+template <class I, detail::if_int_scalar<I> = 0> Tensor operator-(I s, const Tensor& a) { return rsub(s, a); }
+template <class I, detail::if_int_scalar<I> = 0> Tensor operator*(const Tensor& a, I s) { return mul(a, s); }
+template <class I, detail::if_int_scalar<I> = 0> Tensor operator*(I s, const Tensor& a) { return mul(a, s); }
 
 // ---- operators ---------------------------------------------------------------------------------
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }

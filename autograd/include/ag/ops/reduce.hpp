@@ -1,5 +1,6 @@
 #pragma once
-// Reductions over all elements or over axes (negative axes count from the end).
+// Reductions over all elements or over axes (negative axes count from the end). Integer and bool
+// inputs: sum gives int64 (counting a mask), mean float32, max/min/argmax/argmin any dtype.
 #include "ag/tensor.hpp"
 
 namespace ag {
@@ -16,11 +17,9 @@ Tensor max(const Tensor& x);  // over all elements -> 0-d
 Tensor max(const Tensor& x, const Axes& axes, bool keepdims = false);
 Tensor min(const Tensor& x);
 Tensor min(const Tensor& x, const Axes& axes, bool keepdims = false);
-// Index of the first maximum/minimum (numpy), non-differentiable. The indices are exact integers
-// stored in x's dtype (tapegrad tensors are float32/float64), so they feed one_hot,
-// take_along_axis and eq(argmax(logits, 1), labels) directly. argmax(x) is the flat (row-major)
-// index as a 0-d tensor. float32 holds integers exactly only up to 2^24: larger index ranges
-// in float32 are a ValueError (convert with .to(ag::f64)).
+// Index of the first maximum/minimum (numpy), non-differentiable, as int64 (any input dtype).
+// They feed one_hot, take_along_axis and eq(argmax(logits, 1), labels) directly. argmax(x) is the
+// flat (row-major) index as a 0-d tensor.
 Tensor argmax(const Tensor& x);
 Tensor argmax(const Tensor& x, int axis, bool keepdims = false);
 Tensor argmin(const Tensor& x);
