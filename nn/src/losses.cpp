@@ -48,10 +48,10 @@ Tensor reduce(const char* op, const Tensor& x, Reduction r) {
   return x;
 }
 
-// Class indices as a tensor (exact integers up to 2^53 in float64).
+// Class indices as an int64 tensor.
 Tensor indices_tensor(const std::vector<std::size_t>& classes) {
-  xt::xarray<double> a = xt::xarray<double>::from_shape({classes.size()});
-  for (std::size_t i = 0; i < classes.size(); ++i) a(i) = static_cast<double>(classes[i]);
+  xt::xarray<std::int64_t> a = xt::xarray<std::int64_t>::from_shape({classes.size()});
+  for (std::size_t i = 0; i < classes.size(); ++i) a(i) = static_cast<std::int64_t>(classes[i]);
   return Tensor(std::move(a));
 }
 
@@ -59,6 +59,9 @@ Tensor indices_tensor(const std::vector<std::size_t>& classes) {
 // indices) mixed with the uniform distribution by `smoothing`.
 Tensor class_loss(const char* op, const Tensor& lp, const Tensor& target, double smoothing) {
   ag::require_defined(op, target, "target");
+  if (target.dtype() == bool_)
+    throw DtypeError(fmt::format("{}: the target {} is bool; pass class indices (int64) or probability rows",
+                                 op, shape_str(target.shape())));
   const Shape ls = lp.shape();
   if (ls.empty())
     throw ShapeError(fmt::format("{}: {} must have a class axis (got a 0-d tensor)", op,
@@ -249,7 +252,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction r, do
   if (logits.dim() == 0) return class_loss("cross_entropy", logits, target, label_smoothing);
   ag::require_defined("cross_entropy", target, "target");
   if (logits.dim() == 2 && target.dim() == 1 && target.shape()[0] == logits.shape()[0] &&
-      logits.shape()[0] > 0 && label_smoothing == 0.0 && r != Reduction::none) {
+      logits.shape()[0] > 0 && label_smoothing == 0.0 && r != Reduction::none && target.dtype() != bool_) {
     OpScope mark("cross_entropy");
     return fused_cross_entropy(logits, target, r);
   }

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -49,8 +50,9 @@ struct Writer {
     buf.insert(buf.end(), s.begin(), s.end());
   }
   template <class T> void values(const T* p, std::size_t n) {
-    using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-    if constexpr (kLittle) {
+    using U = std::conditional_t<sizeof(T) == 1, std::uint8_t,
+                                 std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>;
+    if constexpr (kLittle || sizeof(T) == 1) {
       const auto* b = reinterpret_cast<const unsigned char*>(p);
       buf.insert(buf.end(), b, b + n * sizeof(T));
     } else {
@@ -187,9 +189,16 @@ struct Reader {
     return s;
   }
   template <class T> void values(T* out, std::size_t count, const char* what) {
-    using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+    using U = std::conditional_t<sizeof(T) == 1, std::uint8_t,
+                                 std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>;
     need(count * sizeof(T), what);  // count is bounded by the caller: no overflow
-    if constexpr (kLittle) {
+    if constexpr (std::is_same_v<T, bool>) {  // a byte other than 0 or 1 is not a bool (reading it would be UB)
+      for (std::size_t i = 0; i < count; ++i) {
+        if (p[pos + i] > 1) throw std::range_error(fmt::format("byte {} of {} is not a bool", int(p[pos + i]), what));
+        out[i] = p[pos + i] != 0;
+      }
+      pos += count;
+    } else if constexpr (kLittle || sizeof(T) == 1) {
       if (count) std::memcpy(out, p + pos, count * sizeof(T));
       pos += count * sizeof(T);
     } else {
@@ -230,11 +239,11 @@ void save_tensors(const std::string& path, const NamedTensors& entries, FileKind
     const Tensor& t = entry.second;
     if (!t.defined()) io_fail(path, fmt::format("cannot save '{}': the tensor is undefined", name));
     w.str(name);
-    w.uint<std::uint8_t>(t.dtype() == f32 ? 0 : 1);
+    w.uint<std::uint8_t>(static_cast<std::uint8_t>(t.dtype()));  // the DType code: 0 float32, 1 float64, ...
     const Shape s = t.shape();
     w.uint<std::uint32_t>(static_cast<std::uint32_t>(s.size()));
     for (std::size_t d : s) w.uint<std::uint64_t>(d);
-    ag::dispatch(t.dtype(), [&](auto tag) {
+    ag::dispatch_all(t.dtype(), [&](auto tag) {
       using T = decltype(tag);
       const auto& v = t.value<T>();
       w.values(v.data(), v.size());
@@ -274,8 +283,9 @@ TensorFile load_tensors(const std::string& path) {
   for (std::uint64_t e = 0; e < count; ++e) {
     std::string name = r.str("an entry name");
     const auto dt = r.uint<std::uint8_t>("a dtype");
-    if (dt > 1) io_fail(path, fmt::format("entry '{}': unknown dtype code {}", name, dt));
-    const std::size_t width = dt == 0 ? 4 : 8;
+    if (dt >= ag::kNumDTypes) io_fail(path, fmt::format("entry '{}': unknown dtype code {}", name, dt));
+    const DType dtype = static_cast<DType>(dt);
+    const std::size_t width = ag::dtype_size(dtype);
     const auto ndim = r.uint<std::uint32_t>("a rank");
     if (ndim > 64) io_fail(path, fmt::format("entry '{}': implausible rank {}", name, ndim));
     Shape shape(ndim);
@@ -290,10 +300,14 @@ TensorFile load_tensors(const std::string& path) {
     if (numel > (r.n - r.pos) / width)  // numel <= 2^60, so numel·width fits in 64 bits
       io_fail(path, fmt::format("truncated: entry '{}' of shape {} needs {} bytes but only {} remain",
                                 name, shape_str(shape), numel * width, r.n - r.pos));
-    Tensor t = ag::dispatch(dt == 0 ? f32 : f64, [&](auto tag) {
+    Tensor t = ag::dispatch_all(dtype, [&](auto tag) {
       using T = decltype(tag);
       xt::xarray<T> a = xt::xarray<T>::from_shape(shape);
-      r.values(a.data(), numel, "tensor data");
+      try {
+        r.values(a.data(), numel, "tensor data");
+      } catch (const std::range_error& e) {
+        io_fail(path, fmt::format("entry '{}': {}", name, e.what()));
+      }
       return Tensor(std::move(a));
     });
     f.entries.emplace_back(std::move(name), std::move(t));

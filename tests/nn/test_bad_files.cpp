@@ -252,6 +252,49 @@ TEST_CASE("bad input: model files with wrong names, shapes, dtypes or duplicates
   CHECK(snapshot(*model) == snapshot(*src));
 }
 
+TEST_CASE("tensor files: every dtype round-trips exactly; a bool byte other than 0/1 is an IOError") {
+  TempDir dir;
+  const std::string f = dir.file("t.tgp");
+  const std::int64_t big = (std::int64_t{1} << 62) + 3;
+  nn::NamedTensors entries = {
+      {"f32", ag::tensor({1.5, -2}, ag::f32)},
+      {"f64", ag::tensor({{0.1}, {3}}, ag::f64)},
+      {"i64", ag::from_vector(std::vector<std::int64_t>{big, -big, 0}, {3})},
+      {"i32", ag::tensor({-7, 8}, ag::i32)},
+      {"u8", ag::tensor({255, 0, 9}, ag::u8)},
+      {"bool", ag::tensor({1, 0, 1, 1}, ag::bool_).reshape({2, 2})},
+  };
+  nn::save_tensors(f, entries, nn::FileKind::parameters, "Any");
+  const nn::TensorFile back = nn::load_tensors(f);
+  REQUIRE(back.entries.size() == entries.size());
+  for (std::size_t k = 0; k < entries.size(); ++k) {
+    const ag::Tensor& a = entries[k].second;
+    const ag::Tensor& b = back.entries[k].second;
+    CHECK(back.entries[k].first == entries[k].first);
+    CHECK(b.dtype() == a.dtype());
+    CHECK(b.shape() == a.shape());
+    CHECK(a.to_vector<double>() == b.to_vector<double>());
+  }
+  CHECK(back.entries[2].second.to_vector<std::int64_t>()[0] == big);
+  // corrupt the first bool byte to 2 and fix the checksum: still refused, naming the entry
+  std::vector<unsigned char> bytes = read_bytes(f);
+  const std::size_t first_bool = bytes.size() - 4 - 4;  // the last entry's 4 bytes, before the crc32
+  CHECK(bytes[first_bool] == 1);
+  bytes[first_bool] = 2;
+  bytes.resize(bytes.size() - 4);  // a valid checksum for the corrupted body
+  const std::uint32_t c = crc32(bytes);
+  for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<unsigned char>(c >> (8 * i)));
+  write_bytes(f, bytes);
+  std::string msg;
+  try {
+    nn::load_tensors(f);
+  } catch (const ag::IOError& e) {
+    msg = e.what();
+  }
+  CHECK(msg.find("'bool'") != std::string::npos);
+  CHECK(msg.find("not a bool") != std::string::npos);
+}
+
 TEST_CASE("bad input: a failed save leaves the existing file intact and no temporary file behind") {
   TempDir dir;
   auto model = make_mlp(1);

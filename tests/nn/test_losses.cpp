@@ -147,6 +147,26 @@ TEST_CASE("cross_entropy: class indices, one-hot rows, gradient softmax - onehot
                             Reduction::none), {2}, {2.5, 1.2});
 }
 
+TEST_CASE("cross_entropy / nll_loss: int64, int32 and uint8 class indices (float indices deprecated)") {
+  ag::Tensor z({{1, 2, 3}, {1, 1, 1}, {0, 4, -1}}, ag::f64, true);
+  const double want = nn::cross_entropy(z, std::vector<std::size_t>{2, 0, 1}).item();
+  for (ag::DType d : {ag::i64, ag::i32, ag::u8, ag::f64}) {
+    const ag::Tensor t = ag::tensor({2, 0, 1}, d);
+    CHECK(nn::cross_entropy(z, t).item() == doctest::Approx(want).epsilon(1e-14));
+    CHECK(nn::cross_entropy(z, t, Reduction::mean, 0.1).item() ==
+          doctest::Approx(nn::cross_entropy(z, std::vector<std::size_t>{2, 0, 1}, Reduction::mean, 0.1).item())
+              .epsilon(1e-14));
+    CHECK(nn::nll_loss(ag::log_softmax(z, -1), t).item() == doctest::Approx(want).epsilon(1e-14));
+  }
+  // the predicted classes feed straight back in: argmax is int64
+  const ag::Tensor pred = ag::argmax(z, 1);
+  CHECK(pred.dtype() == ag::i64);
+  CHECK(nn::cross_entropy(z, pred).item() == doctest::Approx(want).epsilon(1e-14));  // argmax = {2, 0, 1}
+  CHECK_THROWS_AS(nn::cross_entropy(z, ag::tensor({3, 0, 1}, ag::i64)), ag::IndexError);
+  CHECK_THROWS_AS(nn::nll_loss(z, ag::tensor({0, -1, 1}, ag::i32)), ag::IndexError);
+  CHECK_THROWS_AS(nn::cross_entropy(z, ag::gt(ag::tensor({1, 0, 1}, ag::i64), 0)), ag::DtypeError);
+}
+
 TEST_CASE("cross_entropy: label smoothing mixes in the uniform distribution") {
   const double s = std::exp(1.0) + std::exp(2.0) + std::exp(3.0), L = std::log(s);
   ag::Tensor z({{1, 2, 3}, {1, 1, 1}}, ag::f64);

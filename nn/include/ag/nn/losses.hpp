@@ -36,9 +36,10 @@ Tensor bce_with_logits(const Tensor& logits, const Tensor& target, Reduction r =
 
 // Categorical cross-entropy from logits z [N, C], through log_softmax (stable for any z):
 //   loss_n = -sum_c q_nc·log_softmax(z)_nc
-// with q the target distribution: one-hot / probability rows [N, C], or class indices (a
-// std::vector<size_t>, or a tensor [N] of integer values). label_smoothing ε mixes q with the
-// uniform distribution: q' = (1-ε)·q + ε/C.
+// with q the target distribution: one-hot / probability rows [N, C] (the logits' dtype), or class
+// indices (a std::vector<size_t>, or an int64/int32/uint8 tensor [N]; a float tensor of exact
+// integers is still accepted but deprecated). label_smoothing ε mixes q with the uniform
+// distribution: q' = (1-ε)·q + ε/C.
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction r = Reduction::mean,
                      double label_smoothing = 0.0);
 Tensor cross_entropy(const Tensor& logits, const std::vector<std::size_t>& classes,

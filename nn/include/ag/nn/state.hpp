@@ -10,10 +10,10 @@
 //   count     u64       number of entries
 //   count × entry:
 //     name    str       "layers.0.weight" (parameters) or "0.3.exp_avg", "0.lr" (optimizer state)
-//     dtype   u8        0 = float32, 1 = float64
+//     dtype   u8        the DType code: 0 float32, 1 float64, 2 int64, 3 int32, 4 uint8, 5 bool
 //     ndim    u32
 //     dims    u64 × ndim
-//     data    numel × 4 or 8 bytes
+//     data    numel × the dtype's size (bool: bytes 0 or 1)
 //   crc32     u32       CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320) of every byte before it
 //
 // Writing is atomic: the bytes go to a temporary file in the same directory, which is fsync'ed and
