@@ -13,7 +13,7 @@ namespace {
 
 // Ops that return values without history: masks, indices, encodings.
 const std::set<std::string> kNonDifferentiable = {"eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "one_hot",
-                                                   "logical_and", "logical_or", "logical_xor", "logical_not"};
+                                                   "logical_and", "logical_or", "logical_xor", "logical_not", "nonzero"};
 
 std::filesystem::path ops_dir() {
 #ifdef TAPEGRAD_OPS_DIR

@@ -234,6 +234,26 @@ Tensor take_along_axis(const Tensor& x, const Tensor& indices, int axis_in) {
 
 Tensor gather(const Tensor& x, int axis, const Tensor& indices) { return take_along_axis(x, indices, axis); }
 
+Tensor nonzero(const Tensor& x) {
+  OpScope mark("nonzero");
+  detail::require_defined("nonzero", x);
+  const Shape xs = x.shape();
+  const Tensor mask = detail::as_dtype("nonzero", x, bool_);
+  const bool* pm = detail::data<bool>(mask);
+  const std::size_t n = mask.numel(), nd = xs.size();
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < n; ++i) count += pm[i] ? 1 : 0;
+  Tensor r = detail::empty_tensor<std::int64_t>(Shape{count, nd});
+  std::int64_t* pr = detail::data<std::int64_t>(r);
+  for (std::size_t i = 0, row = 0; i < n; ++i) {
+    if (!pm[i]) continue;
+    const Shape idx = detail::unravel_index(i, xs);
+    for (std::size_t d = 0; d < nd; ++d) pr[row * nd + d] = static_cast<std::int64_t>(idx[d]);
+    ++row;
+  }
+  return r;
+}
+
 namespace {
 
 Tensor one_hot_from(const std::vector<std::size_t>& idx, Shape shape, std::size_t num_classes, DType dtype) {

@@ -344,3 +344,17 @@ TEST_CASE("buffers: copy_ loads values into a parameter in place") {
   check(i, {2}, {3, 250}, 0);
   check_error<ag::ValueError>([&] { i.copy_(make({-1, 0}, {2})); }, {"copy_", "uint8"});
 }
+
+TEST_CASE("dtypes: nonzero gives the int64 positions of a mask") {
+  const ag::Tensor x = make({0, 2, 0, -1, 0, 3}, {2, 3});
+  const ag::Tensor nz = ag::nonzero(x);
+  CHECK(nz.dtype() == ag::i64);
+  check(nz, {3, 2}, {0, 1, 1, 0, 1, 2}, 0);
+  check(ag::nonzero(ag::gt(x, 0.0)), {2, 2}, {0, 1, 1, 2}, 0);
+  CHECK(ag::nonzero(ag::zeros({4})).shape() == ag::Shape{0, 1});
+  CHECK(ag::nonzero(ag::scalar(5.0)).shape() == ag::Shape{1, 0});
+  // the rows feed the index ops: the values at the positions
+  const ag::Tensor rows = ag::select(nz, 1, 0), cols = ag::select(nz, 1, 1);
+  check(ag::take_along_axis(ag::index_select(x, 0, rows), ag::unsqueeze(cols, 1), 1), {3, 1}, {2, -1, 3}, 0);
+  CHECK_THROWS_AS(ag::nonzero(ag::Tensor()), ag::ValueError);
+}
