@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -221,6 +222,13 @@ TEST_CASE("dtypes: where with bool masks and integer branches") {
   check(x.grad(), {3}, {1, 0, 1}, 0);
 }
 
+TEST_CASE("dtypes: var and std of integers compute in float32, like mean") {
+  const ag::Tensor i = ag::tensor({1, 2, 3, 4}, ag::i64);
+  CHECK(ag::var(i).dtype() == ag::f32);
+  check(ag::var(i), {}, {5.0 / 3}, 1e-6);
+  check(ag::std(i, {0}, false), {}, {std::sqrt(1.25)}, 1e-6);
+}
+
 TEST_CASE("dtypes: reductions of integers and bools") {
   const ag::Tensor mask = ag::gt(make({1, -1, 2, 3}, {2, 2}), 0.0);
   CHECK(ag::sum(mask).dtype() == ag::i64);
@@ -357,4 +365,52 @@ TEST_CASE("dtypes: nonzero gives the int64 positions of a mask") {
   const ag::Tensor rows = ag::select(nz, 1, 0), cols = ag::select(nz, 1, 1);
   check(ag::take_along_axis(ag::index_select(x, 0, rows), ag::unsqueeze(cols, 1), 1), {3, 1}, {2, -1, 3}, 0);
   CHECK_THROWS_AS(ag::nonzero(ag::Tensor()), ag::ValueError);
+}
+
+// Every float-only op, given an int64 (and a bool) tensor: a DtypeError naming the op the user
+// called and the dtype — never a bad_variant_access, an abort or a silent conversion.
+TEST_CASE("dtypes: every float-only op names itself for an integer or bool input") {
+  using F = std::function<void(const ag::Tensor&)>;
+  const std::vector<std::pair<const char*, F>> ops = {
+      {"pow", [](const ag::Tensor& t) { ag::pow(t, t); }},
+      {"pow", [](const ag::Tensor& t) { ag::pow(t, 2.0); }},
+      {"pow", [](const ag::Tensor& t) { ag::pow(2.0, t); }},
+      {"exp", [](const ag::Tensor& t) { ag::exp(t); }},
+      {"log", [](const ag::Tensor& t) { ag::log(t); }},
+      {"sqrt", [](const ag::Tensor& t) { ag::sqrt(t); }},
+      {"abs", [](const ag::Tensor& t) { ag::abs(t); }},
+      {"sin", [](const ag::Tensor& t) { ag::sin(t); }},
+      {"cos", [](const ag::Tensor& t) { ag::cos(t); }},
+      {"tanh", [](const ag::Tensor& t) { ag::tanh(t); }},
+      {"sigmoid", [](const ag::Tensor& t) { ag::sigmoid(t); }},
+      {"relu", [](const ag::Tensor& t) { ag::relu(t); }},
+      {"square", [](const ag::Tensor& t) { ag::square(t); }},
+      {"sign", [](const ag::Tensor& t) { ag::sign(t); }},
+      {"step", [](const ag::Tensor& t) { ag::step(t); }},
+      {"log1p", [](const ag::Tensor& t) { ag::log1p(t); }},
+      {"expm1", [](const ag::Tensor& t) { ag::expm1(t); }},
+      {"reciprocal", [](const ag::Tensor& t) { ag::reciprocal(t); }},
+      {"leaky_relu", [](const ag::Tensor& t) { ag::leaky_relu(t); }},
+      {"elu", [](const ag::Tensor& t) { ag::elu(t); }},
+      {"softplus", [](const ag::Tensor& t) { ag::softplus(t); }},
+      {"gelu", [](const ag::Tensor& t) { ag::gelu(t); }},
+      {"clamp", [](const ag::Tensor& t) { ag::clamp(t, 0.0, 1.0); }},
+      {"norm", [](const ag::Tensor& t) { ag::norm(t); }},
+      {"softmax", [](const ag::Tensor& t) { ag::softmax(t); }},
+      {"log_softmax", [](const ag::Tensor& t) { ag::log_softmax(t); }},
+      {"logsumexp", [](const ag::Tensor& t) { ag::logsumexp(t); }},
+      {"matmul", [](const ag::Tensor& t) { ag::matmul(t, ag::transpose(t)); }},
+      {"matmul", [](const ag::Tensor& t) { ag::matmul_t(t, t, false, true); }},  // matmul's primitive
+      {"linear", [](const ag::Tensor& t) { ag::linear(t, ag::transpose(t), ag::select(t, 1, 0)); }},
+      {"sum_to", [](const ag::Tensor& t) { ag::sum_to(t, {1, 2}); }},
+  };
+  for (ag::DType d : {ag::i64, ag::bool_}) {
+    const ag::Tensor t = ag::tensor({{1, 0}, {1, 1}}, d);
+    for (const auto& [name, f] : ops) {
+      const std::string msg = message_of([&, fn = f] { fn(t); });
+      CHECK_THROWS_AS(f(t), ag::DtypeError);
+      CHECK_MESSAGE(msg.rfind(std::string(name) + ":", 0) == 0, std::string(name) << " on " << ag::dtype_name(d) << ": " << msg);
+      CHECK_MESSAGE(has(msg, ag::dtype_name(d)), std::string(name) << ": " << msg);
+    }
+  }
 }
