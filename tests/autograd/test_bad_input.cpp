@@ -341,6 +341,82 @@ TEST_CASE("bad input: shape and indexing ops with bad arguments raise the docume
   }
 }
 
+TEST_CASE("bad input: rearranging, ordering and einsum ops with bad arguments raise the documented type naming op and shape") {
+  const Tensor x = ag::ones({2, 3}, ag::f64, true);
+  const Tensor v = ag::ones({3}, ag::f64, true);
+  const Tensor s = ag::scalar(1.0, ag::f64, true);
+  const Tensor u;  // undefined
+  struct Row {
+    const char* what;
+    Kind kind;
+    std::function<void()> f;
+    std::vector<std::string> parts;
+  };
+  const std::size_t huge = std::size_t{1} << 40;
+  const std::vector<Row> rows = {
+      {"flip on a bad axis", Kind::shape, [&] { ag::flip(x, {2}); }, {"flip", "axis 2", "2-d"}},
+      {"flip with a repeated axis", Kind::shape, [&] { ag::flip(x, {1, -1}); }, {"flip", "repeated", "[1, -1]"}},
+      {"roll on a bad axis", Kind::shape, [&] { ag::roll(x, 1, -3); }, {"roll", "-3"}},
+      {"roll with more shifts than axes", Kind::value, [&] { ag::roll(x, {1, 2}, {0}); }, {"roll", "[1, 2]", "[0]", "[2, 3]"}},
+      {"tile to more elements than can exist", Kind::shape, [&] { ag::tile(x, {huge, huge}); }, {"tile", "2^60"}},
+      {"repeat_interleave on a bad axis", Kind::shape, [&] { ag::repeat_interleave(x, 2, 2); }, {"repeat_interleave", "axis 2"}},
+      {"repeat_interleave of a 0-d tensor", Kind::shape, [&] { ag::repeat_interleave(s, 2, 0); }, {"repeat_interleave", "0-d"}},
+      {"triu of a vector", Kind::shape, [&] { ag::triu(v); }, {"triu", "[3]", "2 dims"}},
+      {"tril of a 0-d tensor", Kind::shape, [&] { ag::tril(s, 1); }, {"tril", "[]"}},
+      {"diag of a 3-D tensor", Kind::shape, [] { ag::diag(ag::ones({2, 2, 2})); }, {"diag", "[2, 2, 2]"}},
+      {"diag of a 0-d tensor", Kind::shape, [&] { ag::diag(s); }, {"diag", "[]"}},
+      {"sort on a bad axis", Kind::shape, [&] { ag::sort(x, 2); }, {"sort", "axis 2"}},
+      {"sort of a 0-d tensor", Kind::shape, [&] { ag::sort(s); }, {"sort", "0-d"}},
+      {"argsort on a bad axis", Kind::shape, [&] { ag::argsort(x, -3, true); }, {"argsort", "-3"}},
+      {"topk with k > the axis' size", Kind::value, [&] { ag::topk(x, 4); }, {"topk", "k = 4", "[2, 3]", "size 3"}},
+      {"topk on a bad axis", Kind::shape, [&] { ag::topk(x, 1, 2); }, {"topk", "axis 2"}},
+      {"max_with_indices over an empty axis", Kind::value, [] { ag::max_with_indices(ag::zeros({2, 0}), 1); }, {"max_with_indices", "[2, 0]"}},
+      {"min_with_indices on a bad axis", Kind::shape, [&] { ag::min_with_indices(x, 2); }, {"min_with_indices", "axis 2"}},
+      {"max(x, axis) on a bad axis", Kind::shape, [&] { ag::max(x, 5); }, {"max", "axis 5"}},
+      {"min(x, axis) over an empty axis", Kind::value, [] { ag::min(ag::zeros({0}), 0); }, {"min", "[0]"}},
+      {"einsum with an ellipsis", Kind::value, [&] { ag::einsum("...ij,jk", {x, x}); }, {"einsum", "\"...ij,jk\"", "ellipsis"}},
+      {"einsum with a digit", Kind::value, [&] { ag::einsum("i1,jk", {x, x}); }, {"einsum", "'1'", "\"i1,jk\""}},
+      {"einsum with two arrows", Kind::value, [&] { ag::einsum("ij->j->i", {x}); }, {"einsum", "->", "\"ij->j->i\""}},
+      {"einsum with fewer operands than subscripts", Kind::value, [&] { ag::einsum("ij,jk->ik", {x}); }, {"einsum", "2 operand", "1 tensor"}},
+      {"einsum without operands", Kind::value, [] { ag::einsum("", {}); }, {"einsum", "no operands"}},
+      {"einsum subscripts for another rank", Kind::shape, [&] { ag::einsum("ijk->i", {x}); }, {"einsum", "[2, 3]", "\"ijk\""}},
+      {"einsum letter with two sizes", Kind::shape, [&] { ag::einsum("ij,jk->ik", {x, x}); }, {"einsum", "'j'", "size 3", "size 2", "[2, 3]"}},
+      {"einsum diagonal of a non-square matrix", Kind::shape, [&] { ag::einsum("ii->i", {x}); }, {"einsum", "'i'", "[2, 3]"}},
+      {"einsum output letter in no operand", Kind::value, [&] { ag::einsum("ij->k", {x}); }, {"einsum", "'k'", "\"ij->k\""}},
+      {"einsum output letter twice", Kind::value, [&] { ag::einsum("ij->ii", {x}); }, {"einsum", "'i'", "more than once"}},
+      {"einsum of mixed dtypes", Kind::dtype, [&] { ag::einsum("ij,jk", {x, ag::ones({3, 2})}); }, {"einsum", "float32", "float64"}},
+  };
+  for (const Row& r : rows) {
+    INFO(std::string(r.what));
+    const Unchanged before({x, v, s});
+    check_parts(expect_error(r.kind, r.f), r.parts);
+    before.check();
+  }
+  // undefined tensors: ValueError naming the op
+  const std::vector<std::pair<const char*, std::function<void()>>> undefined = {
+      {"flip", [&] { ag::flip(u, {0}); }},
+      {"roll", [&] { ag::roll(u, 1, 0); }},
+      {"roll", [&] { ag::roll(u, 1); }},
+      {"tile", [&] { ag::tile(u, {2}); }},
+      {"repeat_interleave", [&] { ag::repeat_interleave(u, 2, 0); }},
+      {"triu", [&] { ag::triu(u); }},
+      {"tril", [&] { ag::tril(u); }},
+      {"diag", [&] { ag::diag(u); }},
+      {"sort", [&] { ag::sort(u); }},
+      {"argsort", [&] { ag::argsort(u); }},
+      {"topk", [&] { ag::topk(u, 1); }},
+      {"max_with_indices", [&] { ag::max_with_indices(u, 0); }},
+      {"min_with_indices", [&] { ag::min_with_indices(u, 0); }},
+      {"max", [&] { ag::max(u, 0); }},
+      {"einsum", [&] { ag::einsum("i", {u}); }},
+      {"einsum", [&] { ag::einsum("i,i", {v, u}); }},
+  };
+  for (const auto& row : undefined) {
+    INFO(row.first);  // (INFO is a lambda: no structured binding in it, clang rejects that in C++17)
+    check_parts(expect_error(Kind::value, row.second), {row.first, "undefined"});
+  }
+}
+
 TEST_CASE("bad input: shapes whose element count overflows raise ShapeError naming the op (creation, reshape, broadcast)") {
   // Each of these once wrapped the shape product to 0 (so numel() == 0, sum() == 0, eye a segfault)
   // or overflowed xtensor's signed strides (UBSan). ag::numel is the one checked product.

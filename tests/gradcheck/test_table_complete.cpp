@@ -13,7 +13,8 @@ namespace {
 
 // Ops that return values without history: masks, indices, encodings.
 const std::set<std::string> kNonDifferentiable = {"eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "one_hot",
-                                                   "logical_and", "logical_or", "logical_xor", "logical_not", "nonzero"};
+                                                   "argsort", "logical_and", "logical_or", "logical_xor", "logical_not",
+                                                   "nonzero"};
 
 std::filesystem::path ops_dir() {
 #ifdef TAPEGRAD_OPS_DIR
@@ -25,13 +26,13 @@ std::filesystem::path ops_dir() {
 #endif
 }
 
-// Names of the functions declared in ops.hpp that return Tensor or std::vector<Tensor>
+// Names of the functions declared in ops.hpp that return Tensor, std::vector<Tensor> or ValuesIndices
 // (operators are inline wrappers of named ops and are not listed).
 std::set<std::string> declared_ops(const std::string& text) {
   std::string code;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) code += line.substr(0, line.find("//")) + "\n";
-  static const std::regex decl(R"((?:^|\n)\s*(?:inline\s+)?(?:Tensor|std::vector<Tensor>)\s+([A-Za-z_]\w*)\s*\()");
+  static const std::regex decl(R"((?:^|\n)\s*(?:inline\s+)?(?:Tensor|std::vector<Tensor>|ValuesIndices)\s+([A-Za-z_]\w*)\s*\()");
   std::set<std::string> names;
   for (auto it = std::sregex_iterator(code.begin(), code.end(), decl); it != std::sregex_iterator(); ++it)
     names.insert((*it)[1]);
@@ -47,8 +48,9 @@ TEST_CASE("gradcheck table: the parser finds declarations") {
       "inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }\n"
       "std::vector<Tensor> split(const Tensor& x, std::size_t n, int axis = 0);\n"
       "  inline Tensor index_select(const Tensor& x, int axis, std::initializer_list<std::size_t> i) {\n"
-      "Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);\n");
-  CHECK(got == std::set<std::string>{"exp", "split", "index_select"});
+      "Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);\n"
+      "ValuesIndices sort(const Tensor& x, int axis = -1, bool descending = false);\n");
+  CHECK(got == std::set<std::string>{"exp", "split", "index_select", "sort"});
 }
 
 TEST_CASE("gradcheck table: every public op has a row or is listed as non-differentiable") {

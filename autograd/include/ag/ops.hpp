@@ -11,3 +11,4 @@
 #include "ag/ops/reduce.hpp"
 #include "ag/ops/shape.hpp"
 #include "ag/ops/softmax.hpp"
+#include "ag/ops/sort.hpp"

@@ -4,6 +4,7 @@
 // expression templates here, so the op files stay cheap to compile.
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <numeric>
 #include <type_traits>
 #include <vector>
@@ -314,5 +315,10 @@ std::size_t wrap_index(const char* op, std::ptrdiff_t i, std::size_t n, const st
 Tensor take_axis(const char* op, const Tensor& x, std::size_t axis, std::vector<std::size_t> idx);
 // Its adjoint: zeros with n entries along `axis`, g's rows added at positions idx.
 Tensor index_add_axis(const Tensor& g, std::size_t axis, std::vector<std::size_t> idx, std::size_t n);
+
+// The one constructor of index outputs (sort, argsort, topk, max/min with indices): a tensor of
+// `shape` holding idx (row-major), without history. int64 once the core has integer dtypes;
+// float64 until then (exact up to 2^53). Defined in sort.cpp.
+Tensor index_tensor(const std::vector<std::int64_t>& idx, const Shape& shape);  // int64 (sort.cpp)
 
 }  // namespace ag::detail

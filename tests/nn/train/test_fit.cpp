@@ -257,3 +257,26 @@ TEST_CASE("fit output: per-epoch lines, a progress bar, or nothing") {
   nn::fit(*p.model, nn::MSELoss(), sgd, p.train, o);
   CHECK(none.str().empty());
 }
+
+TEST_CASE("fit: int64 class labels train a classifier with cross_entropy and the accuracy metric") {
+  // two blobs: class 0 around (-1, -1), class 1 around (+1, +1); labels int64 [N]
+  ag::Generator gen(5);
+  const ag::Tensor noise = ag::randn({40, 2}, gen) * 0.3;
+  const ag::Tensor labels = ag::concat({ag::zeros({20}, ag::i64), ag::ones({20}, ag::i64)}, 0);
+  const ag::Tensor centers = ag::unsqueeze(labels * 2 - 1, 1);  // int64 -1 / +1
+  const ag::Tensor x = noise + centers;                          // float32
+  REQUIRE(x.dtype() == ag::f32);
+  nn::Dense model(2, 2, gen);
+  nn::SGD sgd(model.parameters(), 0.5);
+  nn::FitOptions o = quiet();
+  o.epochs = 30;
+  o.batch_size = 8;
+  o.seed = 2;
+  o.metrics = {nn::metrics::accuracy()};
+  const nn::History h = nn::fit(model, nn::CrossEntropyLoss(), sgd, nn::Dataset(x, labels), o);
+  CHECK(h.loss.back() < 0.5 * h.loss.front());
+  CHECK(h["accuracy"].back() >= 0.95);
+  const ag::Tensor pred = ag::argmax(nn::predict(model, x), 1);
+  CHECK(pred.dtype() == ag::i64);
+  CHECK(ag::sum(pred == labels).item<std::int64_t>() >= 38);
+}

@@ -1,6 +1,7 @@
 #pragma once
 // Reductions over all elements or over axes (negative axes count from the end). Integer and bool
 // inputs: sum gives int64 (counting a mask), mean float32, max/min/argmax/argmin any dtype.
+#include "ag/ops/sort.hpp"  // ag::max(x, int axis): the overload with indices
 #include "ag/tensor.hpp"
 
 namespace ag {
@@ -17,6 +18,9 @@ Tensor max(const Tensor& x);  // over all elements -> 0-d
 Tensor max(const Tensor& x, const Axes& axes, bool keepdims = false);
 Tensor min(const Tensor& x);
 Tensor min(const Tensor& x, const Axes& axes, bool keepdims = false);
+// torch.max(x, dim) / torch.min(x, dim), values and indices with the gradient to the returned index:
+// ag::max(x, 1) / max_with_indices (ag/ops/sort.hpp). A braced list, ag::max(x, {1}), means the above.
+
 // Index of the first maximum/minimum (numpy), non-differentiable, as int64 (any input dtype).
 // They feed one_hot, take_along_axis and eq(argmax(logits, 1), labels) directly. argmax(x) is the
 // flat (row-major) index as a 0-d tensor.

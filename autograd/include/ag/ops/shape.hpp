@@ -35,4 +35,22 @@ Tensor slice(const Tensor& x, int axis, std::optional<std::ptrdiff_t> start,
 // x[..., index, ...]: one index along axis (negative counts from the end); the axis is removed.
 Tensor select(const Tensor& x, int axis, std::ptrdiff_t index);
 
+// ---- rearranging (numpy/PyTorch semantics) ------------------------------------------------------------
+// Reverses the order along each of `axes` (numpy.flip, torch.flip); no axes: x. d = flip(g, axes).
+Tensor flip(const Tensor& x, const Axes& axes);
+// Shifts the values along axis by `shift`, wrapping around: out[(i + shift) mod n] = x[i] (negative
+// shifts move toward lower indices). d = roll(g, -shift, axis).
+Tensor roll(const Tensor& x, std::ptrdiff_t shift, int axis);
+// Several axes at once: shifts[i] along axes[i] (same lengths; a repeated axis adds its shifts).
+Tensor roll(const Tensor& x, const std::vector<std::ptrdiff_t>& shifts, const Axes& axes);
+// Without an axis: rolls the row-major flattened values and restores the shape (torch.roll(x, s)).
+Tensor roll(const Tensor& x, std::ptrdiff_t shift);
+// numpy.tile, which is PyTorch's Tensor.repeat: reps[d] copies of x along axis d. A reps shorter
+// than x's rank is padded with leading 1s; a longer one gives x leading size-1 axes.
+// [a, b] tiled {2} -> [a, b, a, b]. d = g summed over the copies (reshape + sum).
+Tensor tile(const Tensor& x, const std::vector<std::size_t>& reps);
+// torch.repeat_interleave / numpy.repeat: each entry `repeats` times in a row along axis,
+// [a, b] -> [a, a, b, b]. d = g summed over each entry's copies (reshape + sum).
+Tensor repeat_interleave(const Tensor& x, std::size_t repeats, int axis);
+
 }  // namespace ag
