@@ -46,15 +46,7 @@ Tensor elu(const Tensor& x, double alpha) {
       });
 }
 
-Tensor softplus(const Tensor& x) {
-  return detail::unary_op(
-      "softplus", x,
-      [](auto v) {
-        using T = decltype(v);
-        return (v > T(0) ? v : T(0)) + std::log1p(std::exp(-std::abs(v)));
-      },
-      [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, sigmoid(c.input(0)))}; });
-}
+// softplus and log_sigmoid live in special.cpp.
 
 namespace {
 constexpr double kGeluC = 0.044715;
