@@ -1,5 +1,5 @@
 // Special functions and the activations on them (autograd/src/ops/special.cpp): erf, erfc,
-// softplus with β and threshold, log_sigmoid. Reference values from
+// gelu (exact and tanh), softplus with β and threshold, log_sigmoid. Reference values from
 // python3's math module (math.erf, math.erfc, math.log1p, math.exp).
 #include <cmath>
 #include <limits>
@@ -61,6 +61,29 @@ TEST_CASE("erf and erfc: known values and slopes") {
   ag::Tensor x = make({-1.0, 0.5}, {2}, ag::f64, true);
   check(second_derivative([](const ag::Tensor& t) { return ag::erf(t); }, x), {2},
         {2.0 * c * std::exp(-1.0), -1.0 * c * std::exp(-0.25)}, 1e-14);
+}
+
+TEST_CASE("gelu exact: known values, slopes, second derivative and the left tail") {
+  const std::vector<double> want = {-0.004049694094890287, -0.15865525393145707, -0.15426876936299344, 0.0,
+                                    0.14967658142073093,   0.8413447460685429,   2.4844758366855597};
+  const std::vector<double> dwant = {-0.011945647204183927, -0.08331547058768629, 0.13250487534383712, 0.5,
+                                     0.695373354883636,     1.0833154705876864,   1.037611085908145};
+  check_values_and_slope("gelu", [](const ag::Tensor& x) { return ag::gelu(x); }, kXs, want, dwant);
+  check_values_and_slope("gelu none", [](const ag::Tensor& x) { return ag::gelu(x, ag::GeluApprox::none); }, kXs,
+                         want, dwant);
+  // gelu(-10) = -10·Φ(-10) ≈ -7.6e-23: the erfc form keeps it (1 + erf(-10/√2) would give -0)
+  check(ag::gelu(make({-10.0}, {1})), {1}, {-7.619853024160593e-23}, 1e-13);
+  // d² = φ(x)·(2 - x²)
+  const double inv = 1.0 / std::sqrt(2 * 3.14159265358979323846);
+  ag::Tensor x = make({-1.5, 0.0, 2.0}, {3}, ag::f64, true);
+  std::vector<double> d2;
+  for (double v : vals(x)) d2.push_back(inv * std::exp(-v * v / 2) * (2 - v * v));
+  check(second_derivative([](const ag::Tensor& t) { return ag::gelu(t); }, x), {3}, d2, 1e-13);
+  // the two forms differ (by up to 4.7e-4, at x ≈ ±2.7), and agree at 0 and far out
+  const ag::Tensor e = ag::gelu(make({-2.0, 0.0, 2.0, 8.0}, {4})), t = ag::gelu(make({-2.0, 0.0, 2.0, 8.0}, {4}), ag::GeluApprox::tanh);
+  CHECK(std::abs(vals(e)[0] - vals(t)[0]) > 1e-5);
+  CHECK(vals(e)[1] == vals(t)[1]);
+  CHECK(vals(e)[3] == doctest::Approx(vals(t)[3]).epsilon(1e-14));
 }
 
 TEST_CASE("log_sigmoid: values and slope σ(-x), finite for any x") {

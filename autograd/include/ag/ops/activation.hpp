@@ -16,6 +16,11 @@ Tensor softplus(const Tensor& x, double beta, double threshold = 20.0);
 // log σ(x) = -softplus(-x) = min(x, 0) - log1p(e^-|x|), finite for any x; d = σ(-x).
 Tensor log_sigmoid(const Tensor& x);
 
-Tensor gelu(const Tensor& x);      // tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
+// gelu: none is the exact x·Φ(x) = ½x(1 + erf(x/√2)), d = Φ(x) + x·φ(x) (φ the normal density);
+// tanh is the approximation ½x(1 + tanh(√(2/π)(x + 0.044715x³))). gelu(x) is the exact form
+// (PyTorch's default; before, tapegrad's gelu was the tanh form).
+enum class GeluApprox { none, tanh };
+Tensor gelu(const Tensor& x);
+Tensor gelu(const Tensor& x, GeluApprox approximate);
 
 }  // namespace ag
