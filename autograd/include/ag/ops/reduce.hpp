@@ -36,5 +36,16 @@ Tensor std(const Tensor& x, const Axes& axes, bool unbiased = true, bool keepdim
 // L2 norm √Σx²; d = g·x/‖x‖, taken as 0 where ‖x‖ = 0.
 Tensor norm(const Tensor& x);
 Tensor norm(const Tensor& x, const Axes& axes, bool keepdims = false);
+// Product Π x; d = g·Π_{j≠i} x_j, exact with zeros (one zero in a group: only that element gets
+// a gradient; two or more: none), and at every order (the VJP is a polynomial in x, no division).
+// Empty groups give 1.
+Tensor prod(const Tensor& x);  // over all elements -> 0-d
+Tensor prod(const Tensor& x, const Axes& axes, bool keepdims = false);
+
+// ---- scans along one axis (negative counts from the end); the result has x's shape ------------
+Tensor cumsum(const Tensor& x, int axis);   // y_k = Σ_{j<=k} x_j; d = g summed from the end (reversed cumsum)
+// y_k = Π_{j<=k} x_j; d_k = Σ_{i>=k} g_i·Π_{j<=i, j≠k} x_j, exact with zeros and at every order
+// (products before k times a reversed linear scan; no division).
+Tensor cumprod(const Tensor& x, int axis);
 
 }  // namespace ag
