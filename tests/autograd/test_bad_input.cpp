@@ -465,3 +465,58 @@ TEST_CASE("bad input: arange with more elements than can exist raises ValueError
   CHECK(ag::arange(0.0, 5.0).numel() == 5);
   CHECK(ag::arange(5.0, 0.0).numel() == 0);  // an empty range stays empty
 }
+
+TEST_CASE("bad input: the special, scan and misc ops (erf .. masked_fill) raise the documented type naming op and shape") {
+  const Tensor x = ag::ones({2, 3}, ag::f64, true);
+  const Tensor u;  // undefined
+  struct Row {
+    const char* what;
+    Kind kind;
+    std::function<void()> f;
+    std::vector<std::string> parts;
+  };
+  const std::vector<Row> rows = {
+      {"erf of an undefined tensor", Kind::value, [&] { ag::erf(u); }, {"erf", "undefined"}},
+      {"erfc of an undefined tensor", Kind::value, [&] { ag::erfc(u); }, {"erfc", "undefined"}},
+      {"gelu of an undefined tensor", Kind::value, [&] { ag::gelu(u); }, {"gelu", "undefined"}},
+      {"gelu tanh of an undefined tensor", Kind::value, [&] { ag::gelu(u, ag::GeluApprox::tanh); }, {"gelu", "undefined"}},
+      {"log_sigmoid of an undefined tensor", Kind::value, [&] { ag::log_sigmoid(u); }, {"log_sigmoid", "undefined"}},
+      {"softplus of an undefined tensor", Kind::value, [&] { ag::softplus(u, 2.0); }, {"softplus", "undefined"}},
+      {"softplus with beta 0", Kind::value, [&] { ag::softplus(x, 0.0); }, {"softplus", "beta", "[2, 3]"}},
+      {"softplus with beta NaN", Kind::value, [&] { ag::softplus(x, std::nan("")); }, {"softplus", "beta", "[2, 3]"}},
+      {"prod of an undefined tensor", Kind::value, [&] { ag::prod(u); }, {"prod", "undefined"}},
+      {"prod on a bad axis", Kind::shape, [&] { ag::prod(x, {2}); }, {"prod", "axis 2", "[2, 3]"}},
+      {"prod on a bad negative axis", Kind::shape, [&] { ag::prod(x, {-3}, true); }, {"prod", "-3", "[2, 3]"}},
+      {"prod with a repeated axis", Kind::shape, [&] { ag::prod(x, {1, -1}); }, {"prod", "repeated"}},
+      {"cumsum of an undefined tensor", Kind::value, [&] { ag::cumsum(u, 0); }, {"cumsum", "undefined"}},
+      {"cumsum on a bad axis", Kind::shape, [&] { ag::cumsum(x, 2); }, {"cumsum", "axis 2", "[2, 3]"}},
+      {"cumsum on a bad negative axis", Kind::shape, [&] { ag::cumsum(x, -3); }, {"cumsum", "-3", "[2, 3]"}},
+      {"cumsum of a 0-d tensor", Kind::shape, [] { ag::cumsum(ag::scalar(1.0, ag::f64), 0); }, {"cumsum", "0-d", "[]"}},
+      {"cumprod of an undefined tensor", Kind::value, [&] { ag::cumprod(u, 0); }, {"cumprod", "undefined"}},
+      {"cumprod on a bad axis", Kind::shape, [&] { ag::cumprod(x, 2); }, {"cumprod", "axis 2", "[2, 3]"}},
+      {"cumprod on a bad negative axis", Kind::shape, [&] { ag::cumprod(x, -3); }, {"cumprod", "-3", "[2, 3]"}},
+      {"norm of an undefined tensor", Kind::value, [&] { ag::norm(u, 3.0); }, {"norm", "undefined"}},
+      {"norm with p < 1", Kind::value, [&] { ag::norm(x, 0.5); }, {"norm", "p", "0.5", "[2, 3]"}},
+      {"norm with p = 0", Kind::value, [&] { ag::norm_p(x, 0.0, {1}); }, {"norm", "p", "[2, 3]"}},
+      {"norm with p NaN", Kind::value, [&] { ag::norm(x, std::nan(""), {0}); }, {"norm", "p", "[2, 3]"}},
+      {"norm with p = -inf", Kind::value, [&] { ag::norm(x, -HUGE_VAL); }, {"norm", "p", "[2, 3]"}},
+      {"norm on a bad axis", Kind::shape, [&] { ag::norm(x, 3.0, {2}); }, {"norm", "axis 2", "[2, 3]"}},
+      {"inf-norm of an empty group", Kind::value, [] { ag::norm(ag::zeros({2, 0}), HUGE_VAL, {1}); }, {"norm", "[2, 0]"}},
+      {"outer of a 2-D tensor", Kind::shape, [&] { ag::outer(x, ag::ones({3}, ag::f64)); }, {"outer", "[2, 3]", "[3]"}},
+      {"outer with a 2-D second operand", Kind::shape, [&] { ag::outer(ag::ones({3}, ag::f64), x); }, {"outer", "[3]", "[2, 3]"}},
+      {"outer of 0-d tensors", Kind::shape, [] { ag::outer(ag::scalar(1.0), ag::scalar(2.0)); }, {"outer", "[]"}},
+      {"outer of mixed dtypes", Kind::dtype, [] { ag::outer(ag::ones({2}), ag::ones({3}, ag::f64)); }, {"outer", "float32", "float64"}},
+      {"outer with an undefined operand", Kind::value, [&] { ag::outer(u, ag::ones({3})); }, {"outer", "undefined"}},
+      {"masked_fill with a mask that does not broadcast", Kind::shape, [&] { ag::masked_fill(x, ag::ones({4}), 0.0); }, {"masked_fill", "[4]", "[2, 3]"}},
+      {"masked_fill with a mask larger than x", Kind::shape, [&] { ag::masked_fill(ag::ones({3}, ag::f64), ag::ones({2, 3}), 0.0); }, {"masked_fill", "[2, 3]", "[3]"}},
+      {"masked_fill with a column mask of the wrong length", Kind::shape, [&] { ag::masked_fill(x, ag::ones({3, 1}), 1.0); }, {"masked_fill", "[3, 1]", "[2, 3]"}},
+      {"masked_fill with an undefined mask", Kind::value, [&] { ag::masked_fill(x, u, 0.0); }, {"masked_fill", "undefined"}},
+      {"masked_fill of an undefined tensor", Kind::value, [&] { ag::masked_fill(u, ag::ones({3}), 0.0); }, {"masked_fill", "undefined"}},
+  };
+  for (const Row& r : rows) {
+    INFO(std::string(r.what));
+    const Unchanged before({x});
+    check_parts(expect_error(r.kind, r.f), r.parts);
+    before.check();
+  }
+}

@@ -46,46 +46,6 @@ Tensor elu(const Tensor& x, double alpha) {
       });
 }
 
-Tensor softplus(const Tensor& x) {
-  return detail::unary_op(
-      "softplus", x,
-      [](auto v) {
-        using T = decltype(v);
-        return (v > T(0) ? v : T(0)) + std::log1p(std::exp(-std::abs(v)));
-      },
-      [](const VjpContext& c, const Tensor& g) -> Grads { return {mul(g, sigmoid(c.input(0)))}; });
-}
-
-namespace {
-constexpr double kGeluC = 0.044715;
-const double kGeluK = std::sqrt(2.0 / 3.14159265358979323846);  // √(2/π)
-}  // namespace
-
-Tensor gelu(const Tensor& x) {
-  return detail::unary_op(
-      "gelu", x,
-      [](auto v) {
-        using T = decltype(v);
-        const double d = static_cast<double>(v);
-        return static_cast<T>(0.5 * d * (1.0 + std::tanh(kGeluK * (d + kGeluC * d * d * d))));
-      },
-      [](const VjpContext& c, const Tensor& g) -> Grads {
-        const Tensor& x = c.input(0);
-        // u = k(x + c·x³), t = tanh u:  d = ½(1 + t) + ½x(1 - t²)·k(1 + 3c·x²)
-        if (!c.create_graph()) {
-          return {mul(g, map_unary("gelu", x, [](auto v) {
-                        const double d = static_cast<double>(v);
-                        const double t = std::tanh(kGeluK * (d + kGeluC * d * d * d));
-                        return 0.5 * (1.0 + t) +
-                               0.5 * d * (1.0 - t * t) * kGeluK * (1.0 + 3.0 * kGeluC * d * d);
-                      }))};
-        }
-        Tensor x2 = square(x);
-        Tensor t = tanh(mul(mul(x, add(mul(x2, kGeluC), 1.0)), kGeluK));
-        Tensor du = mul(add(mul(x2, 3.0 * kGeluC), 1.0), kGeluK);
-        Tensor d = add(mul(add(t, 1.0), 0.5), mul(mul(mul(x, rsub(1.0, square(t))), du), 0.5));
-        return {mul(g, d)};
-      });
-}
+// softplus, log_sigmoid and gelu live in special.cpp (with erf, which exact gelu is built on).
 
 }  // namespace ag

@@ -48,7 +48,12 @@ TEST_CASE("activations match their closed forms and derivatives") {
                    [](double v) { return std::log(1 + std::exp(v)); },
                    [](double v) { return 1 / (1 + std::exp(-v)); });
   const double k = std::sqrt(2 / 3.14159265358979323846);
-  check_activation("gelu", [](const ag::Tensor& x) { return ag::gelu(x); }, kXs,
+  check_activation("gelu exact (default)", [](const ag::Tensor& x) { return ag::gelu(x); }, kXs,
+                   [](double v) { return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))); },
+                   [](double v) {
+                     return 0.5 * (1 + std::erf(v / std::sqrt(2.0))) + v * std::exp(-v * v / 2) / std::sqrt(2 * 3.14159265358979323846);
+                   });
+  check_activation("gelu tanh", [](const ag::Tensor& x) { return ag::gelu(x, ag::GeluApprox::tanh); }, kXs,
                    [k](double v) { return 0.5 * v * (1 + std::tanh(k * (v + 0.044715 * v * v * v))); },
                    [k](double v) {
                      const double t = std::tanh(k * (v + 0.044715 * v * v * v));
@@ -63,7 +68,11 @@ TEST_CASE("activations match their closed forms and derivatives") {
 }
 
 TEST_CASE("gelu and elu known values; softplus, log1p and expm1 in their hard ranges") {
-  check(ag::gelu(make({1.0, -0.5}, {2})), {2}, {0.8411919906082768, -0.15428599017485606}, 1e-14);
+  // the tanh approximation keeps the values gelu had before the exact form became the default
+  check(ag::gelu(make({1.0, -0.5}, {2}), ag::GeluApprox::tanh), {2}, {0.8411919906082768, -0.15428599017485606}, 1e-14);
+  // exact x·Φ(x); references from python3: 0.5 * x * math.erfc(-x / math.sqrt(2))
+  check(ag::gelu(make({1.0, -0.5}, {2})), {2}, {0.8413447460685429, -0.15426876936299344}, 1e-14);
+  check(ag::gelu(make({1.0, -0.5}, {2}), ag::GeluApprox::none), {2}, {0.8413447460685429, -0.15426876936299344}, 1e-14);
   check(ag::elu(make({-1.0}, {1})), {1}, {std::exp(-1.0) - 1}, 1e-14);
   // softplus(±1000) without overflow: 1000 and e^-1000 (underflows to 0); gradient σ(x)
   ag::Tensor x = make({-1000, 1000}, {2}, ag::f64, true);
@@ -78,9 +87,10 @@ TEST_CASE("gelu and elu known values; softplus, log1p and expm1 in their hard ra
   }
 }
 
-TEST_CASE("first-order and create_graph backward agree for elu and gelu") {
+TEST_CASE("first-order and create_graph backward agree for elu and gelu (exact and tanh)") {
   // the first-order VJPs run a fused loop; under create_graph they are composed of ag ops
-  for (auto op : {+[](const ag::Tensor& t) { return ag::elu(t, 0.7); }, +[](const ag::Tensor& t) { return ag::gelu(t); }}) {
+  for (auto op : {+[](const ag::Tensor& t) { return ag::elu(t, 0.7); }, +[](const ag::Tensor& t) { return ag::gelu(t); },
+                  +[](const ag::Tensor& t) { return ag::gelu(t, ag::GeluApprox::tanh); }}) {
     ag::Tensor x = make(kXs, {kXs.size()}, ag::f64, true);
     const ag::Tensor g1 = ag::grad({op(x).sum()}, {x})[0];
     const ag::Tensor g2 = ag::grad({op(x).sum()}, {x}, {}, std::nullopt, true)[0];

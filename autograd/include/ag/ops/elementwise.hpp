@@ -51,6 +51,17 @@ Tensor step(const Tensor& x);          // [x > 0] as 0/1 in x's dtype
 Tensor log1p(const Tensor& x);     // log(1 + x), accurate near 0; d = g/(1 + x)
 Tensor expm1(const Tensor& x);     // eˣ - 1, accurate near 0; d = g·(y + 1)
 Tensor reciprocal(const Tensor& x);  // 1/x; d = -g·y²
+
+// ---- special functions -----------------------------------------------------------------------
+Tensor erf(const Tensor& x);   // (2/√π)∫₀ˣ e^(-t²) dt; d = g·(2/√π)·e^(-x²)
+Tensor erfc(const Tensor& x);  // 1 - erf(x), accurate where erf(x) is near 1; d = -g·(2/√π)·e^(-x²)
+
+// ---- composed from the ops above (their VJPs come from the parts) ----------------------------
+// a [M], b [N] -> [M, N] with a_i·b_j; d/da = g·b, d/db = gᵀ·a.
+Tensor outer(const Tensor& a, const Tensor& b);
+// value where mask is nonzero, x elsewhere; mask (any dtype, not differentiated) broadcasts to
+// x's shape, not the other way; d/dx = g·[mask = 0].
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 Tensor to_dtype(const Tensor& x, DType d);            // = x.to(d)
 
 // ---- integer scalars ---------------------------------------------------------------------------
