@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -33,6 +34,7 @@ template <class T> inline constexpr bool is_element_type =
 }  // namespace detail
 
 class Tensor;
+struct ValuesIndices;  // ag/ops/sort.hpp
 // A gradient hook: called with a gradient during backward; a defined result replaces it.
 using GradHook = std::function<Tensor(const Tensor& grad)>;
 
@@ -119,11 +121,77 @@ class Tensor {
   // are a ValueError (not undefined behaviour); to bool: nonzero is true.
   Tensor to(DType d) const;
 
-  // Method forms of common ops (see ag/ops.hpp for the full list).
+  // Method forms of common ops, as in PyTorch (x.relu().sum(), x.max(1)); each is the free
+  // function in ag/ops/ of the same name (see there for the math). ValuesIndices is in
+  // ag/ops/sort.hpp (included by ag/ops.hpp).
+  Tensor abs() const;
+  Tensor neg() const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor sqrt() const;
+  Tensor sin() const;
+  Tensor cos() const;
+  Tensor tanh() const;
+  Tensor sigmoid() const;
+  Tensor relu() const;
+  Tensor gelu() const;
+  Tensor square() const;
+  Tensor sign() const;
+  Tensor log1p() const;
+  Tensor expm1() const;
+  Tensor reciprocal() const;
+  Tensor erf() const;
+  Tensor erfc() const;
+  Tensor pow(double p) const;
+  Tensor pow(const Tensor& p) const;
+  Tensor clamp(std::optional<double> lo, std::optional<double> hi) const;
+  Tensor masked_fill(const Tensor& mask, double value) const;
+  Tensor matmul(const Tensor& other) const;
+  Tensor softmax(int axis = -1) const;
+  Tensor log_softmax(int axis = -1) const;
+
   Tensor sum() const;
+  Tensor sum(const Axes& axes, bool keepdims = false) const;
   Tensor mean() const;
+  Tensor mean(const Axes& axes, bool keepdims = false) const;
+  Tensor prod() const;
+  Tensor prod(const Axes& axes, bool keepdims = false) const;
+  Tensor max() const;
+  Tensor max(const Axes& axes, bool keepdims = false) const;  // x.max({1}): values, ties share g
+  Tensor min() const;
+  Tensor min(const Axes& axes, bool keepdims = false) const;
+  // x.max(1): torch.max(x, dim) — values and int64 indices (a braced {1} means the form above)
+  // (defined in ag/ops/sort.hpp, where ValuesIndices is complete)
+  template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+  ValuesIndices max(I axis, bool keepdims = false) const;
+  template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+  ValuesIndices min(I axis, bool keepdims = false) const;
+  Tensor argmax() const;
+  Tensor argmax(int axis, bool keepdims = false) const;
+  Tensor argmin() const;
+  Tensor argmin(int axis, bool keepdims = false) const;
+  Tensor var() const;
+  Tensor std() const;
+  Tensor norm() const;
+  Tensor cumsum(int axis) const;
+  Tensor cumprod(int axis) const;
+  ValuesIndices sort(int axis = -1, bool descending = false) const;
+  Tensor argsort(int axis = -1, bool descending = false) const;
+  ValuesIndices topk(std::size_t k, int axis = -1, bool largest = true, bool sorted = true) const;
+
   Tensor reshape(const std::vector<std::ptrdiff_t>& shape) const;
+  Tensor view(const std::vector<std::ptrdiff_t>& shape) const;  // = reshape (values are always contiguous)
+  Tensor flatten(int start = 0, int end = -1) const;
+  Tensor squeeze() const;
+  Tensor squeeze(const Axes& axes) const;
+  Tensor unsqueeze(int axis) const;
+  Tensor permute(const Axes& axes) const;
+  Tensor transpose(int dim0, int dim1) const;
   Tensor t() const;  // swap the last two axes
+  Tensor expand(const Shape& shape) const;
+  Tensor flip(const Axes& axes) const;
+  Tensor index_select(int axis, const Tensor& indices) const;
+  Tensor gather(int axis, const Tensor& indices) const;
 
   // Identity of the underlying tensor (for maps, tests).
   const void* id() const noexcept { return impl_.get(); }

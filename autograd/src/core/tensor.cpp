@@ -286,10 +286,71 @@ Tensor& Tensor::set_name(std::string n) {
 }
 
 Tensor Tensor::to(DType d) const { return to_dtype(*this, d); }
+// ---- method forms ------------------------------------------------------------------------------
+Tensor Tensor::abs() const { return ag::abs(*this); }
+Tensor Tensor::neg() const { return ag::neg(*this); }
+Tensor Tensor::exp() const { return ag::exp(*this); }
+Tensor Tensor::log() const { return ag::log(*this); }
+Tensor Tensor::sqrt() const { return ag::sqrt(*this); }
+Tensor Tensor::sin() const { return ag::sin(*this); }
+Tensor Tensor::cos() const { return ag::cos(*this); }
+Tensor Tensor::tanh() const { return ag::tanh(*this); }
+Tensor Tensor::sigmoid() const { return ag::sigmoid(*this); }
+Tensor Tensor::relu() const { return ag::relu(*this); }
+Tensor Tensor::gelu() const { return ag::gelu(*this); }
+Tensor Tensor::square() const { return ag::square(*this); }
+Tensor Tensor::sign() const { return ag::sign(*this); }
+Tensor Tensor::log1p() const { return ag::log1p(*this); }
+Tensor Tensor::expm1() const { return ag::expm1(*this); }
+Tensor Tensor::reciprocal() const { return ag::reciprocal(*this); }
+Tensor Tensor::erf() const { return ag::erf(*this); }
+Tensor Tensor::erfc() const { return ag::erfc(*this); }
+Tensor Tensor::pow(double p) const { return ag::pow(*this, p); }
+Tensor Tensor::pow(const Tensor& p) const { return ag::pow(*this, p); }
+Tensor Tensor::clamp(std::optional<double> lo, std::optional<double> hi) const { return ag::clamp(*this, lo, hi); }
+Tensor Tensor::masked_fill(const Tensor& mask, double value) const { return ag::masked_fill(*this, mask, value); }
+Tensor Tensor::matmul(const Tensor& other) const { return ag::matmul(*this, other); }
+Tensor Tensor::softmax(int axis) const { return ag::softmax(*this, axis); }
+Tensor Tensor::log_softmax(int axis) const { return ag::log_softmax(*this, axis); }
+
 Tensor Tensor::sum() const { return ag::sum(*this); }
+Tensor Tensor::sum(const Axes& axes, bool keepdims) const { return ag::sum(*this, axes, keepdims); }
 Tensor Tensor::mean() const { return ag::mean(*this); }
+Tensor Tensor::mean(const Axes& axes, bool keepdims) const { return ag::mean(*this, axes, keepdims); }
+Tensor Tensor::prod() const { return ag::prod(*this); }
+Tensor Tensor::prod(const Axes& axes, bool keepdims) const { return ag::prod(*this, axes, keepdims); }
+Tensor Tensor::max() const { return ag::max(*this); }
+Tensor Tensor::max(const Axes& axes, bool keepdims) const { return ag::max(*this, axes, keepdims); }
+Tensor Tensor::min() const { return ag::min(*this); }
+Tensor Tensor::min(const Axes& axes, bool keepdims) const { return ag::min(*this, axes, keepdims); }
+Tensor Tensor::argmax() const { return ag::argmax(*this); }
+Tensor Tensor::argmax(int axis, bool keepdims) const { return ag::argmax(*this, axis, keepdims); }
+Tensor Tensor::argmin() const { return ag::argmin(*this); }
+Tensor Tensor::argmin(int axis, bool keepdims) const { return ag::argmin(*this, axis, keepdims); }
+Tensor Tensor::var() const { return ag::var(*this); }
+Tensor Tensor::std() const { return ag::std(*this); }
+Tensor Tensor::norm() const { return ag::norm(*this); }
+Tensor Tensor::cumsum(int axis) const { return ag::cumsum(*this, axis); }
+Tensor Tensor::cumprod(int axis) const { return ag::cumprod(*this, axis); }
+ValuesIndices Tensor::sort(int axis, bool descending) const { return ag::sort(*this, axis, descending); }
+Tensor Tensor::argsort(int axis, bool descending) const { return ag::argsort(*this, axis, descending); }
+ValuesIndices Tensor::topk(std::size_t k, int axis, bool largest, bool sorted) const {
+  return ag::topk(*this, k, axis, largest, sorted);
+}
+
 Tensor Tensor::reshape(const std::vector<std::ptrdiff_t>& s) const { return ag::reshape(*this, s); }
+Tensor Tensor::view(const std::vector<std::ptrdiff_t>& s) const { return ag::reshape(*this, s); }
+Tensor Tensor::flatten(int start, int end) const { return ag::flatten(*this, start, end); }
+Tensor Tensor::squeeze() const { return ag::squeeze(*this); }
+Tensor Tensor::squeeze(const Axes& axes) const { return ag::squeeze(*this, axes); }
+Tensor Tensor::unsqueeze(int axis) const { return ag::unsqueeze(*this, axis); }
+Tensor Tensor::permute(const Axes& axes) const { return ag::permute(*this, axes); }
+Tensor Tensor::transpose(int dim0, int dim1) const { return ag::transpose(*this, dim0, dim1); }
 Tensor Tensor::t() const { return ag::transpose(*this, -2, -1); }
+Tensor Tensor::expand(const Shape& shape) const { return ag::expand(*this, shape); }
+Tensor Tensor::flip(const Axes& axes) const { return ag::flip(*this, axes); }
+Tensor Tensor::index_select(int axis, const Tensor& indices) const { return ag::index_select(*this, axis, indices); }
+Tensor Tensor::gather(int axis, const Tensor& indices) const { return ag::gather(*this, axis, indices); }
 
 // ---- creation -------------------------------------------------------------------------------
 namespace {

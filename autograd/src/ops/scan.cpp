@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <type_traits>
+
 #include "ops/kernels.hpp"
 
 namespace ag {
@@ -106,7 +108,7 @@ Tensor linear_scan(const Tensor& h, const Tensor& a, std::size_t axis, bool reve
 // Inclusive running sum along axis (reverse: from the end), recorded as "cumsum".
 Tensor cumsum_along(const Tensor& x, std::size_t axis, bool reverse) {
   OpScope mark("cumsum");
-  Tensor y = dispatch(x.dtype(), [&](auto tag) {
+  Tensor y = detail::dispatch_all(x.dtype(), [&](auto tag) {  // floats, and int64 (cumsum converts integers)
     using T = decltype(tag);
     const Blocks b = along(x, axis);
     Tensor r = empty_tensor<T>(shape_ref(x));
@@ -121,7 +123,13 @@ Tensor cumsum_along(const Tensor& x, std::size_t axis, bool reverse) {
           continue;
         }
         const std::size_t prev = reverse ? at + row : at - row;
-        for (std::size_t i = 0; i < row; ++i) py[at + i] = py[prev + i] + px[at + i];
+        for (std::size_t i = 0; i < row; ++i) {
+          if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)  // wraps, like integer +
+            py[at + i] = static_cast<T>(static_cast<std::make_unsigned_t<T>>(py[prev + i]) +
+                                        static_cast<std::make_unsigned_t<T>>(px[at + i]));
+          else
+            py[at + i] = static_cast<T>(py[prev + i] + px[at + i]);
+        }
       }
     return r;
   });
@@ -202,7 +210,11 @@ Tensor prod_grad(const Tensor& x, const Tensor& g, const std::vector<std::size_t
 }  // namespace
 
 // ---- public ops ---------------------------------------------------------------------------------------
-Tensor cumsum(const Tensor& x, int axis) { return cumsum_along(x, checked_axis("cumsum", x, axis), false); }
+Tensor cumsum(const Tensor& x, int axis) {
+  const std::size_t a = checked_axis("cumsum", x, axis);
+  if (!is_floating(x.dtype())) return cumsum_along(detail::as_dtype("cumsum", x, i64), a, false);  // int64, as sum
+  return cumsum_along(x, a, false);
+}
 
 Tensor cumprod(const Tensor& x, int axis) { return cumprod_along(x, checked_axis("cumprod", x, axis), false); }
 

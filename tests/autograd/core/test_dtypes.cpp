@@ -229,6 +229,27 @@ TEST_CASE("dtypes: var and std of integers compute in float32, like mean") {
   check(ag::std(i, {0}, false), {}, {std::sqrt(1.25)}, 1e-6);
 }
 
+TEST_CASE("dtypes: cumsum of integers and bools is int64; ordering and rearranging take any dtype") {
+  const ag::Tensor mask = ag::Tensor({1, 0, 1, 1}, ag::bool_);
+  CHECK(ag::cumsum(mask, 0).dtype() == ag::i64);
+  check(ag::cumsum(mask, 0), {4}, {1, 1, 2, 3}, 0);  // positions of the true entries, 1-based
+  const std::int64_t mx = std::numeric_limits<std::int64_t>::max();
+  CHECK(ag::cumsum(ag::from_vector(std::vector<std::int64_t>{mx, 1}, {2}), 0).to_vector<std::int64_t>()[1] ==
+        std::numeric_limits<std::int64_t>::min());  // wraps like +
+  const ag::Tensor ids = ag::tensor({7, 3, 9, 3}, ag::i64);
+  auto [v, i] = ag::sort(ids);
+  CHECK(v.dtype() == ag::i64);
+  check(v, {4}, {3, 3, 7, 9}, 0);
+  check(i, {4}, {1, 3, 0, 2}, 0);
+  check(ag::topk(ids, 2).values, {2}, {9, 7}, 0);
+  check(ag::flip(ids, {0}), {4}, {3, 9, 3, 7}, 0);
+  check(ag::roll(ids, 1, 0), {4}, {3, 7, 3, 9}, 0);
+  check(ag::tile(ag::Tensor({1, 0}, ag::bool_), {2}), {4}, {1, 0, 1, 0}, 0);
+  check(ag::triu(ag::ones({2, 2}, ag::u8)), {2, 2}, {1, 1, 0, 1}, 0);
+  check(ag::diag(ag::tensor({4, 5}, ag::i32)), {2, 2}, {4, 0, 0, 5}, 0);
+  check(ag::outer(ag::tensor({1, 2}, ag::i64), ag::tensor({3, 4}, ag::i64)), {2, 2}, {3, 4, 6, 8}, 0);
+}
+
 TEST_CASE("dtypes: reductions of integers and bools") {
   const ag::Tensor mask = ag::gt(make({1, -1, 2, 3}, {2, 2}), 0.0);
   CHECK(ag::sum(mask).dtype() == ag::i64);
@@ -394,6 +415,15 @@ TEST_CASE("dtypes: every float-only op names itself for an integer or bool input
       {"elu", [](const ag::Tensor& t) { ag::elu(t); }},
       {"softplus", [](const ag::Tensor& t) { ag::softplus(t); }},
       {"gelu", [](const ag::Tensor& t) { ag::gelu(t); }},
+      {"gelu", [](const ag::Tensor& t) { ag::gelu(t, ag::GeluApprox::tanh); }},
+      {"erf", [](const ag::Tensor& t) { ag::erf(t); }},
+      {"erfc", [](const ag::Tensor& t) { ag::erfc(t); }},
+      {"log_sigmoid", [](const ag::Tensor& t) { ag::log_sigmoid(t); }},
+      {"softplus", [](const ag::Tensor& t) { ag::softplus(t, 2.0); }},
+      {"prod", [](const ag::Tensor& t) { ag::prod(t); }},
+      {"cumprod", [](const ag::Tensor& t) { ag::cumprod(t, 0); }},
+      {"norm", [](const ag::Tensor& t) { ag::norm(t, 3.0); }},
+      {"einsum", [](const ag::Tensor& t) { ag::einsum("ij,jk->ik", {t, t}); }},
       {"clamp", [](const ag::Tensor& t) { ag::clamp(t, 0.0, 1.0); }},
       {"norm", [](const ag::Tensor& t) { ag::norm(t); }},
       {"softmax", [](const ag::Tensor& t) { ag::softmax(t); }},

@@ -52,4 +52,14 @@ ValuesIndices min(const Tensor& x, Axis axis, bool keepdims = false) {
   return detail::extreme_with_indices("min", x, static_cast<int>(axis), keepdims, false);
 }
 
+// The method forms x.max(1) / x.min(1) (declared in ag/tensor.hpp).
+template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int>>
+ValuesIndices Tensor::max(I axis, bool keepdims) const {
+  return detail::extreme_with_indices("max", *this, static_cast<int>(axis), keepdims, true);
+}
+template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int>>
+ValuesIndices Tensor::min(I axis, bool keepdims) const {
+  return detail::extreme_with_indices("min", *this, static_cast<int>(axis), keepdims, false);
+}
+
 }  // namespace ag
