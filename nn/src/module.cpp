@@ -40,7 +40,7 @@ void Module::check_new_name(const std::string& name, bool defined) const {
                                  type_name(), name));
   if (!defined) throw ValueError(fmt::format("{}: '{}' is undefined (null)", type_name(), name));
   auto same = [&](const auto& p) { return p.first == name; };
-  if (std::any_of(params_.begin(), params_.end(), same) ||
+  if (std::any_of(params_.begin(), params_.end(), same) || std::any_of(buffers_.begin(), buffers_.end(), same) ||
       std::any_of(children_.begin(), children_.end(), same))
     throw ValueError(fmt::format("{}: the name '{}' is already registered", type_name(), name));
 }
@@ -53,6 +53,40 @@ Tensor& Module::register_parameter(std::string name, Tensor t) {
   t.requires_grad_(true);
   params_.emplace_back(std::move(name), std::move(t));
   return params_.back().second;
+}
+
+Tensor& Module::register_buffer(std::string name, Tensor t, bool persistent) {
+  check_new_name(name, t.defined());
+  if (t.requires_grad())
+    throw GradError(fmt::format("{}: buffer '{}' must not require grad (buffers are not trained); pass a "
+                                "detach()ed tensor or register it as a parameter",
+                                type_name(), name));
+  buffers_.emplace_back(std::move(name), std::move(t));
+  buffer_persistent_.push_back(persistent);
+  return buffers_.back().second;
+}
+
+void Module::collect_buffers(const std::string& prefix, bool persistent_only,
+                             std::vector<std::pair<std::string, Tensor>>& out) const {
+  for (std::size_t i = 0; i < buffers_.size(); ++i)
+    if (!persistent_only || buffer_persistent_[i]) out.emplace_back(prefix + buffers_[i].first, buffers_[i].second);
+  for (const auto& [name, child] : children_) child->collect_buffers(prefix + name + ".", persistent_only, out);
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
+  std::vector<std::pair<std::string, Tensor>> all;
+  collect_buffers("", false, all);
+  std::unordered_set<const void*> seen;  // a shared buffer is listed once, under its first name
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (auto& b : all)
+    if (seen.insert(b.second.id()).second) out.push_back(std::move(b));
+  return out;
+}
+
+std::vector<Tensor> Module::buffers() const {
+  std::vector<Tensor> out;
+  for (auto& b : named_buffers()) out.push_back(std::move(b.second));
+  return out;
 }
 
 void Module::collect(const std::string& prefix,
@@ -118,18 +152,22 @@ void Module::zero_grad() {
 }
 
 void Module::to(DType d) {
-  for (auto& [name, p] : named_parameters()) {
-    if (p.dtype() == d) continue;
+  if (!is_floating(d))
+    throw DtypeError(fmt::format("{}.to: modules convert to float32 or float64, got {}", type_name(), dtype_name(d)));
+  auto convert_in_place = [d](Tensor& t) {
     // Replace the value inside the same handle: every holder (the layer's member, an optimizer)
-    // sees the converted leaf. The old gradient has the old dtype, so it is dropped.
-    ag::detail::TensorImpl* im = p.impl();
-    if (d == f64)
-      im->value = xt::xarray<double>(p.to_xarray<double>());
-    else
-      im->value = xt::xarray<float>(p.to_xarray<float>());
+    // sees the converted tensor. The old gradient has the old dtype, so it is dropped.
+    ag::detail::TensorImpl* im = t.impl();
+    NoGradGuard no_grad;
+    Tensor converted = t.to(d);  // a fresh tensor: its value can be moved out
+    im->value = std::move(converted.impl()->value);
     im->grad = Tensor();
     ++im->version;
-  }
+  };
+  for (auto& [name, p] : named_parameters())
+    if (p.dtype() != d) convert_in_place(p);
+  for (auto& [name, b] : named_buffers())
+    if (is_floating(b.dtype()) && b.dtype() != d) convert_in_place(b);
 }
 
 DType Module::dtype() const {

@@ -54,15 +54,28 @@ class Module {
   // Every sub-module, depth first, with its dotted path ("layers.0"); the root itself is not listed.
   std::vector<std::pair<std::string, Module*>> named_modules() const;
 
+  // Buffers: state that is not trained (BatchNorm's running statistics, a step counter): walked
+  // like parameters (dotted names, registration order), converted by to() when floating, saved and
+  // loaded when persistent, never given to optimizers, constants to gradcheck_module.
+  std::vector<std::pair<std::string, Tensor>> named_buffers() const;
+  std::vector<Tensor> buffers() const;
+  const std::vector<std::pair<std::string, Tensor>>& own_buffers() const { return buffers_; }
+
   virtual void train(bool on = true);  // recursive
   void eval() { train(false); }
   bool is_training() const { return training_; }
   void zero_grad();          // every parameter's grad set to none
-  virtual void to(DType d);  // converts every parameter in place (they stay leaves)
+  // Converts every parameter and floating buffer to the floating dtype d in place (parameters stay
+  // leaves; integer buffers keep their dtype). DtypeError for an integer d.
+  virtual void to(DType d);
   DType dtype() const;       // dtype of the first parameter (f32 when there is none)
 
  protected:
   Tensor& register_parameter(std::string name, Tensor t);  // marks it requires_grad
+  // A buffer (any dtype; must not require grad). persistent = false keeps it out of state_dict()
+  // and model files (PyTorch's flag). Keep the returned handle; update it in place (copy_ under
+  // NoGradGuard, or mutable_value) so that every holder sees the new values.
+  Tensor& register_buffer(std::string name, Tensor t, bool persistent = true);
   template <class M> std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> m) {
     check_new_name(name, m != nullptr);
     children_.emplace_back(std::move(name), m);
@@ -72,7 +85,11 @@ class Module {
  private:
   void check_new_name(const std::string& name, bool defined) const;  // unique, no '.', non-empty
   void collect(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out) const;
+  void collect_buffers(const std::string& prefix, bool persistent_only,
+                       std::vector<std::pair<std::string, Tensor>>& out) const;
   std::vector<std::pair<std::string, Tensor>> params_;
+  std::vector<std::pair<std::string, Tensor>> buffers_;
+  std::vector<bool> buffer_persistent_;  // parallel to buffers_
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };
