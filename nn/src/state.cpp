@@ -25,7 +25,7 @@ const char* kind_name(std::uint32_t k) {
 
 // ---- models --------------------------------------------------------------------------------------
 void save(const Module& model, const std::string& path) {
-  save_tensors(path, model.named_parameters(), FileKind::parameters, model.type_name());
+  save_tensors(path, model.state_dict(), FileKind::parameters, model.type_name());  // parameters + buffers
 }
 
 void load(Module& model, const std::string& path) {
@@ -33,7 +33,7 @@ void load(Module& model, const std::string& path) {
   if (f.kind != FileKind::parameters)
     io_fail(path, fmt::format("holds {} ({}), not module parameters",
                               kind_name(static_cast<std::uint32_t>(f.kind)), f.type_name));
-  auto params = model.named_parameters();
+  auto params = model.state_dict();  // parameters and persistent buffers: one namespace of names
   std::map<std::string, const Tensor*> in_file;
   for (const auto& [name, t] : f.entries)
     if (!in_file.emplace(name, &t).second) io_fail(path, fmt::format("duplicate entry '{}'", name));
@@ -71,7 +71,7 @@ void load(Module& model, const std::string& path) {
   for (auto& param : params) {  // (no structured binding: C++17 lambdas cannot capture one)
     Tensor& p = param.second;
     const Tensor& t = *in_file[param.first];
-    ag::dispatch(p.dtype(), [&](auto tag) {
+    ag::dispatch_all(p.dtype(), [&](auto tag) {  // buffers may be integer
       using T = decltype(tag);
       auto& dst = p.mutable_value<T>();
       const auto& src = t.value<T>();

@@ -1,9 +1,12 @@
-// Sequential: runs its children in order; errors name the failing layer.
+// Containers: Sequential runs its children in order (errors name the failing layer); ModuleList
+// and ModuleDict hold sub-modules for a forward written by hand.
 #include "ag/nn/modules/container.hpp"
 
+#include <algorithm>
 #include <exception>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 namespace ag::nn {
 
@@ -36,6 +39,38 @@ Tensor Sequential::forward(const Tensor& x) {
     }
   }
   return h;
+}
+
+ModuleList::ModuleList(std::vector<std::shared_ptr<Module>> modules) {
+  for (auto& m : modules) push_back(std::move(m));
+}
+
+std::shared_ptr<Module> ModuleList::at(std::size_t i) const {
+  if (i >= items_.size())
+    throw IndexError(fmt::format("ModuleList: index {} is out of range for a list of {}", i, items_.size()));
+  return items_[i];
+}
+Module& ModuleList::operator[](std::size_t i) const { return *at(i); }
+
+ModuleDict::ModuleDict(std::vector<std::pair<std::string, std::shared_ptr<Module>>> modules) {
+  for (auto& [name, m] : modules) insert(name, m);
+}
+
+bool ModuleDict::contains(const std::string& name) const {
+  return std::any_of(items_.begin(), items_.end(), [&](const auto& p) { return p.first == name; });
+}
+
+std::shared_ptr<Module> ModuleDict::at(const std::string& name) const {
+  for (const auto& p : items_)
+    if (p.first == name) return p.second;
+  throw IndexError(fmt::format("ModuleDict: no module named '{}' (has: {})", name, fmt::join(keys(), ", ")));
+}
+Module& ModuleDict::operator[](const std::string& name) const { return *at(name); }
+
+std::vector<std::string> ModuleDict::keys() const {
+  std::vector<std::string> k;
+  for (const auto& p : items_) k.push_back(p.first);
+  return k;
 }
 
 }  // namespace ag::nn

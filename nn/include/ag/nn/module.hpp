@@ -16,11 +16,14 @@
 //   };
 //   // parameters: fc1.weight [in, hidden], fc1.bias [hidden], fc2.weight, fc2.bias
 //
-// Call sub-modules through operator() (not forward()) so that summary() sees them. A parameter
+// Call sub-modules through operator() or call() (not forward()) so that hooks and summary() see them. A parameter
 // registered with register_parameter is a leaf with requires_grad; keep a copy of the returned
 // handle (Tensor is a shared handle: to(dtype) converts in place, so the copy stays valid).
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,11 +33,56 @@
 
 namespace ag::nn {
 
+class Module;
+
+// Module hooks (PyTorch's register_forward_pre_hook / register_forward_hook /
+// register_full_backward_hook). A pre-hook sees the inputs and may return replacements; a forward
+// hook sees inputs and outputs and may return replacement outputs; a backward hook sees the
+// gradients with respect to the module's inputs and outputs (undefined where none flowed) once
+// per backward that reaches the module, and observes only.
+using ForwardPreHook = std::function<std::optional<TensorList>(Module& m, const TensorList& inputs)>;
+using ForwardHook =
+    std::function<std::optional<TensorList>(Module& m, const TensorList& inputs, const TensorList& outputs)>;
+using BackwardHook =
+    std::function<void(Module& m, const TensorList& grad_inputs, const TensorList& grad_outputs)>;
+
+// Removes the hook it was returned for (remove() is idempotent; dropping the handle keeps the hook).
+class HookHandle {
+ public:
+  HookHandle() = default;
+  void remove();
+  bool active() const;  // registered and not removed
+
+ private:
+  friend class Module;
+  struct Registry;
+  HookHandle(std::weak_ptr<Registry> r, std::size_t id) : registry_(std::move(r)), id_(id) {}
+  std::weak_ptr<Registry> registry_;
+  std::size_t id_ = 0;
+};
+
+// What load_state_dict(..., strict = false) left out.
+struct LoadResult {
+  std::vector<std::string> missing;     // in the module, not in the state dict (left unchanged)
+  std::vector<std::string> unexpected;  // in the state dict, not in the module (ignored)
+};
+
 class Module {
  public:
   virtual ~Module() = default;
-  virtual Tensor forward(const Tensor& x) = 0;
-  Tensor operator()(const Tensor& x);         // forward(x), seen by summary()
+  // A single-tensor module (most layers, and user models written as
+  // `struct Net : Module { Tensor forward(const Tensor&) override; }`) overrides forward.
+  virtual Tensor forward(const Tensor& x);
+  // A module taking or returning several tensors (a recurrent cell's (x, h) -> (y, h)) overrides
+  // forward_list instead, and usually offers a typed call that packs and unpacks its tensors
+  // through call(). The default calls forward with the one tensor.
+  virtual TensorList forward_list(const TensorList& inputs);
+  // How many tensors call() takes (0: any number); checked before anything runs, so a multi-tensor
+  // module given one tensor (by Sequential, say) says so by name. Override with forward_list.
+  virtual std::size_t num_inputs() const { return 1; }
+  // The one entry point: pre-hooks, forward_list, forward hooks, backward hooks, summary().
+  TensorList call(const TensorList& inputs);
+  Tensor operator()(const Tensor& x);  // call({x}) returning exactly one tensor
   virtual std::string type_name() const = 0;  // "Dense", "ReLU", ... (summary, errors)
   // One-line description for summary() and errors, e.g. "Dense(3 -> 4)"; defaults to type_name().
   virtual std::string describe() const { return type_name(); }
@@ -60,6 +108,35 @@ class Module {
   std::vector<std::pair<std::string, Tensor>> named_buffers() const;
   std::vector<Tensor> buffers() const;
   const std::vector<std::pair<std::string, Tensor>>& own_buffers() const { return buffers_; }
+
+  // Parameters and persistent buffers by dotted name: the tensors themselves (not copies), what
+  // save() writes. load_state_dict copies values in: every shape and dtype must match (all
+  // mismatches reported at once in one error, and nothing is changed unless everything fits);
+  // strict (the default) also requires the names to match exactly; otherwise the missing and
+  // unexpected names are returned.
+  std::vector<std::pair<std::string, Tensor>> state_dict() const;
+  LoadResult load_state_dict(const std::vector<std::pair<std::string, Tensor>>& state, bool strict = true);
+
+  HookHandle register_forward_pre_hook(ForwardPreHook hook);
+  HookHandle register_forward_hook(ForwardHook hook);
+  HookHandle register_full_backward_hook(BackwardHook hook);
+  // Hooks that only look (return nothing).
+  template <class F, std::enable_if_t<std::is_void_v<std::invoke_result_t<F&, Module&, const TensorList&>>, int> = 0>
+  HookHandle register_forward_pre_hook(F f) {
+    return register_forward_pre_hook(ForwardPreHook([f = std::move(f)](Module& m, const TensorList& in) mutable {
+      f(m, in);
+      return std::optional<TensorList>();
+    }));
+  }
+  template <class F, std::enable_if_t<std::is_void_v<std::invoke_result_t<F&, Module&, const TensorList&, const TensorList&>>,
+                                      int> = 0>
+  HookHandle register_forward_hook(F f) {
+    return register_forward_hook(
+        ForwardHook([f = std::move(f)](Module& m, const TensorList& in, const TensorList& out) mutable {
+          f(m, in, out);
+          return std::optional<TensorList>();
+        }));
+  }
 
   virtual void train(bool on = true);  // recursive
   void eval() { train(false); }
@@ -87,6 +164,7 @@ class Module {
   void collect(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out) const;
   void collect_buffers(const std::string& prefix, bool persistent_only,
                        std::vector<std::pair<std::string, Tensor>>& out) const;
+  std::shared_ptr<HookHandle::Registry> hooks_;  // created by the first registration
   std::vector<std::pair<std::string, Tensor>> params_;
   std::vector<std::pair<std::string, Tensor>> buffers_;
   std::vector<bool> buffer_persistent_;  // parallel to buffers_

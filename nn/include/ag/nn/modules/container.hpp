@@ -32,4 +32,50 @@ class Sequential : public Module {
   const std::shared_ptr<Module>& operator[](std::size_t i) const;  // IndexError when out of range
 };
 
+// A list of sub-modules registered as "0", "1", ... (their parameters, buffers, state and hooks
+// are the list's): iterate or index it in your own forward. It has no forward itself.
+class ModuleList : public Module {
+ public:
+  ModuleList() = default;
+  explicit ModuleList(std::vector<std::shared_ptr<Module>> modules);
+  template <class M> std::shared_ptr<M> push_back(std::shared_ptr<M> m) {
+    register_module(std::to_string(items_.size()), m);
+    items_.push_back(m);
+    return m;
+  }
+  std::size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  Module& operator[](std::size_t i) const;  // IndexError naming the list's size
+  std::shared_ptr<Module> at(std::size_t i) const;
+  auto begin() const { return items_.begin(); }
+  auto end() const { return items_.end(); }
+  std::string type_name() const override { return "ModuleList"; }
+
+ private:
+  std::vector<std::shared_ptr<Module>> items_;
+};
+
+// Sub-modules by name, in insertion order (names as for register_module: non-empty, no '.').
+class ModuleDict : public Module {
+ public:
+  ModuleDict() = default;
+  explicit ModuleDict(std::vector<std::pair<std::string, std::shared_ptr<Module>>> modules);
+  template <class M> std::shared_ptr<M> insert(std::string name, std::shared_ptr<M> m) {
+    register_module(name, m);
+    items_.emplace_back(std::move(name), m);
+    return m;
+  }
+  std::size_t size() const { return items_.size(); }
+  bool contains(const std::string& name) const;
+  Module& operator[](const std::string& name) const;  // IndexError listing the names
+  std::shared_ptr<Module> at(const std::string& name) const;
+  std::vector<std::string> keys() const;
+  auto begin() const { return items_.begin(); }
+  auto end() const { return items_.end(); }
+  std::string type_name() const override { return "ModuleDict"; }
+
+ private:
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> items_;
+};
+
 }  // namespace ag::nn
