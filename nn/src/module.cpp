@@ -1,5 +1,6 @@
-// Module: registration, recursive parameter walk, train/eval, dtype conversion, and the call
-// trace that summary() reads.
+// Module: registration, recursive parameter and buffer walks, the call with its hooks, train/eval,
+// dtype conversion, state dicts.
+
 #include "ag/nn/module.hpp"
 
 #include <algorithm>
@@ -10,13 +11,7 @@
 
 #include <fmt/core.h>
 
-#include "module_trace.hpp"
-
 namespace ag::nn {
-
-namespace detail {
-thread_local Trace* active_trace = nullptr;
-}  // namespace detail
 
 // ---- hooks ----------------------------------------------------------------------------------------
 struct HookHandle::Registry {
@@ -122,12 +117,10 @@ TensorList Module::call(const TensorList& inputs_in) {
     throw ValueError(fmt::format("{}: takes {} tensor{}, got {}{}", describe(), want, want == 1 ? "" : "s",
                                  inputs_in.size(),
                                  inputs_in.size() == 1 ? " (Sequential and operator() pass one; use its own call)" : ""));
-  detail::Trace* tr = detail::active_trace;
-  const bool hooked = hooks_ && !hooks_->empty();
-  if (!tr && !hooked) return forward_list(inputs_in);
+  if (!hooks_ || hooks_->empty()) return forward_list(inputs_in);
 
   TensorList inputs = inputs_in;
-  std::shared_ptr<HookHandle::Registry> reg = hooked ? hooks_ : nullptr;  // alive across hooks that remove themselves
+  std::shared_ptr<HookHandle::Registry> reg = hooks_;  // alive across hooks that remove themselves
   if (reg) {
     const auto pre = reg->pre;  // a hook may register or remove hooks
     for (const auto& [id, h] : pre)
@@ -151,24 +144,7 @@ TensorList Module::call(const TensorList& inputs_in) {
     }
   }
 
-  std::size_t row = 0;
-  if (tr) {
-    row = tr->rows.size();  // pre-order: a container is listed before its layers
-    tr->rows.push_back({this, tr->depth, {}});
-    ++tr->depth;
-  }
-  TensorList outputs;
-  try {
-    outputs = forward_list(inputs);
-  } catch (...) {
-    if (tr) --tr->depth;
-    throw;
-  }
-  if (tr) {
-    --tr->depth;
-    if (outputs.size() == 1 && outputs[0].defined()) tr->rows[row].output = outputs[0].shape();
-  }
-
+  TensorList outputs = forward_list(inputs);
   if (reg) {
     const auto fwd = reg->forward;
     for (const auto& [id, h] : fwd)

@@ -1,35 +1,56 @@
-// summary(): runs the model once on zeros with the call trace on, then prints one row per call.
+// summary(): runs the model once on zeros with hooks on every module, then prints one row per call.
 #include "ag/nn/summary.hpp"
+
+#include "ag/nn/module.hpp"
 
 #include <algorithm>
 #include <unordered_map>
 
 #include <fmt/core.h>
 
-#include "module_trace.hpp"
 
 namespace ag::nn {
 
 std::string summary(Module& model, const Shape& input) { return summary(model, input, model.dtype()); }
 
+namespace {
+// One row per module call, in pre-order (a container before its layers), with its depth and
+// output shape: recorded by a forward pre-hook and a forward hook on every module.
+struct TraceRow {
+  const Module* module;
+  std::size_t depth;
+  Shape output;
+};
+}  // namespace
+
 std::string summary(Module& model, const Shape& input, DType dtype) {
-  detail::Trace trace;
+  std::vector<TraceRow> rows;
+  std::vector<std::size_t> open;  // rows of the calls in progress
+  std::vector<HookHandle> handles;
+  std::vector<Module*> all{&model};
+  for (const auto& [name, m] : model.named_modules()) all.push_back(m);
+  for (Module* m : all) {
+    handles.push_back(m->register_forward_pre_hook([&rows, &open](Module& mod, const TensorList&) {
+      open.push_back(rows.size());
+      rows.push_back({&mod, open.size(), {}});
+    }));
+    handles.push_back(m->register_forward_hook([&rows, &open](Module&, const TensorList&, const TensorList& out) {
+      if (out.size() == 1 && out[0].defined()) rows[open.back()].output = out[0].shape();
+      open.pop_back();
+    }));
+  }
   const bool was_training = model.is_training();
   model.eval();
   Shape out_shape;
-  {
+  try {
     NoGradGuard ng;
-    detail::Trace* prev = detail::active_trace;
-    detail::active_trace = &trace;
-    try {
-      out_shape = model(zeros(input, dtype)).shape();
-    } catch (...) {
-      detail::active_trace = prev;
-      model.train(was_training);
-      throw;
-    }
-    detail::active_trace = prev;
+    out_shape = model(zeros(input, dtype)).shape();
+  } catch (...) {
+    for (auto& h : handles) h.remove();
+    model.train(was_training);
+    throw;
   }
+  for (auto& h : handles) h.remove();
   model.train(was_training);
 
   std::unordered_map<const Module*, std::string> names;
@@ -39,7 +60,7 @@ std::string summary(Module& model, const Shape& input, DType dtype) {
     std::string layer, shape, params;
   };
   std::vector<Line> lines;
-  for (const detail::TraceRow& r : trace.rows) {
+  for (const TraceRow& r : rows) {
     std::size_t own = 0;
     for (const auto& p : r.module->own_parameters()) own += p.second.numel();
     if (r.module == &model && own == 0) continue;  // the root is the table itself
