@@ -23,17 +23,47 @@ struct Layout {
   bool per_channel = false;  // batch_norm: one group per channel, across the batch
   std::size_t groups() const { return per_channel ? C : N * G; }
   std::size_t count() const { return per_channel ? N * S : (C / G) * S; }  // elements per group
-  // f(group, c, offset of the S contiguous elements of (n, c)) for every (n, c), in memory order.
-  template <class F> void for_each_row(F f) const {
-    const std::size_t gs = per_channel ? C : G, cpg = per_channel ? 1 : C / G;
-    for (std::size_t n = 0; n < N; ++n)
-      for (std::size_t q = 0; q < gs; ++q)
-        for (std::size_t k = 0; k < cpg; ++k) {
-          const std::size_t c = q * cpg + k;
-          f(per_channel ? c : n * G + q, c, (n * C + c) * S);
-        }
-  }
 };
+
+// Σ p[i], Σ (p[i] - m)² and Σ (p[i] - m)·q[i] over n contiguous values in double, with 4 partial
+// sums (no single chain of dependent adds; the compiler may not reorder floating-point sums itself).
+template <class T> double sum_of(const T* p, std::size_t n) {
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    a0 += p[i];
+    a1 += p[i + 1];
+    a2 += p[i + 2];
+    a3 += p[i + 3];
+  }
+  for (; i < n; ++i) a0 += p[i];
+  return (a0 + a1) + (a2 + a3);
+}
+template <class T> double sq_dev(const T* p, std::size_t n, double m) {
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const double d0 = p[i] - m, d1 = p[i + 1] - m, d2 = p[i + 2] - m, d3 = p[i + 3] - m;
+    a0 += d0 * d0;
+    a1 += d1 * d1;
+    a2 += d2 * d2;
+    a3 += d3 * d3;
+  }
+  for (; i < n; ++i) a0 += (p[i] - m) * (p[i] - m);
+  return (a0 + a1) + (a2 + a3);
+}
+template <class T> double dev_dot(const T* p, const T* q, std::size_t n, double m) {
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    a0 += (p[i] - m) * q[i];
+    a1 += (p[i + 1] - m) * q[i + 1];
+    a2 += (p[i + 2] - m) * q[i + 2];
+    a3 += (p[i + 3] - m) * q[i + 3];
+  }
+  for (; i < n; ++i) a0 += (p[i] - m) * q[i];
+  return (a0 + a1) + (a2 + a3);
+}
 
 // mean and rstd = 1/√(var + eps) per group; var also (biased), for batch_norm's running update.
 struct Stats {
@@ -41,48 +71,91 @@ struct Stats {
 };
 
 template <class T> Stats batch_stats(const Layout& L, const T* px, double eps) {
-  const std::size_t ng = L.groups();
+  const std::size_t ng = L.groups(), C = L.C, S = L.S;
   const double n = static_cast<double>(L.count());
   Stats st{std::vector<double>(ng, 0.0), std::vector<double>(ng), std::vector<double>(ng, 0.0)};
-  L.for_each_row([&](std::size_t gi, std::size_t, std::size_t off) {
-    double acc = 0.0;
-    for (std::size_t s = 0; s < L.S; ++s) acc += px[off + s];
-    st.mean[gi] += acc;
-  });
-  for (double& m : st.mean) m /= n;
-  L.for_each_row([&](std::size_t gi, std::size_t, std::size_t off) {
-    const double m = st.mean[gi];
-    double acc = 0.0;
-    for (std::size_t s = 0; s < L.S; ++s) {
-      const double d = px[off + s] - m;
-      acc += d * d;
+  if (!L.per_channel) {  // each group is one contiguous block: two passes over it
+    const std::size_t k = L.count();
+    for (std::size_t gi = 0; gi < ng; ++gi) {
+      const T* p = px + gi * k;
+      const double m = sum_of(p, k) / n;
+      st.mean[gi] = m;
+      st.var[gi] = sq_dev(p, k, m) / n;
     }
-    st.var[gi] += acc;
-  });
-  for (std::size_t i = 0; i < ng; ++i) {
-    st.var[i] /= n;
-    st.rstd[i] = 1.0 / std::sqrt(st.var[i] + eps);
+  } else if (S == 1) {  // [N, C]: channel c is column c
+    for (std::size_t i = 0; i < L.N; ++i)
+      for (std::size_t c = 0; c < C; ++c) st.mean[c] += px[i * C + c];
+    for (double& m : st.mean) m /= n;
+    for (std::size_t i = 0; i < L.N; ++i)
+      for (std::size_t c = 0; c < C; ++c) {
+        const double d = px[i * C + c] - st.mean[c];
+        st.var[c] += d * d;
+      }
+  } else {  // channel c: rows (n, c) of S elements
+    for (std::size_t i = 0; i < L.N; ++i)
+      for (std::size_t c = 0; c < C; ++c) st.mean[c] += sum_of(px + (i * C + c) * S, S);
+    for (double& m : st.mean) m /= n;
+    for (std::size_t i = 0; i < L.N; ++i)
+      for (std::size_t c = 0; c < C; ++c) st.var[c] += sq_dev(px + (i * C + c) * S, S, st.mean[c]);
   }
+  if (L.per_channel)
+    for (double& v : st.var) v /= n;
+  for (std::size_t i = 0; i < ng; ++i) st.rstd[i] = 1.0 / std::sqrt(st.var[i] + eps);
   return st;
 }
 
-// y = (x - mean)·rstd·w + b per element (w = 1, b = 0 when undefined).
-template <class T> Tensor normalize(const Layout& L, const Tensor& x, const Stats& st, const Tensor& w, const Tensor& b) {
+// The loops below come in three forms, so that every inner loop runs over contiguous memory with
+// loop-invariant or contiguous parameters (and vectorises):
+//   S > 1:             rows (n, c) of S elements; statistics, weight and bias fixed along a row
+//   S = 1, per sample: a group is cpg = C/G consecutive channels of one sample; its statistics
+//                      are fixed along it, the channel (weight, bias) runs with the element
+//   S = 1, per channel: rows of C elements (one sample), everything indexed by the channel
+
+// The affine as arrays over C (ones and zeros when undefined), so inner loops need no branch.
+template <class T> std::vector<T> values_or(const Tensor& t, std::size_t n, T fill) {
+  if (!t.defined()) return std::vector<T>(n, fill);
+  const T* p = t.value<T>().data();
+  return std::vector<T>(p, p + n);
+}
+template <class T> std::vector<T> as(const std::vector<double>& v) { return std::vector<T>(v.begin(), v.end()); }
+
+// y = (x - mean)·rstd·w + b per element.
+template <class T>
+Tensor normalize(const Layout& L, const Tensor& x, const Stats& st, const Tensor& w, const Tensor& b) {
   Tensor y = detail::empty_tensor<T>(detail::shape_ref(x));
   const T* px = x.value<T>().data();
-  const T* pw = w.defined() ? w.value<T>().data() : nullptr;
-  const T* pb = b.defined() ? b.value<T>().data() : nullptr;
   T* py = detail::data<T>(y);
-  L.for_each_row([&](std::size_t gi, std::size_t c, std::size_t off) {
-    const double m = st.mean[gi], a = st.rstd[gi] * (pw ? static_cast<double>(pw[c]) : 1.0);
-    const double shift = pb ? static_cast<double>(pb[c]) : 0.0;
-    for (std::size_t s = 0; s < L.S; ++s) py[off + s] = static_cast<T>((px[off + s] - m) * a + shift);
-  });
+  const std::size_t N = L.N, C = L.C, S = L.S;
+  const std::vector<T> wv = values_or(w, C, T(1)), bv = values_or(b, C, T(0));
+  if (S > 1) {
+    for (std::size_t n = 0; n < N; ++n)
+      for (std::size_t c = 0; c < C; ++c) {
+        const std::size_t gi = L.per_channel ? c : n * L.G + c / (C / L.G), off = (n * C + c) * S;
+        const T m = static_cast<T>(st.mean[gi]), a = static_cast<T>(st.rstd[gi]) * wv[c], sh = bv[c];
+        for (std::size_t s = 0; s < S; ++s) py[off + s] = (px[off + s] - m) * a + sh;
+      }
+  } else if (L.per_channel) {
+    std::vector<T> m = as<T>(st.mean), a = as<T>(st.rstd);
+    for (std::size_t c = 0; c < C; ++c) a[c] *= wv[c];
+    for (std::size_t n = 0; n < N; ++n)
+      for (std::size_t c = 0; c < C; ++c) py[n * C + c] = (px[n * C + c] - m[c]) * a[c] + bv[c];
+  } else {
+    const std::size_t cpg = C / L.G;
+    for (std::size_t gi = 0; gi < L.groups(); ++gi) {
+      const T m = static_cast<T>(st.mean[gi]), r = static_cast<T>(st.rstd[gi]);
+      const T* xr = px + gi * cpg;
+      T* yr = py + gi * cpg;
+      const T* wr = wv.data() + (gi % L.G) * cpg;
+      const T* br = bv.data() + (gi % L.G) * cpg;
+      for (std::size_t k = 0; k < cpg; ++k) yr[k] = (xr[k] - m) * r * wr[k] + br[k];
+    }
+  }
   return y;
 }
 
 // First-order VJP as loops: dx = rstd·(ĝ - mean(ĝ) - x̂·mean(ĝ·x̂)) (batch statistics) or rstd·ĝ
-// (fixed statistics: batch_norm in eval), dw[c] = Σ g·x̂, db[c] = Σ g.
+// (fixed statistics: batch_norm in eval), dw[c] = Σ g·x̂, db[c] = Σ g. Pass 1 sums per channel
+// (Σg, Σg·x̂) and per group (Σĝ, Σĝ·x̂) in double; pass 2 writes dx.
 template <class T>
 Grads fused_vjp(const Layout& L, const Stats& st, bool batch, const VjpContext& ctx, const Tensor& g) {
   const Tensor& x = ctx.input(0);
@@ -90,36 +163,95 @@ Grads fused_vjp(const Layout& L, const Stats& st, bool batch, const VjpContext& 
   const bool need_x = ctx.needs_grad(0), need_w = ctx.needs_grad(1), need_b = ctx.needs_grad(2);
   const T* px = x.value<T>().data();
   const T* pg = g.value<T>().data();
-  const T* pw = w.defined() ? w.value<T>().data() : nullptr;
-  auto weight = [&](std::size_t c) { return pw ? static_cast<double>(pw[c]) : 1.0; };
+  const std::size_t N = L.N, C = L.C, S = L.S, cpg = L.per_channel ? 1 : C / L.G;
+  const std::vector<T> wv = values_or(w, C, T(1));
+  auto group_of = [&](std::size_t n, std::size_t c) { return L.per_channel ? c : n * L.G + c / cpg; };
+  // pass 1. Per channel the group is the channel: Σĝ = w·Σg, Σĝ·x̂ = w·Σg·x̂ (filled after the loop).
+  std::vector<double> dw(C, 0.0), db(C, 0.0);                          // Σg·x̂, Σg per channel
   std::vector<double> sum_g(L.groups(), 0.0), sum_gx(L.groups(), 0.0);  // Σĝ, Σĝ·x̂ per group
-  std::vector<double> dw(need_w ? L.C : 0, 0.0), db(need_b ? L.C : 0, 0.0);
-  L.for_each_row([&](std::size_t gi, std::size_t c, std::size_t off) {
-    const double m = st.mean[gi], r = st.rstd[gi];
-    double sg = 0.0, sgx = 0.0;
-    for (std::size_t s = 0; s < L.S; ++s) {
-      const double gv = pg[off + s];
-      sg += gv;
-      sgx += gv * (px[off + s] - m) * r;
+  if (S > 1) {
+    for (std::size_t n = 0; n < N; ++n)
+      for (std::size_t c = 0; c < C; ++c) {
+        const std::size_t gi = group_of(n, c), off = (n * C + c) * S;
+        const double sg = sum_of(pg + off, S), sgx = st.rstd[gi] * dev_dot(px + off, pg + off, S, st.mean[gi]);
+        dw[c] += sgx;
+        db[c] += sg;
+        if (!L.per_channel) {
+          sum_g[gi] += wv[c] * sg;
+          sum_gx[gi] += wv[c] * sgx;
+        }
+      }
+  } else if (L.per_channel) {
+    for (std::size_t n = 0; n < N; ++n)
+      for (std::size_t c = 0; c < C; ++c) {
+        const double gv = pg[n * C + c];
+        dw[c] += gv * (px[n * C + c] - st.mean[c]) * st.rstd[c];
+        db[c] += gv;
+      }
+  } else {
+    for (std::size_t gi = 0; gi < L.groups(); ++gi) {
+      const double m = st.mean[gi], r = st.rstd[gi];
+      const std::size_t c0 = (gi % L.G) * cpg;
+      double sg = 0.0, sgx = 0.0;
+      for (std::size_t k = 0; k < cpg; ++k) {
+        const double gv = pg[gi * cpg + k], gxh = gv * (px[gi * cpg + k] - m) * r;
+        dw[c0 + k] += gxh;
+        db[c0 + k] += gv;
+        sg += wv[c0 + k] * gv;
+        sgx += wv[c0 + k] * gxh;
+      }
+      sum_g[gi] = sg;
+      sum_gx[gi] = sgx;
     }
-    if (need_w) dw[c] += sgx;
-    if (need_b) db[c] += sg;
-    sum_g[gi] += weight(c) * sg;
-    sum_gx[gi] += weight(c) * sgx;
-  });
+  }
+  if (L.per_channel)
+    for (std::size_t c = 0; c < C; ++c) {
+      sum_g[c] = wv[c] * db[c];
+      sum_gx[c] = wv[c] * dw[c];
+    }
   Grads out(3);
-  if (need_x) {
+  if (need_x) {  // pass 2
     Tensor dx = detail::empty_tensor<T>(detail::shape_ref(x));
     T* pd = detail::data<T>(dx);
-    const double n = static_cast<double>(L.count());
-    L.for_each_row([&](std::size_t gi, std::size_t c, std::size_t off) {
-      const double m = st.mean[gi], r = st.rstd[gi], wc = weight(c);
-      const double mg = batch ? sum_g[gi] / n : 0.0, mgx = batch ? sum_gx[gi] / n : 0.0;
-      for (std::size_t s = 0; s < L.S; ++s) {
-        const double xh = (px[off + s] - m) * r;
-        pd[off + s] = static_cast<T>(r * (wc * pg[off + s] - mg - xh * mgx));
+    const double inv_n = batch ? 1.0 / static_cast<double>(L.count()) : 0.0;  // fixed statistics: no mean terms
+    auto mean_g = [&](std::size_t gi) { return static_cast<T>(sum_g[gi] * inv_n); };
+    auto mean_gx = [&](std::size_t gi) { return static_cast<T>(sum_gx[gi] * inv_n); };
+    if (S > 1) {
+      for (std::size_t n = 0; n < N; ++n)
+        for (std::size_t c = 0; c < C; ++c) {
+          const std::size_t gi = group_of(n, c), off = (n * C + c) * S;
+          const T m = static_cast<T>(st.mean[gi]), r = static_cast<T>(st.rstd[gi]), wc = wv[c];
+          const T mg = mean_g(gi), mgx = mean_gx(gi);
+          for (std::size_t s = 0; s < S; ++s) {
+            const T xh = (px[off + s] - m) * r;
+            pd[off + s] = r * (wc * pg[off + s] - mg - xh * mgx);
+          }
+        }
+    } else if (L.per_channel) {
+      const std::vector<T> m = as<T>(st.mean), r = as<T>(st.rstd);
+      std::vector<T> mg(C), mgx(C);
+      for (std::size_t c = 0; c < C; ++c) {
+        mg[c] = mean_g(c);
+        mgx[c] = mean_gx(c);
       }
-    });
+      for (std::size_t n = 0; n < N; ++n)
+        for (std::size_t c = 0; c < C; ++c) {
+          const std::size_t i = n * C + c;
+          const T xh = (px[i] - m[c]) * r[c];
+          pd[i] = r[c] * (wv[c] * pg[i] - mg[c] - xh * mgx[c]);
+        }
+    } else {
+      for (std::size_t gi = 0; gi < L.groups(); ++gi) {
+        const T m = static_cast<T>(st.mean[gi]), r = static_cast<T>(st.rstd[gi]);
+        const T mg = mean_g(gi), mgx = mean_gx(gi);
+        const T* wr = wv.data() + (gi % L.G) * cpg;
+        const std::size_t off = gi * cpg;
+        for (std::size_t k = 0; k < cpg; ++k) {
+          const T xh = (px[off + k] - m) * r;
+          pd[off + k] = r * (wr[k] * pg[off + k] - mg - xh * mgx);
+        }
+      }
+    }
     out[0] = std::move(dx);
   }
   auto to_tensor = [](const std::vector<double>& v, const Tensor& like) {
@@ -138,7 +270,8 @@ std::vector<std::ptrdiff_t> dims(std::initializer_list<std::size_t> d) {
 
 // The same VJP in ag ops (create_graph): the statistics recomputed from x, so that the result is
 // differentiable in x, weight and g. `fixed`: batch_norm's eval statistics, constants [1, C, 1].
-Grads graph_vjp(const Layout& L, const Stats& fixed, bool batch, double eps, const VjpContext& ctx, const Tensor& g_in) {
+Grads graph_vjp(const Layout& L, const Stats& fixed, bool batch, double eps, const VjpContext& ctx,
+                const Tensor& g_in) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
   const Shape xs = x.shape();
@@ -189,15 +322,17 @@ Tensor normalize_op(const char* op, const Tensor& x, const Layout& L, const Tens
   });
   if (batch_out) *batch_out = st;
   st.var.clear();  // the VJP needs mean and rstd only
-  return record(op, {x, w, b}, std::move(y), [L, st = std::move(st), batch, eps](const VjpContext& c, const Tensor& g) -> Grads {
+  auto vjp = [L, st = std::move(st), batch, eps](const VjpContext& c, const Tensor& g) -> Grads {
     if (c.create_graph() || !same_shape(g, c.input(0))) return graph_vjp(L, st, batch, eps, c, g);
     return dispatch(g.dtype(), [&](auto t) { return fused_vjp<decltype(t)>(L, st, batch, c, g); });
-  });
+  };
+  return record(op, {x, w, b}, std::move(y), std::move(vjp));
 }
 
 // ---- argument checks ----------------------------------------------------------------------------
 void check_eps(const char* op, double eps) {
-  if (!(eps >= 0.0) || std::isinf(eps)) throw ValueError(fmt::format("{}: eps must be finite and >= 0, got {}", op, eps));
+  if (!(eps >= 0.0) || std::isinf(eps))
+    throw ValueError(fmt::format("{}: eps must be finite and >= 0, got {}", op, eps));
 }
 
 // A floating x (DtypeError naming op), and an optional tensor `what` of x's dtype and shape `want`.
@@ -240,8 +375,10 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   const Shape xs = x.shape();
   const std::size_t k = normalized_shape.size();
   if (k == 0)
-    throw ValueError(fmt::format("layer_norm: normalized_shape must have at least 1 dim, got [] (input {})", shape_str(xs)));
-  if (xs.size() < k || !std::equal(normalized_shape.begin(), normalized_shape.end(), xs.end() - static_cast<std::ptrdiff_t>(k)))
+    throw ValueError(
+        fmt::format("layer_norm: normalized_shape must have at least 1 dim, got [] (input {})", shape_str(xs)));
+  if (xs.size() < k ||
+      !std::equal(normalized_shape.begin(), normalized_shape.end(), xs.end() - static_cast<std::ptrdiff_t>(k)))
     throw ShapeError(fmt::format("layer_norm: input of shape {} does not end with normalized_shape {}", shape_str(xs),
                                  shape_str(normalized_shape)));
   check_optional("layer_norm", weight, "weight", normalized_shape, x, "normalized_shape");
@@ -258,7 +395,8 @@ Tensor group_norm(const Tensor& x, std::size_t num_groups, const Tensor& weight,
   OpScope mark("group_norm");
   check_floating("group_norm", x);
   Layout L = channels_layout("group_norm", x);
-  if (num_groups == 0) throw ValueError(fmt::format("group_norm: num_groups must be > 0 (input {})", shape_str(x.shape())));
+  if (num_groups == 0)
+    throw ValueError(fmt::format("group_norm: num_groups must be > 0 (input {})", shape_str(x.shape())));
   if (L.C % num_groups != 0)
     throw ShapeError(fmt::format("group_norm: the {} channels of input {} are not divisible by num_groups = {}", L.C,
                                  shape_str(x.shape()), num_groups));
@@ -289,7 +427,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   for (const Tensor* r : {&running_mean, &running_var})
     if (r->defined() && r->requires_grad())
       throw GradError(fmt::format("batch_norm: {} requires grad, but the running statistics are buffers and are "
-                                  "not differentiated (pass a detached tensor)", r == &running_mean ? "running_mean" : "running_var"));
+                                  "not differentiated (pass a detached tensor)",
+                                  r == &running_mean ? "running_mean" : "running_var"));
   if (!(momentum >= 0.0 && momentum <= 1.0))
     throw ValueError(fmt::format("batch_norm: momentum must be in [0, 1], got {}", momentum));
   check_eps("batch_norm", eps);

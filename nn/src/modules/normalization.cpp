@@ -17,7 +17,8 @@ namespace ag::nn {
 namespace {
 
 void check_eps(const char* layer, double eps) {
-  if (!(eps >= 0.0) || std::isinf(eps)) throw ValueError(fmt::format("{}: eps must be finite and >= 0, got {}", layer, eps));
+  if (!(eps >= 0.0) || std::isinf(eps))
+    throw ValueError(fmt::format("{}: eps must be finite and >= 0, got {}", layer, eps));
 }
 
 void check_float(const char* layer, DType dtype) {

@@ -62,7 +62,8 @@ TEST_CASE("LayerNorm: errors name the layer and the shapes") {
   CHECK(contains(m, "[2, 3]"));
   CHECK(contains(m, "[..., 4]"));
   CHECK_THROWS_AS(ln(ag::zeros({2, 3}, ag::f64)), ag::ShapeError);
-  CHECK(contains(error_of<ag::DtypeError>([&] { ln(ag::zeros({2, 4}, ag::f64)); }), "LayerNorm([4]): input is float64"));
+  CHECK(contains(error_of<ag::DtypeError>([&] { ln(ag::zeros({2, 4}, ag::f64)); }),
+                 "LayerNorm([4]): input is float64"));
   CHECK_THROWS_AS(nn::LayerNorm(ag::Shape{}), ag::ValueError);
   CHECK_THROWS_AS(nn::LayerNorm(4, -1.0), ag::ValueError);
   CHECK_THROWS_AS(nn::LayerNorm(4, 1e-5, true, ag::i64), ag::DtypeError);
@@ -173,7 +174,8 @@ TEST_CASE("BatchNorm: errors name the layer and the shapes; a failed call change
   m = error_of<ag::ShapeError>([&] { bn2(ag::zeros({2, 3, 4})); });
   CHECK(contains(m, "BatchNorm2d(3): expected input [N, C, H, W] with C = 3, got [2, 3, 4]"));
   CHECK_THROWS_AS(bn2(ag::zeros({2, 4, 2, 2})), ag::ShapeError);
-  CHECK(contains(error_of<ag::DtypeError>([&] { bn(ag::zeros({2, 4}, ag::f64)); }), "BatchNorm1d(4): input is float64"));
+  CHECK(contains(error_of<ag::DtypeError>([&] { bn(ag::zeros({2, 4}, ag::f64)); }),
+                 "BatchNorm1d(4): input is float64"));
   // one value per channel in training: ValueError naming batch_norm; buffers untouched
   m = error_of<ag::ValueError>([&] { bn(ag::ones({1, 4})); });
   CHECK(contains(m, "batch_norm"));
@@ -201,7 +203,8 @@ TEST_CASE("BatchNorm: to(f64) converts the floating buffers and keeps num_batche
   CHECK(values(rm) == before);  // float32 values are exact in float64
   bn(batch4x2(ag::f64));        // a float64 step works on the converted buffers
   CHECK(bn.num_batches_tracked().item<std::int64_t>() == 2);
-  for (const auto& [name, b] : bn.named_buffers()) CHECK(b.dtype() == (name == "num_batches_tracked" ? ag::i64 : ag::f64));
+  for (const auto& [name, b] : bn.named_buffers())
+    CHECK(b.dtype() == (name == "num_batches_tracked" ? ag::i64 : ag::f64));
   CHECK_THROWS_AS(bn.to(ag::i64), ag::DtypeError);
 }
 
