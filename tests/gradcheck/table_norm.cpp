@@ -23,12 +23,13 @@ GRADCHECK_ROW(batch_norm, "training, [N, C] and [N, C, L], tracked and untracked
                             ag::batch_norm(x[3], {}, {}, x[4], {}, true, 0.1, 0.01)};
                   },
                   {any({4, 3}), any({3}), any({3}), any({3, 2, 2}), any({2})}));
-GRADCHECK_ROW(batch_norm, "eval: the running statistics, [N, C, H, W]",
+GRADCHECK_ROW(batch_norm, "eval: the running statistics, [N, C, H, W] and [N, C]",
               row([](const Ts& x) -> Ts {
                     return {ag::batch_norm(x[0], running({0.1, -0.2}), running({1.5, 0.5}), x[1], x[2], false),
-                            ag::batch_norm(x[0], running({0.3, 0.0}), running({0.7, 2.0}), {}, {}, false)};
+                            ag::batch_norm(x[0], running({0.3, 0.0}), running({0.7, 2.0}), {}, {}, false),
+                            ag::batch_norm(x[3], running({0.3, 0.0}), running({0.7, 2.0}), x[1], x[2], false)};
                   },
-                  {any({2, 2, 2, 3}), any({2}), any({2})}));
+                  {any({2, 2, 2, 3}), any({2}), any({2}), any({3, 2})}));
 GRADCHECK_ROW(group_norm, "2 groups with affine, 3 groups, 1 group, instance norm",
               row([](const Ts& x) -> Ts {
                     return {ag::group_norm(x[0], 2, x[1], x[2]), ag::group_norm(x[3], 3),

@@ -254,3 +254,45 @@ TEST_CASE("group_norm: typed errors name the op and the shapes") {
   CHECK_THROWS_AS(ag::group_norm(x, 3, ag::ones({3}, ag::f64)), ag::ShapeError);
   CHECK_THROWS_AS(ag::group_norm(x, 3, {}, ag::ones({6}, ag::f32)), ag::DtypeError);
 }
+
+// ---- float32 ---------------------------------------------------------------------------------------
+TEST_CASE("layer_norm, batch_norm, group_norm: float32 values and gradients follow float64") {
+  ag::Generator gen(23);
+  using Op = ag::Tensor (*)(const ag::Tensor&, const ag::Tensor&, const ag::Tensor&);
+  struct Case {
+    Op op;
+    ag::Shape x, w;
+  };
+  const Case cases[] = {
+      {[](const ag::Tensor& x, const ag::Tensor& w, const ag::Tensor& b) { return ag::layer_norm(x, {8}, w, b); },
+       {6, 8}, {8}},
+      {[](const ag::Tensor& x, const ag::Tensor& w, const ag::Tensor& b) {
+         return ag::batch_norm(x, {}, {}, w, b, true);
+       },
+       {6, 4}, {4}},
+      {[](const ag::Tensor& x, const ag::Tensor& w, const ag::Tensor& b) {
+         return ag::batch_norm(x, {}, {}, w, b, true);
+       },
+       {3, 4, 5}, {4}},
+      {[](const ag::Tensor& x, const ag::Tensor& w, const ag::Tensor& b) { return ag::group_norm(x, 2, w, b); },
+       {3, 4, 5}, {4}},
+      {[](const ag::Tensor& x, const ag::Tensor& w, const ag::Tensor& b) { return ag::group_norm(x, 2, w, b); },
+       {3, 4}, {4}},
+  };
+  for (const Case& k : cases) {
+    CAPTURE(ag::shape_str(k.x));
+    const ag::Tensor x = ag::randn(k.x, gen, ag::f64), w = ag::uniform(k.w, 0.5, 1.5, gen, ag::f64);
+    const ag::Tensor b = ag::randn(k.w, gen, ag::f64), u = ag::randn(k.x, gen, ag::f64);
+    std::vector<std::vector<double>> got[2];
+    for (ag::DType d : opt::kDtypes) {
+      ag::Tensor xd = x.to(d).requires_grad_(), wd = w.to(d).requires_grad_(), bd = b.to(d).requires_grad_();
+      const ag::Tensor y = k.op(xd, wd, bd);
+      CHECK(y.dtype() == d);
+      ag::sum(y * u.to(d)).backward();
+      got[d == ag::f64].assign({vals(y), vals(xd.grad()), vals(wd.grad()), vals(bd.grad())});
+    }
+    for (std::size_t i = 0; i < 4; ++i)
+      for (std::size_t j = 0; j < got[1][i].size(); ++j)
+        CHECK(got[0][i][j] == doctest::Approx(got[1][i][j]).epsilon(1e-4).scale(1.0));
+  }
+}
