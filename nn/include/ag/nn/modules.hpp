@@ -4,3 +4,4 @@
 #include "ag/nn/modules/container.hpp"
 #include "ag/nn/modules/dropout.hpp"
 #include "ag/nn/modules/linear.hpp"
+#include "ag/nn/modules/normalization.hpp"
