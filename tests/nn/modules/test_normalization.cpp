@@ -3,6 +3,9 @@
 // layer, dtype conversion, and gradcheck_module in train and eval mode.
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -259,4 +262,25 @@ TEST_CASE("gradcheck_module: the normalisation layers in train and eval mode") {
       CHECK(model->dtype() == ag::f32);  // restored
     }
   }
+}
+
+TEST_CASE("BatchNorm1d: running statistics are saved and loaded with the model; eval predictions identical") {
+  ag::Generator gen(8);
+  auto make = [] {
+    return std::make_shared<ag::nn::Sequential>(std::make_shared<ag::nn::Dense>(3, 4), std::make_shared<ag::nn::BatchNorm1d>(4));
+  };
+  auto a = make();
+  for (int step = 0; step < 3; ++step) (*a)(ag::randn({8, 3}, gen));
+  a->eval();
+  const ag::Tensor x = ag::randn({5, 3}, gen);
+  const std::vector<double> want = (*a)(x).to_vector<double>();
+  const std::string f = (std::filesystem::temp_directory_path() / "tapegrad-bn.tgp").string();
+  ag::nn::save(*a, f);
+  auto b = make();
+  ag::nn::load(*b, f);
+  std::filesystem::remove(f);
+  b->eval();
+  CHECK((*b)(x).to_vector<double>() == want);
+  auto& bn = static_cast<ag::nn::BatchNorm1d&>(*(*b)[1]);
+  CHECK(bn.num_batches_tracked().item<std::int64_t>() == 3);
 }
