@@ -3,4 +3,5 @@
 #include "ag/nn/modules/activation.hpp"
 #include "ag/nn/modules/container.hpp"
 #include "ag/nn/modules/dropout.hpp"
+#include "ag/nn/modules/embedding.hpp"
 #include "ag/nn/modules/linear.hpp"
