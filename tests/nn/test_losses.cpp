@@ -260,6 +260,19 @@ TEST_CASE("gradcheck: every loss in float64") {
   CHECK_GRADCHECK([&](In in) { return nn::mse_loss(in[0], in[1]); }, {p, tr});
   ag::Tensor yr = y.detach().requires_grad_();
   CHECK_GRADCHECK([&](In in) { return nn::bce_with_logits(in[0], in[1]); }, {p, yr});
+  // class weights and ignore_index (fused and composed cross-entropy, nll_loss), every reduction
+  ag::Tensor z = ag::randn({5, 3}, gen, ag::f64).requires_grad_();
+  const ag::Tensor w({0.5, 2.0, 1.5}, ag::f64);
+  const ag::Tensor cls = ag::tensor({1, 0, -100, 2, 2}, ag::i64);
+  for (Reduction r : {Reduction::mean, Reduction::sum, Reduction::none}) {
+    INFO(nn::reduction_name(r));
+    CHECK_GRADCHECK([&](In in) { return nn::cross_entropy(in[0], cls, {r, w, -100, 0.0}); }, {z});
+    CHECK_GRADCHECK([&](In in) { return nn::cross_entropy(in[0], cls, {r, w, -100, 0.3}); }, {z});
+    CHECK_GRADCHECK([&](In in) { return nn::nll_loss(ag::log_softmax(in[0], -1), cls, {r, w, -100}); }, {z});
+  }
+  CHECK_GRADGRADCHECK([&](In in) { return nn::cross_entropy(in[0], cls, {Reduction::mean, w, -100, 0.0}); }, {z});
+  const ag::Tensor soft = ag::softmax(ag::randn({5, 3}, gen, ag::f64), -1);
+  CHECK_GRADCHECK([&](In in) { return nn::cross_entropy(in[0], soft, {Reduction::mean, w, std::nullopt, 0.1}); }, {z});
 }
 
 TEST_CASE("cross_entropy: the fused class-index path matches log_softmax + nll_loss") {
@@ -305,4 +318,184 @@ TEST_CASE("bad input: a mean loss over an empty batch names the loss, not 'mean'
     CHECK(contains(msg, "[0"));
   }
   CHECK(nn::mse_loss(e, e, Reduction::sum).item() == 0.0);
+}
+
+// ---- class weights and ignore_index (PyTorch's weight / ignore_index) -------------------------------------
+namespace {
+// -log_softmax(z)[n, c] for the rows of z, in double
+double nll_of(const std::vector<double>& row, std::size_t c) {
+  double s = 0;
+  for (double v : row) s += std::exp(v);
+  return std::log(s) - row[c];
+}
+}  // namespace
+
+TEST_CASE("cross_entropy / nll_loss with class weights: w[c]·loss, the mean divides by Σ w[c_n]") {
+  const std::vector<std::vector<double>> rows = {{1, 2, 3}, {1, 1, 1}, {0, 4, -1}, {2, -1, 0.5}};
+  ag::Tensor z({{1, 2, 3}, {1, 1, 1}, {0, 4, -1}, {2, -1, 0.5}}, ag::f64, true);
+  const std::vector<std::size_t> cls = {2, 0, 1, 0};
+  const ag::Tensor w({0.5, 2.0, 1.5}, ag::f64);
+  std::vector<double> per_row;
+  double sum = 0, wsum = 0;
+  for (std::size_t n = 0; n < 4; ++n) {
+    const double wn = values(w)[cls[n]];
+    per_row.push_back(wn * nll_of(rows[n], cls[n]));
+    sum += per_row.back();
+    wsum += wn;
+  }
+  nn::CrossEntropyOptions o;
+  o.weight = w;
+  o.reduction = Reduction::none;
+  check_values(nn::cross_entropy(z, cls, o), {4}, per_row);
+  o.reduction = Reduction::sum;
+  CHECK(nn::cross_entropy(z, cls, o).item() == doctest::Approx(sum).epsilon(1e-13));
+  o.reduction = Reduction::mean;
+  ag::Tensor l = nn::cross_entropy(z, cls, o);  // the fused path
+  CHECK(std::string(l.op_name()) == "cross_entropy");
+  CHECK(l.item() == doctest::Approx(sum / wsum).epsilon(1e-13));  // not sum / 4
+  // gradient: w[c_n]·(softmax - onehot) / Σw
+  l.backward();
+  const ag::Tensor p = ag::softmax(z.detach(), -1);
+  std::vector<double> want;
+  for (std::size_t n = 0; n < 4; ++n)
+    for (std::size_t c = 0; c < 3; ++c)
+      want.push_back(values(w)[cls[n]] * (values(p)[n * 3 + c] - (c == cls[n] ? 1.0 : 0.0)) / wsum);
+  check_values(z.grad(), {4, 3}, want);
+  // the same through the composed path (3-D logits [1, 4, 3]), nll_loss, and the module forms
+  ag::Tensor z3 = ag::reshape(z.detach(), {1, 4, 3});
+  ag::Tensor t3 = ag::tensor({{2, 0, 1, 0}}, ag::i64);
+  CHECK(nn::cross_entropy(z3, t3, o).item() == doctest::Approx(sum / wsum).epsilon(1e-13));
+  nn::NLLLossOptions no;
+  no.weight = w;
+  CHECK(nn::nll_loss(ag::log_softmax(z, -1), cls, no).item() == doctest::Approx(sum / wsum).epsilon(1e-13));
+  CHECK(nn::CrossEntropyLoss(o)(z, ag::tensor({2, 0, 1, 0}, ag::i64)).item() ==
+        doctest::Approx(sum / wsum).epsilon(1e-13));
+  CHECK(nn::NLLLoss(no)(ag::log_softmax(z, -1), ag::tensor({2, 0, 1, 0}, ag::i32)).item() ==
+        doctest::Approx(sum / wsum).epsilon(1e-13));
+  CHECK(nn::CrossEntropyLoss(o).options().weight.defined());
+  // a float32 model takes float64 weights (converted)
+  CHECK(nn::cross_entropy(z.detach().to(ag::f32), cls, o).item() == doctest::Approx(sum / wsum).epsilon(1e-6));
+  // probability rows: -Σ_c w_c·q_c·lp_c per row, and the mean divides by the row count
+  const ag::Tensor onehot = ag::one_hot(cls, 3, ag::f64);
+  CHECK(nn::cross_entropy(z, onehot, o).item() == doctest::Approx(sum / 4).epsilon(1e-13));
+  no.reduction = Reduction::sum;
+  CHECK(nn::nll_loss(ag::log_softmax(z, -1), onehot, no).item() == doctest::Approx(sum).epsilon(1e-13));
+}
+
+TEST_CASE("cross_entropy / nll_loss with ignore_index: ignored rows give 0 loss, 0 gradient, no count") {
+  const std::vector<std::vector<double>> rows = {{1, 2, 3}, {1, 1, 1}, {0, 4, -1}, {2, -1, 0.5}};
+  ag::Tensor z({{1, 2, 3}, {1, 1, 1}, {0, 4, -1}, {2, -1, 0.5}}, ag::f64, true);
+  const ag::Tensor t = ag::tensor({2, -100, 1, -100}, ag::i64);  // PyTorch's default ignore value
+  const double l0 = nll_of(rows[0], 2), l2 = nll_of(rows[2], 1);
+  nn::CrossEntropyOptions o;
+  o.ignore_index = -100;
+  for (Reduction r : {Reduction::mean, Reduction::sum}) {
+    z.zero_grad();
+    o.reduction = r;
+    ag::Tensor l = nn::cross_entropy(z, t, o);
+    CHECK(l.item() == doctest::Approx(r == Reduction::mean ? (l0 + l2) / 2 : l0 + l2).epsilon(1e-13));
+    l.backward();
+    const std::vector<double> g = values(z.grad());
+    for (std::size_t c = 0; c < 3; ++c) {
+      CHECK(g[3 + c] == 0.0);  // ignored rows: exactly 0
+      CHECK(g[9 + c] == 0.0);
+      CHECK(g[c] != 0.0);
+    }
+  }
+  o.reduction = Reduction::none;
+  check_values(nn::cross_entropy(z, t, o), {4}, {l0, 0, l2, 0});
+  // an index inside [0, C) can be the ignored one too; nll_loss and the composed path agree
+  nn::NLLLossOptions no;
+  no.ignore_index = 0;
+  const ag::Tensor t0 = ag::tensor({2, 0, 1, 0}, ag::i64);
+  CHECK(nn::nll_loss(ag::log_softmax(z, -1), t0, no).item() == doctest::Approx((l0 + l2) / 2).epsilon(1e-13));
+  o.ignore_index = 0;
+  o.reduction = Reduction::mean;
+  CHECK(nn::cross_entropy(ag::reshape(z, {2, 2, 3}), ag::reshape(t0, {2, 2}), o).item() ==
+        doctest::Approx((l0 + l2) / 2).epsilon(1e-13));
+  // every row ignored: sum 0, mean a ValueError naming the loss (PyTorch: NaN)
+  o.ignore_index = -100;
+  const ag::Tensor all = ag::tensor({-100, -100, -100, -100}, ag::i64);
+  o.reduction = Reduction::sum;
+  CHECK(nn::cross_entropy(z, all, o).item() == 0.0);
+  o.reduction = Reduction::mean;
+  std::string msg = error_of<ag::ValueError>([&] { nn::cross_entropy(z, all, o); });
+  CHECK(contains(msg, "cross_entropy"));
+  CHECK(contains(msg, "ignored"));
+  msg = error_of<ag::ValueError>([&] { nn::nll_loss(z, all, nn::NLLLossOptions{Reduction::mean, ag::Tensor(), -100}); });
+  CHECK(contains(msg, "nll_loss"));
+  // other out-of-range indices are still errors, and the message names ignore_index
+  msg = error_of<ag::IndexError>([&] { nn::cross_entropy(z, ag::tensor({2, -1, 1, 0}, ag::i64), o); });
+  CHECK(contains(msg, "cross_entropy"));
+  CHECK(contains(msg, "3 classes"));
+  CHECK(contains(msg, "ignore_index = -100"));
+}
+
+TEST_CASE("cross_entropy: weight, ignore_index and label smoothing together follow PyTorch's formula") {
+  // PyTorch: loss_n = (1-ε)·w[c_n]·nll_n + (ε/C)·(-Σ_c w_c·lp_nc), 0 for ignored rows;
+  // mean = Σ loss_n / Σ_{n not ignored} w[c_n]
+  const std::vector<std::vector<double>> rows = {{1, 2, 3}, {1, 1, 1}, {0, 4, -1}, {2, -1, 0.5}};
+  ag::Tensor z({{1, 2, 3}, {1, 1, 1}, {0, 4, -1}, {2, -1, 0.5}}, ag::f64, true);
+  const std::vector<double> w = {0.5, 2.0, 1.5};
+  const std::vector<long> cls = {2, 1, -100, 0};
+  const double eps = 0.2;
+  std::vector<double> per_row;
+  double total = 0, wsum = 0;
+  for (std::size_t n = 0; n < 4; ++n) {
+    if (cls[n] < 0) {
+      per_row.push_back(0);
+      continue;
+    }
+    const auto c = static_cast<std::size_t>(cls[n]);
+    double smooth = 0;
+    for (std::size_t k = 0; k < 3; ++k) smooth += w[k] * nll_of(rows[n], k);
+    per_row.push_back((1 - eps) * w[c] * nll_of(rows[n], c) + eps / 3 * smooth);
+    total += per_row.back();
+    wsum += w[c];
+  }
+  nn::CrossEntropyOptions o{Reduction::none, ag::Tensor({0.5, 2.0, 1.5}, ag::f64), -100, eps};
+  const ag::Tensor t = ag::tensor({2, 1, -100, 0}, ag::i64);
+  check_values(nn::cross_entropy(z, t, o), {4}, per_row);
+  o.reduction = Reduction::mean;
+  ag::Tensor l = nn::cross_entropy(z, t, o);
+  CHECK(l.item() == doctest::Approx(total / wsum).epsilon(1e-13));
+  l.backward();
+  for (std::size_t c = 0; c < 3; ++c) CHECK(values(z.grad())[6 + c] == 0.0);
+  // ε = 0 with the same options is the fused op; it agrees with the composed one
+  o.label_smoothing = 0;
+  z.zero_grad();
+  ag::Tensor fused = nn::cross_entropy(z, t, o);
+  fused.backward();
+  const std::vector<double> gf = values(z.grad());
+  z.zero_grad();
+  nn::NLLLossOptions no{Reduction::mean, o.weight, -100};
+  ag::Tensor composed = nn::nll_loss(ag::log_softmax(z, -1), t, no);
+  composed.backward();
+  CHECK(std::string(fused.op_name()) == "cross_entropy");
+  CHECK(fused.item() == doctest::Approx(composed.item()).epsilon(1e-14));
+  check_values(z.grad(), {4, 3}, gf, 1e-13);
+}
+
+TEST_CASE("cross_entropy / nll_loss options: bad weights and ignore_index with probability rows") {
+  ag::Tensor z = ag::zeros({2, 3});
+  nn::CrossEntropyOptions o;
+  o.weight = ag::Tensor({1.0, 2.0});
+  std::string msg = error_of<ag::ShapeError>([&] { nn::cross_entropy(z, std::vector<std::size_t>{0, 1}, o); });
+  CHECK(contains(msg, "cross_entropy"));
+  CHECK(contains(msg, "[2]"));
+  CHECK(contains(msg, "[3]"));
+  CHECK(contains(msg, "[2, 3]"));
+  o.weight = ag::tensor({1, 2, 3}, ag::i64);
+  msg = error_of<ag::DtypeError>([&] { nn::cross_entropy(z, std::vector<std::size_t>{0, 1}, o); });
+  CHECK(contains(msg, "cross_entropy"));
+  CHECK(contains(msg, "int64"));
+  nn::NLLLossOptions no;
+  no.weight = ag::ones({3, 1});
+  CHECK(contains(error_of<ag::ShapeError>([&] { nn::nll_loss(z, std::vector<std::size_t>{0, 1}, no); }), "nll_loss"));
+  o = nn::CrossEntropyOptions();
+  o.ignore_index = -100;
+  msg = error_of<ag::ValueError>([&] { nn::cross_entropy(z, ag::zeros({2, 3}), o); });
+  CHECK(contains(msg, "cross_entropy"));
+  CHECK(contains(msg, "ignore_index"));
+  CHECK(contains(msg, "[2, 3]"));
 }

@@ -1,11 +1,15 @@
 #pragma once
 // Losses, as functions and as modules. `pred` comes first, `target` second; both must have the
 // same dtype. Reduction::mean averages over the elements (mse, l1, huber, bce) or over the rows
-// (cross_entropy, nll: one loss per row), ::sum adds them, ::none returns them unreduced.
+// (cross_entropy, nll: one loss per row; with class weights or ignore_index, the weighted mean of
+// PyTorch), ::sum adds them, ::none returns them unreduced.
 // The class axis of cross_entropy / nll_loss is the last one: pred [N, C] (or [C] for one row).
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ag/ag.hpp"
@@ -49,6 +53,37 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<std::size_t>& class
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction r = Reduction::mean);
 Tensor nll_loss(const Tensor& log_probs, const std::vector<std::size_t>& classes,
                 Reduction r = Reduction::mean);
+
+// Class weights and ignored targets (PyTorch's weight and ignore_index), as options:
+//   nn::CrossEntropyOptions o;
+//   o.weight = ag::tensor({1.0, 2.0, 0.5});   // [C]
+//   o.ignore_index = -100;                     // e.g. the padding positions of a sequence batch
+//   nn::cross_entropy(logits, targets, o);
+// weight [C]: a float tensor (converted to the input's dtype; a constant, not differentiated).
+//   Class indices: loss_n = w[c_n]·(the unweighted loss_n), and Reduction::mean divides the sum by
+//   Σ_n w[c_n] over the rows not ignored (not by N). Probability rows: loss_n = -Σ_c w_c·q_nc·lp_nc,
+//   and mean divides by the number of rows. With label smoothing ε (class indices): loss_n =
+//   (1-ε)·w[c_n]·nll_n - (ε/C)·Σ_c w_c·lp_nc, the mean dividing both by Σ w[c_n].
+// ignore_index: rows whose class index equals it (any value, in [0, C) or not, e.g. -100) have loss 0
+//   and gradient 0 and do not count in the mean. Class indices only: with probability rows it is a
+//   ValueError. A mean over rows that are all ignored (nothing to average: PyTorch gives NaN) is a
+//   ValueError, as a mean over an empty batch is; Reduction::sum gives 0 there.
+struct CrossEntropyOptions {
+  Reduction reduction = Reduction::mean;
+  Tensor weight;                             // [C], or undefined: every class weighs 1
+  std::optional<std::int64_t> ignore_index;  // none: every row counts
+  double label_smoothing = 0.0;              // in [0, 1]
+};
+struct NLLLossOptions {
+  Reduction reduction = Reduction::mean;
+  Tensor weight;                             // [C], or undefined: every class weighs 1
+  std::optional<std::int64_t> ignore_index;  // none: every row counts
+};
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options);
+Tensor cross_entropy(const Tensor& logits, const std::vector<std::size_t>& classes,
+                     const CrossEntropyOptions& options);
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLLossOptions& options);
+Tensor nll_loss(const Tensor& log_probs, const std::vector<std::size_t>& classes, const NLLLossOptions& options);
 
 // ---- module forms ------------------------------------------------------------------------------
 // A loss object: loss(pred, target) -> Tensor. Copyable; callable like a function.
@@ -116,21 +151,26 @@ class BCEWithLogitsLoss : public Loss {
 class CrossEntropyLoss : public Loss {
  public:
   explicit CrossEntropyLoss(Reduction r = Reduction::mean, double label_smoothing = 0.0)
-      : Loss(r), smoothing_(label_smoothing) {}
-  Tensor forward(const Tensor& z, const Tensor& t) const override {
-    return cross_entropy(z, t, reduction_, smoothing_);
-  }
+      : Loss(r), options_{r, Tensor(), std::nullopt, label_smoothing} {}
+  explicit CrossEntropyLoss(CrossEntropyOptions options) : Loss(options.reduction), options_(std::move(options)) {}
+  Tensor forward(const Tensor& z, const Tensor& t) const override { return cross_entropy(z, t, options_); }
   std::string type_name() const override { return "CrossEntropyLoss"; }
+  const CrossEntropyOptions& options() const { return options_; }
 
  private:
-  double smoothing_;
+  CrossEntropyOptions options_;
 };
 
 class NLLLoss : public Loss {
  public:
-  using Loss::Loss;
-  Tensor forward(const Tensor& lp, const Tensor& t) const override { return nll_loss(lp, t, reduction_); }
+  explicit NLLLoss(Reduction r = Reduction::mean) : Loss(r), options_{r, Tensor(), std::nullopt} {}
+  explicit NLLLoss(NLLLossOptions options) : Loss(options.reduction), options_(std::move(options)) {}
+  Tensor forward(const Tensor& lp, const Tensor& t) const override { return nll_loss(lp, t, options_); }
   std::string type_name() const override { return "NLLLoss"; }
+  const NLLLossOptions& options() const { return options_; }
+
+ private:
+  NLLLossOptions options_;
 };
 
 }  // namespace ag::nn
