@@ -15,6 +15,7 @@ const char* reduction_name(Reduction r) {
     case Reduction::mean: return "mean";
     case Reduction::sum: return "sum";
     case Reduction::none: return "none";
+    case Reduction::batchmean: return "batchmean";
   }
   return "?";
 }
@@ -34,8 +35,15 @@ void check_pair(const char* op, const Tensor& pred, const Tensor& target) {
                                  shape_str(pred.shape()), shape_str(target.shape())));
 }
 
+// Every loss but kl_div: Reduction::batchmean is kl_div's.
+void reject_batchmean(const char* op, Reduction r) {
+  if (r == Reduction::batchmean)
+    throw ValueError(fmt::format("{}: Reduction::batchmean is for kl_div only; use Reduction::mean", op));
+}
+
 // `op` is the loss the user called: an empty mean names it, not the internal mean.
 Tensor reduce(const char* op, const Tensor& x, Reduction r) {
+  reject_batchmean(op, r);
   if (r == Reduction::mean && x.numel() == 0)
     throw ValueError(fmt::format("{}: no elements to average (the elementwise loss has shape {}); "
                                  "use Reduction::sum or Reduction::none for empty batches", op,
@@ -44,6 +52,7 @@ Tensor reduce(const char* op, const Tensor& x, Reduction r) {
     case Reduction::mean: return mean(x);
     case Reduction::sum: return sum(x);
     case Reduction::none: return x;
+    case Reduction::batchmean: break;  // rejected above
   }
   return x;
 }
@@ -265,6 +274,7 @@ Tensor fused_cross_entropy(const Tensor& logits, const ClassTargets& ct, Reducti
 
 Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction r) {
   check_pair("mse_loss", pred, target);
+  reject_batchmean("mse_loss", r);  // before the fused path, which reads only mean/sum
   if (r == Reduction::none || pred.numel() == 0) return reduce("mse_loss", square(pred - target), r);
   // One op for the reduced loss (the per-row SGD of the tutorial runs it every sample):
   // L = k·Σ(p - t)², k = 1/n (mean) or 1; dL/dp = 2k·(p - t)·g = -dL/dt.
@@ -359,6 +369,7 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<std::size_t>& class
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
   ag::require_defined("cross_entropy", logits, "logits");
+  reject_batchmean("cross_entropy", options.reduction);
   const ClassOptions o{options.reduction, options.weight, options.ignore_index, options.label_smoothing};
   if (logits.dim() == 0) return class_loss("cross_entropy", logits, target, o);
   ag::require_defined("cross_entropy", target, "target");
@@ -387,11 +398,34 @@ Tensor nll_loss(const Tensor& log_probs, const std::vector<std::size_t>& classes
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLLossOptions& options) {
   ag::require_defined("nll_loss", log_probs, "log_probs");
+  reject_batchmean("nll_loss", options.reduction);
   return class_loss("nll_loss", log_probs, target, ClassOptions{options.reduction, options.weight, options.ignore_index, 0.0});
 }
 
 Tensor nll_loss(const Tensor& log_probs, const std::vector<std::size_t>& classes, const NLLLossOptions& options) {
   return nll_loss(log_probs, indices_tensor(classes), options);
+}
+
+Tensor kl_div(const Tensor& input, const Tensor& target, Reduction r, bool log_target) {
+  check_pair("kl_div", input, target);
+  if (!is_floating(input.dtype()))
+    throw DtypeError(fmt::format("kl_div: input and target are {} {}; pass float32 or float64 (log-)probabilities",
+                                 dtype_name(input.dtype()), shape_str(input.shape())));
+  Tensor pointwise;
+  if (log_target) {
+    pointwise = exp(target) * (target - input);  // e^t·(t - lp)
+  } else {
+    // xlogy(t, t) - t·lp: t·log t is 0 at t = 0 (log 1 there; where() sends no gradient through the 1)
+    const Tensor safe = where(eq(target, 0.0), scalar(1.0, target.dtype()), target);
+    pointwise = target * log(safe) - target * input;
+  }
+  if (r != Reduction::batchmean) return reduce("kl_div", pointwise, r);
+  if (input.dim() == 0) return sum(pointwise);  // PyTorch: a 0-d input has no batch axis
+  if (input.size(0) == 0)
+    throw ValueError(fmt::format("kl_div: no batch to average (input {}); use Reduction::sum or Reduction::none "
+                                 "for empty batches",
+                                 shape_str(input.shape())));
+  return sum(pointwise) * (1.0 / static_cast<double>(input.size(0)));  // the KL per sample
 }
 
 }  // namespace ag::nn

@@ -273,6 +273,15 @@ TEST_CASE("gradcheck: every loss in float64") {
   CHECK_GRADGRADCHECK([&](In in) { return nn::cross_entropy(in[0], cls, {Reduction::mean, w, -100, 0.0}); }, {z});
   const ag::Tensor soft = ag::softmax(ag::randn({5, 3}, gen, ag::f64), -1);
   CHECK_GRADCHECK([&](In in) { return nn::cross_entropy(in[0], soft, {Reduction::mean, w, std::nullopt, 0.1}); }, {z});
+  // kl_div w.r.t. the log-probabilities and the target, both target forms
+  ag::Tensor lp = ag::log_softmax(ag::randn({4, 3}, gen, ag::f64), -1).detach().requires_grad_();
+  ag::Tensor q = ag::softmax(ag::randn({4, 3}, gen, ag::f64), -1).detach().requires_grad_();
+  for (Reduction r : {Reduction::mean, Reduction::batchmean, Reduction::sum, Reduction::none}) {
+    INFO(nn::reduction_name(r));
+    CHECK_GRADCHECK([&](In in) { return nn::kl_div(in[0], in[1], r); }, {lp, q});
+    CHECK_GRADCHECK([&](In in) { return nn::kl_div(in[0], ag::log(in[1]), r, true); }, {lp, q});
+  }
+  CHECK_GRADGRADCHECK([&](In in) { return nn::kl_div(in[0], in[1], Reduction::batchmean); }, {lp, q});
 }
 
 TEST_CASE("cross_entropy: the fused class-index path matches log_softmax + nll_loss") {
@@ -498,4 +507,81 @@ TEST_CASE("cross_entropy / nll_loss options: bad weights and ignore_index with p
   CHECK(contains(msg, "cross_entropy"));
   CHECK(contains(msg, "ignore_index"));
   CHECK(contains(msg, "[2, 3]"));
+  o = nn::CrossEntropyOptions();
+  o.reduction = Reduction::batchmean;
+  CHECK_THROWS_AS(nn::cross_entropy(z, std::vector<std::size_t>{0, 1}, o), ag::ValueError);
+}
+
+// ---- kl_div ------------------------------------------------------------------------------------------------
+TEST_CASE("kl_div: t·(log t - lp) with 0 where t = 0, log_target, mean / batchmean / sum / none") {
+  ag::Tensor lp = ag::log(ag::Tensor({{0.2, 0.3, 0.5}, {0.6, 0.3, 0.1}}, ag::f64)).detach().requires_grad_();
+  const ag::Tensor t({{0.1, 0.0, 0.9}, {0.5, 0.25, 0.25}}, ag::f64);
+  const std::vector<double> lpv = values(lp), tv = values(t);
+  std::vector<double> pointwise;
+  double sum = 0;
+  for (std::size_t i = 0; i < 6; ++i) {
+    pointwise.push_back(tv[i] == 0 ? 0.0 : tv[i] * (std::log(tv[i]) - lpv[i]));
+    sum += pointwise.back();
+  }
+  check_values(nn::kl_div(lp, t, Reduction::none), {2, 3}, pointwise);
+  CHECK(nn::kl_div(lp, t, Reduction::sum).item() == doctest::Approx(sum).epsilon(1e-14));
+  ag::Tensor mean = nn::kl_div(lp, t);
+  CHECK(mean.item() == doctest::Approx(sum / 6).epsilon(1e-14));
+  ag::Tensor batchmean = nn::kl_div(lp, t, Reduction::batchmean);
+  CHECK(batchmean.item() == doctest::Approx(sum / 2).epsilon(1e-14));  // the mean KL per row
+  // batchmean is the true KL: KL(t‖p) of each row, averaged
+  double kl = 0;
+  for (std::size_t i = 0; i < 6; ++i)
+    if (tv[i] > 0) kl += tv[i] * std::log(tv[i] / std::exp(lpv[i]));
+  CHECK(batchmean.item() == doctest::Approx(kl / 2).epsilon(1e-13));
+  batchmean.backward();
+  std::vector<double> want;
+  for (double v : tv) want.push_back(-v / 2);  // d/dlp = -t / N
+  check_values(lp.grad(), {2, 3}, want);
+  // log_target: e^lt·(lt - lp) is the same divergence; its t = 0 entry is e^-inf·(-inf - lp) -> NaN
+  // in IEEE arithmetic, so compare on a target without zeros
+  const ag::Tensor t2({{0.1, 0.2, 0.7}, {0.5, 0.25, 0.25}}, ag::f64);
+  CHECK(nn::kl_div(lp, ag::log(t2), Reduction::sum, true).item() ==
+        doctest::Approx(nn::kl_div(lp, t2, Reduction::sum).item()).epsilon(1e-14));
+  CHECK(nn::KLDivLoss(Reduction::batchmean, true)(lp, ag::log(t2)).item() ==
+        doctest::Approx(nn::kl_div(lp, t2, Reduction::sum).item() / 2).epsilon(1e-14));
+  CHECK(nn::KLDivLoss()(lp, t).item() == doctest::Approx(sum / 6).epsilon(1e-14));
+  CHECK(nn::KLDivLoss(Reduction::batchmean).log_target() == false);
+  // KL(p‖p) = 0, and a 0-d input's batchmean is its sum
+  CHECK(nn::kl_div(lp, ag::exp(lp), Reduction::batchmean).item() == doctest::Approx(0.0).scale(1.0));
+  CHECK(nn::kl_div(ag::scalar(std::log(0.5), ag::f64), ag::scalar(0.25, ag::f64), Reduction::batchmean).item() ==
+        doctest::Approx(0.25 * std::log(0.5)).epsilon(1e-14));
+  // gradient w.r.t. the target: log t + 1 - lp
+  ag::Tensor tt = t2.detach().requires_grad_();
+  nn::kl_div(lp.detach(), tt, Reduction::sum).backward();
+  want.clear();
+  for (std::size_t i = 0; i < 6; ++i) want.push_back(std::log(values(t2)[i]) + 1 - lpv[i]);
+  check_values(tt.grad(), {2, 3}, want);
+}
+
+TEST_CASE("kl_div: bad input names the loss and the shapes; batchmean is kl_div's alone") {
+  ag::Tensor a = ag::zeros({2, 3}), b = ag::zeros({3, 2});
+  std::string msg = error_of<ag::ShapeError>([&] { nn::kl_div(a, b); });
+  CHECK(contains(msg, "kl_div"));
+  CHECK(contains(msg, "[2, 3]"));
+  CHECK(contains(msg, "[3, 2]"));
+  CHECK(contains(error_of<ag::DtypeError>([&] { nn::kl_div(a, ag::zeros({2, 3}, ag::f64)); }), "kl_div"));
+  CHECK(contains(error_of<ag::DtypeError>([&] { nn::kl_div(ag::zeros({2}, ag::i64), ag::zeros({2}, ag::i64)); }),
+                 "kl_div"));
+  msg = error_of<ag::ValueError>([&] { nn::kl_div(ag::zeros({0, 3}), ag::zeros({0, 3}), Reduction::batchmean); });
+  CHECK(contains(msg, "kl_div"));
+  CHECK(contains(msg, "[0, 3]"));
+  CHECK(std::string(nn::reduction_name(Reduction::batchmean)) == "batchmean");
+  for (const auto& [name, f] : std::vector<std::pair<std::string, std::function<void()>>>{
+           {"mse_loss", [&] { nn::mse_loss(a, a, Reduction::batchmean); }},
+           {"l1_loss", [&] { nn::l1_loss(a, a, Reduction::batchmean); }},
+           {"bce_with_logits", [&] { nn::bce_with_logits(a, a, Reduction::batchmean); }},
+           {"cross_entropy", [&] { nn::cross_entropy(a, std::vector<std::size_t>{0, 1}, Reduction::batchmean); }},
+           {"nll_loss", [&] { nn::nll_loss(a, std::vector<std::size_t>{0, 1}, Reduction::batchmean); }},
+       }) {
+    INFO(name);
+    msg = error_of<ag::ValueError>(f);
+    CHECK(msg.rfind(name + ":", 0) == 0);
+    CHECK(contains(msg, "batchmean"));
+  }
 }

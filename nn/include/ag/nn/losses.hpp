@@ -1,8 +1,9 @@
 #pragma once
 // Losses, as functions and as modules. `pred` comes first, `target` second; both must have the
-// same dtype. Reduction::mean averages over the elements (mse, l1, huber, bce) or over the rows
-// (cross_entropy, nll: one loss per row; with class weights or ignore_index, the weighted mean of
-// PyTorch), ::sum adds them, ::none returns them unreduced.
+// same dtype. Reduction::mean averages over the elements (mse, l1, huber, bce, kl_div) or over
+// the rows (cross_entropy, nll: one loss per row; with class weights or
+// ignore_index, the weighted mean of PyTorch), ::sum adds them, ::none returns them unreduced,
+// ::batchmean (kl_div only) divides the sum by the batch size.
 // The class axis of cross_entropy / nll_loss is the last one: pred [N, C] (or [C] for one row).
 #include <cstddef>
 #include <cstdint>
@@ -16,7 +17,9 @@
 
 namespace ag::nn {
 
-enum class Reduction { mean, sum, none };
+// batchmean: sum / input.size(0) (the KL divergence per sample), for kl_div only; the other losses
+// reject it with a ValueError.
+enum class Reduction { mean, sum, none, batchmean };
 const char* reduction_name(Reduction r);
 
 // mean((pred - target)²). Shapes must match exactly (ShapeError otherwise: no silent broadcast).
@@ -84,6 +87,16 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<std::size_t>& class
                      const CrossEntropyOptions& options);
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLLossOptions& options);
 Tensor nll_loss(const Tensor& log_probs, const std::vector<std::size_t>& classes, const NLLLossOptions& options);
+
+// Kullback-Leibler divergence KL(target ‖ p) where `input` holds log p (log-probabilities, e.g.
+// from log_softmax) and target holds probabilities (PyTorch's argument order and semantics):
+//   pointwise  target·(log target - input), taken as 0 where target = 0;
+//   log_target: target holds log-probabilities too: e^target·(target - input).
+// Same shapes and dtype. Reduction::mean averages over all elements (PyTorch's default, which is
+// not the KL divergence); Reduction::batchmean divides the sum by input.size(0) (the mean KL per
+// sample: use it for the true KL of a batch of distributions; a 0-d input: the sum).
+// d/dinput = -target (-e^target with log_target).
+Tensor kl_div(const Tensor& input, const Tensor& target, Reduction r = Reduction::mean, bool log_target = false);
 
 // ---- module forms ------------------------------------------------------------------------------
 // A loss object: loss(pred, target) -> Tensor. Copyable; callable like a function.
@@ -171,6 +184,18 @@ class NLLLoss : public Loss {
 
  private:
   NLLLossOptions options_;
+};
+
+// forward(input log-probabilities, target probabilities); see kl_div.
+class KLDivLoss : public Loss {
+ public:
+  explicit KLDivLoss(Reduction r = Reduction::mean, bool log_target = false) : Loss(r), log_target_(log_target) {}
+  Tensor forward(const Tensor& lp, const Tensor& t) const override { return kl_div(lp, t, reduction_, log_target_); }
+  std::string type_name() const override { return "KLDivLoss"; }
+  bool log_target() const { return log_target_; }
+
+ private:
+  bool log_target_;
 };
 
 }  // namespace ag::nn
