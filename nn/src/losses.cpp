@@ -270,6 +270,26 @@ Tensor fused_cross_entropy(const Tensor& logits, const ClassTargets& ct, Reducti
   });
 }
 
+// Margin-loss labels: ±1, of x's dtype or a signed integer dtype, x's shape; converted to x's dtype.
+Tensor sign_labels(const char* op, const Tensor& x, const Tensor& y) {
+  ag::require_defined(op, y, "the target y");
+  const DType d = y.dtype();
+  if (!(d == x.dtype() || d == i64 || d == i32))
+    throw DtypeError(fmt::format("{}: the target y {} is {} but the input is {} {}; y holds 1 or -1 as {} or int64",
+                                 op, shape_str(y.shape()), dtype_name(d), dtype_name(x.dtype()),
+                                 shape_str(x.shape()), dtype_name(x.dtype())));
+  if (!ag::same_shape(x, y))
+    throw ShapeError(fmt::format("{}: input shape {} and target shape {} must be equal", op, shape_str(x.shape()),
+                                 shape_str(y.shape())));
+  const xt::xarray<double> v = y.to_xarray<double>();
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (v.data()[i] != 1.0 && v.data()[i] != -1.0)
+      throw ValueError(fmt::format("{}: target y[{}] = {} (flat position in {}); y must hold 1 or -1 (a 0/1 label "
+                                   "becomes -1/1 as 2·y - 1)",
+                                   op, i, v.data()[i], shape_str(y.shape())));
+  return d == x.dtype() ? y : y.to(x.dtype());
+}
+
 }  // namespace
 
 Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction r) {
@@ -426,6 +446,33 @@ Tensor kl_div(const Tensor& input, const Tensor& target, Reduction r, bool log_t
                                  "for empty batches",
                                  shape_str(input.shape())));
   return sum(pointwise) * (1.0 / static_cast<double>(input.size(0)));  // the KL per sample
+}
+
+Tensor margin_ranking_loss(const Tensor& x1, const Tensor& x2, const Tensor& y, double margin, Reduction r) {
+  reject_batchmean("margin_ranking_loss", r);
+  ag::require_defined("margin_ranking_loss", x1, "x1");
+  ag::require_defined("margin_ranking_loss", x2, "x2");
+  if (x1.dtype() != x2.dtype() || !is_floating(x1.dtype()))
+    throw DtypeError(fmt::format("margin_ranking_loss: x1 is {} {} and x2 is {} {}; both must be float32 or both "
+                                 "float64", dtype_name(x1.dtype()), shape_str(x1.shape()), dtype_name(x2.dtype()),
+                                 shape_str(x2.shape())));
+  if (!ag::same_shape(x1, x2))
+    throw ShapeError(fmt::format("margin_ranking_loss: x1 shape {} and x2 shape {} must be equal",
+                                 shape_str(x1.shape()), shape_str(x2.shape())));
+  const Tensor s = sign_labels("margin_ranking_loss", x1, y);
+  // max(0, -y·(x1 - x2) + margin); clamp passes the gradient at the kink, as PyTorch's clamp_min
+  return reduce("margin_ranking_loss", clamp(margin - s * (x1 - x2), 0.0, std::nullopt), r);
+}
+
+Tensor hinge_embedding_loss(const Tensor& x, const Tensor& y, double margin, Reduction r) {
+  reject_batchmean("hinge_embedding_loss", r);
+  ag::require_defined("hinge_embedding_loss", x, "x");
+  if (!is_floating(x.dtype()))
+    throw DtypeError(fmt::format("hinge_embedding_loss: the input x {} is {}; pass float32 or float64",
+                                 shape_str(x.shape()), dtype_name(x.dtype())));
+  const Tensor s = sign_labels("hinge_embedding_loss", x, y);
+  // x where y = 1, max(0, margin - x) where y = -1 (clamp: the gradient passes at the kink, as PyTorch)
+  return reduce("hinge_embedding_loss", where(eq(s, 1.0), x, clamp(margin - x, 0.0, std::nullopt)), r);
 }
 
 }  // namespace ag::nn

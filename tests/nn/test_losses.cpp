@@ -282,6 +282,19 @@ TEST_CASE("gradcheck: every loss in float64") {
     CHECK_GRADCHECK([&](In in) { return nn::kl_div(in[0], ag::log(in[1]), r, true); }, {lp, q});
   }
   CHECK_GRADGRADCHECK([&](In in) { return nn::kl_div(in[0], in[1], Reduction::batchmean); }, {lp, q});
+  // margin losses away from their kinks
+  ag::Tensor x1 = ag::randn({6}, gen, ag::f64).requires_grad_();
+  ag::Tensor x2 = ag::randn({6}, gen, ag::f64).requires_grad_();
+  const ag::Tensor pm({1, -1, 1, -1, 1, -1}, ag::f64);
+  CHECK_GRADCHECK([&](In in) { return nn::margin_ranking_loss(in[0], in[1], pm, 0.3); }, {x1, x2});
+  CHECK_GRADCHECK([&](In in) { return nn::margin_ranking_loss(in[0], in[1], pm, 0.1, Reduction::none); }, {x1, x2});
+  ag::Tensor d = ag::uniform({6}, 0.1, 2.0, gen, ag::f64).requires_grad_();
+  CHECK_GRADCHECK([&](In in) { return nn::hinge_embedding_loss(in[0], pm, 2.5); }, {d});
+  CHECK_GRADCHECK([&](In in) { return nn::hinge_embedding_loss(in[0], pm, 1.0, Reduction::sum); }, {d});
+  // a cosine embedding loss built on ag::cosine_similarity: 1 - cos for similar pairs
+  ag::Tensor e1 = ag::randn({4, 3}, gen, ag::f64).requires_grad_();
+  ag::Tensor e2 = ag::randn({4, 3}, gen, ag::f64).requires_grad_();
+  CHECK_GRADCHECK([&](In in) { return ag::mean(1.0 - ag::cosine_similarity(in[0], in[1])); }, {e1, e2});
 }
 
 TEST_CASE("cross_entropy: the fused class-index path matches log_softmax + nll_loss") {
@@ -578,10 +591,80 @@ TEST_CASE("kl_div: bad input names the loss and the shapes; batchmean is kl_div'
            {"bce_with_logits", [&] { nn::bce_with_logits(a, a, Reduction::batchmean); }},
            {"cross_entropy", [&] { nn::cross_entropy(a, std::vector<std::size_t>{0, 1}, Reduction::batchmean); }},
            {"nll_loss", [&] { nn::nll_loss(a, std::vector<std::size_t>{0, 1}, Reduction::batchmean); }},
+           {"hinge_embedding_loss", [&] { nn::hinge_embedding_loss(a, ag::ones({2, 3}), 1.0, Reduction::batchmean); }},
        }) {
     INFO(name);
     msg = error_of<ag::ValueError>(f);
     CHECK(msg.rfind(name + ":", 0) == 0);
     CHECK(contains(msg, "batchmean"));
   }
+}
+
+// ---- margin losses ---------------------------------------------------------------------------------------
+TEST_CASE("margin_ranking_loss: max(0, -y·(x1 - x2) + margin), gradient -y where active") {
+  ag::Tensor x1({0.5, 2.0, -1.0, 0.3}, ag::f64, true);
+  ag::Tensor x2({1.0, 1.0, 0.5, 0.3}, ag::f64, true);
+  const ag::Tensor y({1, 1, -1, -1}, ag::f64);
+  // margin 0.2: -y·d + m = 0.7, -0.8 -> 0, -1.3 -> 0, 0.2
+  check_values(nn::margin_ranking_loss(x1, x2, y, 0.2, Reduction::none), {4}, {0.7, 0, 0, 0.2});
+  ag::Tensor l = nn::margin_ranking_loss(x1, x2, y, 0.2);
+  CHECK(l.item() == doctest::Approx(0.9 / 4).epsilon(1e-14));
+  l.backward();
+  check_values(x1.grad(), {4}, {-0.25, 0, 0, 0.25});
+  check_values(x2.grad(), {4}, {0.25, 0, 0, -0.25});
+  // margin 0 by default; int64 labels; the module form
+  check_values(nn::margin_ranking_loss(x1, x2, ag::tensor({1, 1, -1, -1}, ag::i64), 0.0, Reduction::none), {4},
+               {0.5, 0, 0, 0});
+  CHECK(nn::margin_ranking_loss(x1, x2, y).item() == doctest::Approx(0.5 / 4));
+  nn::MarginRankingLoss m(0.2, Reduction::sum);
+  CHECK(m(x1, x2, y).item() == doctest::Approx(0.9));
+  CHECK(m.margin() == 0.2);
+  CHECK(m.reduction() == Reduction::sum);
+  CHECK(m.type_name() == "MarginRankingLoss");
+  // at the kink (-y·d + m = 0) the gradient passes, as PyTorch's clamp_min
+  ag::Tensor a({1.0}, ag::f64, true);
+  nn::margin_ranking_loss(a, ag::Tensor({1.0}, ag::f64), ag::Tensor({1.0}, ag::f64)).backward();
+  check_values(a.grad(), {1}, {-1});
+}
+
+TEST_CASE("hinge_embedding_loss: x where y = 1, max(0, margin - x) where y = -1") {
+  ag::Tensor x({{0.3, 2.5}, {0.4, 1.5}}, ag::f64, true);
+  const ag::Tensor y({{1, -1}, {-1, 1}}, ag::f64);
+  check_values(nn::hinge_embedding_loss(x, y, 1.0, Reduction::none), {2, 2}, {0.3, 0, 0.6, 1.5});
+  ag::Tensor l = nn::hinge_embedding_loss(x, y);
+  CHECK(l.item() == doctest::Approx(2.4 / 4).epsilon(1e-14));
+  l.backward();
+  check_values(x.grad(), {2, 2}, {0.25, 0, -0.25, 0.25});
+  check_values(nn::hinge_embedding_loss(x, y, 3.0, Reduction::none), {2, 2}, {0.3, 0.5, 2.6, 1.5});
+  CHECK(nn::HingeEmbeddingLoss(3.0, Reduction::sum)(x, ag::tensor({{1, -1}, {-1, 1}}, ag::i32)).item() ==
+        doctest::Approx(4.9));
+  CHECK(nn::HingeEmbeddingLoss().margin() == 1.0);
+  // float32
+  CHECK(nn::hinge_embedding_loss(ag::Tensor({0.5}), ag::Tensor({-1})).item() == doctest::Approx(0.5));
+}
+
+TEST_CASE("margin losses: bad labels, shapes and dtypes name the loss") {
+  ag::Tensor x = ag::zeros({2, 3}, ag::f64);
+  std::string msg = error_of<ag::ValueError>([&] { nn::hinge_embedding_loss(x, ag::zeros({2, 3}, ag::f64)); });
+  CHECK(contains(msg, "hinge_embedding_loss"));
+  CHECK(contains(msg, "1 or -1"));
+  CHECK(contains(msg, "[2, 3]"));
+  msg = error_of<ag::ValueError>([&] { nn::margin_ranking_loss(x, x, ag::tensor({{1, 1, 0}, {1, 1, 1}}, ag::i64)); });
+  CHECK(contains(msg, "margin_ranking_loss"));
+  CHECK(contains(msg, "y[2] = 0"));
+  msg = error_of<ag::ShapeError>([&] { nn::margin_ranking_loss(x, ag::zeros({3, 2}, ag::f64), ag::ones({2, 3}, ag::f64)); });
+  CHECK(contains(msg, "margin_ranking_loss"));
+  CHECK(contains(msg, "[2, 3]"));
+  CHECK(contains(msg, "[3, 2]"));
+  msg = error_of<ag::ShapeError>([&] { nn::hinge_embedding_loss(x, ag::ones({3}, ag::f64)); });
+  CHECK(contains(msg, "hinge_embedding_loss"));
+  CHECK(contains(msg, "[3]"));
+  msg = error_of<ag::DtypeError>([&] { nn::margin_ranking_loss(x, ag::zeros({2, 3}), ag::ones({2, 3}, ag::f64)); });
+  CHECK(contains(msg, "margin_ranking_loss"));
+  CHECK(contains(msg, "float32"));
+  msg = error_of<ag::DtypeError>([&] { nn::hinge_embedding_loss(x, ag::ones({2, 3})); });
+  CHECK(contains(msg, "hinge_embedding_loss"));
+  CHECK_THROWS_AS(nn::hinge_embedding_loss(x, ag::gt(ag::ones({2, 3}), 0.0)), ag::DtypeError);
+  CHECK_THROWS_AS(nn::hinge_embedding_loss(ag::ones({2}, ag::i64), ag::ones({2}, ag::i64)), ag::DtypeError);
+  CHECK_THROWS_AS(nn::margin_ranking_loss(x, x, ag::Tensor()), ag::ValueError);
 }

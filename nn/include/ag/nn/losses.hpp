@@ -1,10 +1,11 @@
 #pragma once
 // Losses, as functions and as modules. `pred` comes first, `target` second; both must have the
-// same dtype. Reduction::mean averages over the elements (mse, l1, huber, bce, kl_div) or over
-// the rows (cross_entropy, nll: one loss per row; with class weights or
+// same dtype. Reduction::mean averages over the elements (mse, l1, huber, bce, kl_div, the margin
+// losses) or over the rows (cross_entropy, nll: one loss per row; with class weights or
 // ignore_index, the weighted mean of PyTorch), ::sum adds them, ::none returns them unreduced,
 // ::batchmean (kl_div only) divides the sum by the batch size.
 // The class axis of cross_entropy / nll_loss is the last one: pred [N, C] (or [C] for one row).
+// The cosine similarity behind embedding losses is the autograd op ag::cosine_similarity.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -97,6 +98,17 @@ Tensor nll_loss(const Tensor& log_probs, const std::vector<std::size_t>& classes
 // sample: use it for the true KL of a batch of distributions; a 0-d input: the sum).
 // d/dinput = -target (-e^target with log_target).
 Tensor kl_div(const Tensor& input, const Tensor& target, Reduction r = Reduction::mean, bool log_target = false);
+
+// Margin ranking loss: max(0, -y·(x1 - x2) + margin) elementwise, y = 1 when x1 should rank above
+// x2, -1 when below. x1, x2 and y have equal shapes; y holds only 1 and -1 (ValueError otherwise:
+// PyTorch accepts other values silently) and is of x1's dtype or int64/int32. The kink at 0 passes
+// the gradient, as PyTorch's clamp_min: d/dx1 = -y where -y·(x1 - x2) + margin >= 0.
+Tensor margin_ranking_loss(const Tensor& x1, const Tensor& x2, const Tensor& y, double margin = 0.0,
+                           Reduction r = Reduction::mean);
+// Hinge embedding loss: x where y = 1, max(0, margin - x) where y = -1 (x is typically a distance,
+// e.g. an L1 distance between two embeddings). y as for margin_ranking_loss; x and y equal shapes.
+Tensor hinge_embedding_loss(const Tensor& x, const Tensor& y, double margin = 1.0,
+                            Reduction r = Reduction::mean);
 
 // ---- module forms ------------------------------------------------------------------------------
 // A loss object: loss(pred, target) -> Tensor. Copyable; callable like a function.
@@ -196,6 +208,37 @@ class KLDivLoss : public Loss {
 
  private:
   bool log_target_;
+};
+
+// forward(x, y) with y = ±1; see hinge_embedding_loss.
+class HingeEmbeddingLoss : public Loss {
+ public:
+  explicit HingeEmbeddingLoss(double margin = 1.0, Reduction r = Reduction::mean) : Loss(r), margin_(margin) {}
+  Tensor forward(const Tensor& x, const Tensor& y) const override {
+    return hinge_embedding_loss(x, y, margin_, reduction_);
+  }
+  std::string type_name() const override { return "HingeEmbeddingLoss"; }
+  double margin() const { return margin_; }
+
+ private:
+  double margin_;
+};
+
+// Three inputs (x1, x2, y), so not a Loss (whose forward takes two); see margin_ranking_loss.
+class MarginRankingLoss {
+ public:
+  explicit MarginRankingLoss(double margin = 0.0, Reduction r = Reduction::mean) : margin_(margin), reduction_(r) {}
+  Tensor forward(const Tensor& x1, const Tensor& x2, const Tensor& y) const {
+    return margin_ranking_loss(x1, x2, y, margin_, reduction_);
+  }
+  Tensor operator()(const Tensor& x1, const Tensor& x2, const Tensor& y) const { return forward(x1, x2, y); }
+  std::string type_name() const { return "MarginRankingLoss"; }
+  double margin() const { return margin_; }
+  Reduction reduction() const { return reduction_; }
+
+ private:
+  double margin_;
+  Reduction reduction_;
 };
 
 }  // namespace ag::nn
