@@ -93,7 +93,7 @@ Tensor class_weights(const char* op, const Tensor& weight, const Shape& input_sh
 struct ClassTargets {
   std::vector<std::size_t> idx;  // per row (row-major over the target's shape); ignored rows: 0
   std::vector<double> w;         // per row: weight[class] (1 without weights); 0 for ignored rows
-  std::vector<double> keep;      // per row: 0 for ignored rows, else 1
+  std::vector<double> keep;      // per row: 0 for ignored rows, else 1 (w and keep: empty when plain)
   std::size_t ignored = 0;       // how many rows are ignored
   double total = 0.0;            // Σ w: what Reduction::mean divides by
   bool plain = true;             // no weights and nothing ignored: every w is 1
@@ -108,23 +108,27 @@ ClassTargets class_targets(const char* op, const Tensor& target, const Shape& in
   ct.plain = !weight.defined() && !ignore;
   const std::size_t n = cls.size();
   ct.idx.assign(n, 0);
-  ct.w.assign(n, 0.0);
-  ct.keep.assign(n, 0.0);
+  if (!ct.plain) {  // the plain case (the hot one) needs only the indices
+    ct.w.assign(n, 0.0);
+    ct.keep.assign(n, 0.0);
+  }
   for (std::size_t i = 0; i < n; ++i) {
     const double c = cls.data()[i];
     if (ignore && c == static_cast<double>(*ignore)) {  // class 0 (any valid one), weight 0
       ++ct.ignored;
       continue;
     }
-    ct.keep[i] = 1.0;
     if (!(c >= 0 && c < static_cast<double>(C)) || c != std::floor(c))
       throw IndexError(fmt::format("{}: bad class index for {} classes: target[{}] = {} for {} {}{}", op, C, i, c,
                                    input_name(op), shape_str(input_shape),
                                    ignore ? fmt::format(" (ignore_index = {})", *ignore) : std::string()));
     ct.idx[i] = static_cast<std::size_t>(c);
+    if (ct.plain) continue;
+    ct.keep[i] = 1.0;
     ct.w[i] = weight.defined() ? wc[ct.idx[i]] : 1.0;
     ct.total += ct.w[i];
   }
+  if (ct.plain) ct.total = static_cast<double>(n);
   return ct;
 }
 
