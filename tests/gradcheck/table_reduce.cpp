@@ -43,3 +43,11 @@ GRADCHECK_ROW(norm, "all, axes, non-adjacent axes, keepdims, 0-d",
                     return {ag::norm(x[0]), ag::norm(x[0], {1}), ag::norm(x[0], {0, 2}, true), ag::norm(x[1])};
                   },
                   {any({2, 3, 2}), nonzero({})}));
+// away from the norms' kink at 0 (any() vectors of 3 or 2 entries are almost never near 0)
+GRADCHECK_ROW(cosine_similarity, "axis -1 and 0, broadcast [2,3] with [3] and [2,1], 1-D",
+              row([](const Ts& x) -> Ts {
+                    return {ag::cosine_similarity(x[0], x[1]), ag::cosine_similarity(x[0], x[1], 0),
+                            ag::cosine_similarity(x[0], x[2]), ag::cosine_similarity(x[3], x[0], 0),
+                            ag::cosine_similarity(x[2], x[2])};
+                  },
+                  {any({2, 3}), any({2, 3}), any({3}), any({2, 1})}));

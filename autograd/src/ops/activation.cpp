@@ -1,4 +1,4 @@
-// Activations beyond relu/sigmoid/tanh: forward as plain loops, VJPs in ag ops (a fused loop
+// Activations beyond relu/sigmoid/tanh (leaky_relu, elu, silu): forward as plain loops, VJPs in ag ops (a fused loop
 // outside create_graph where the derivative is a closed form of x).
 #include <cmath>
 #include <optional>
@@ -43,6 +43,27 @@ Tensor elu(const Tensor& x, double alpha) {
         // differentiable form: [x > 0] + [x <= 0]·alpha·e^min(x, 0) (no overflow for large x)
         Tensor pos = step(x);
         return {mul(g, add(pos, mul(rsub(1.0, pos), mul(exp(clamp(x, std::nullopt, 0.0)), alpha))))};
+      });
+}
+
+Tensor silu(const Tensor& x) {
+  return detail::unary_op(
+      "silu", x,
+      [](auto v) {
+        using T = decltype(v);
+        return v / (T(1) + std::exp(-v));  // x·σ(x); e^-x = inf for x << 0 gives -0, not NaN
+      },
+      [](const VjpContext& c, const Tensor& g) -> Grads {
+        const Tensor& x = c.input(0);
+        if (!c.create_graph()) {  // one fused loop: d = σ(1 + x(1 - σ))
+          return {detail::map_binary("silu", g, x, [](auto gv, auto xv) {
+            using T = decltype(xv);
+            const T s = T(1) / (T(1) + std::exp(-xv));
+            return gv * (s * (T(1) + xv * (T(1) - s)));
+          })};
+        }
+        Tensor s = sigmoid(x);  // ag ops: differentiable again
+        return {mul(g, mul(s, add(mul(x, rsub(1.0, s)), 1.0)))};
       });
 }
 

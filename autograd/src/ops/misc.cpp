@@ -1,7 +1,9 @@
-// The p-norm, outer and masked_fill. outer and masked_fill are compositions (reshape·mul,
-// where), so their VJPs come from the parts; the p-norm is one op for p other than 1, 2, inf.
+// The p-norm, outer, masked_fill and cosine_similarity. outer, masked_fill and cosine_similarity
+// are compositions (reshape·mul, where, norm·clamp·div·sum), so their VJPs come from the parts;
+// the p-norm is one op for p other than 1, 2, inf.
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "ops/kernels.hpp"
 
@@ -86,6 +88,29 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
                                  shape_str(xs)));
   // where takes any mask dtype and does not differentiate it; g flows to x where mask is 0
   return where(mask, scalar(value, x.dtype()), x);
+}
+
+// ---- cosine_similarity -------------------------------------------------------------------------------------
+Tensor cosine_similarity(const Tensor& a, const Tensor& b, int axis, double eps) {
+  OpScope mark("cosine_similarity");
+  detail::check_same_dtype("cosine_similarity", a, b);
+  if (!(eps >= 0.0) || std::isinf(eps))
+    throw ValueError(fmt::format("cosine_similarity: eps must be finite and >= 0, got {} (inputs {} and {})", eps,
+                                 shape_str(a.shape()), shape_str(b.shape())));
+  const Shape s = broadcast_shapes("cosine_similarity", a.shape(), b.shape());
+  const long nd = static_cast<long>(s.size());
+  if (axis < -nd || axis >= nd)
+    throw ShapeError(fmt::format("cosine_similarity: axis {} is out of range for inputs {} and {} (broadcast "
+                                 "shape {}, {}-d)",
+                                 axis, shape_str(a.shape()), shape_str(b.shape()), shape_str(s), nd));
+  // broadcast first, so that both norms run over the same axis of the same shape
+  const Tensor x = a.shape() == s ? a : broadcast_to(a, s);
+  const Tensor y = b.shape() == s ? b : broadcast_to(b, s);
+  // (x / max(‖x‖, ε)) · (y / max(‖y‖, ε)) summed along the axis: dividing first keeps |cos| <= 1
+  // (up to rounding) and cannot overflow where ‖x‖·‖y‖ would; norm's d is 0 at a zero vector.
+  const Tensor nx = clamp(norm(x, {axis}, true), eps, std::nullopt);
+  const Tensor ny = clamp(norm(y, {axis}, true), eps, std::nullopt);
+  return sum(mul(div(x, nx), div(y, ny)), {axis});
 }
 
 }  // namespace ag

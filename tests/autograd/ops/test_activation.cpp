@@ -59,6 +59,12 @@ TEST_CASE("activations match their closed forms and derivatives") {
                      const double t = std::tanh(k * (v + 0.044715 * v * v * v));
                      return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * k * (1 + 3 * 0.044715 * v * v);
                    });
+  check_activation("silu", [](const ag::Tensor& x) { return ag::silu(x); }, kXs,
+                   [](double v) { return v / (1 + std::exp(-v)); },
+                   [](double v) {
+                     const double s = 1 / (1 + std::exp(-v));
+                     return s * (1 + v * (1 - s));
+                   });
   check_activation("log1p", [](const ag::Tensor& x) { return ag::log1p(x); }, {-0.5, -0.1, 0.0, 0.4, 2.0},
                    [](double v) { return std::log(1 + v); }, [](double v) { return 1 / (1 + v); });
   check_activation("expm1", [](const ag::Tensor& x) { return ag::expm1(x); }, kXs,
@@ -97,4 +103,32 @@ TEST_CASE("first-order and create_graph backward agree for elu and gelu (exact a
     CHECK(g2.requires_grad());
     check(g2, {kXs.size()}, vals(g1), 1e-14);
   }
+}
+
+TEST_CASE("silu: known values, both tails finite, create_graph agrees, second derivative") {
+  // x·σ(x) from python3: x / (1 + math.exp(-x))
+  check(ag::silu(make({1.0, -0.5, 0.0}, {3})), {3}, {0.7310585786300049, -0.1887703343990727, 0.0}, 1e-14);
+  for (ag::DType d : opt::kDtypes) {
+    INFO(ag::dtype_name(d));
+    // e^-x overflows to inf for x << 0: the value is -0 and the slope 0, never NaN; x >> 0: x and 1
+    ag::Tensor x = make({-1000, -100, 100, 1000}, {4}, d, true);
+    ag::Tensor y = ag::silu(x);
+    check(y, {4}, {0, -100 * std::exp(-100.0), 100, 1000}, 4 * opt::tol(d));
+    y.sum().backward();
+    for (double v : vals(x.grad())) CHECK(std::isfinite(v));
+    check(x.grad(), {4}, {0, 0, 1, 1}, 1e-6);
+  }
+  // the fused first-order VJP and the ag-op one under create_graph agree
+  ag::Tensor x = make(kXs, {kXs.size()}, ag::f64, true);
+  const ag::Tensor g1 = ag::grad({ag::silu(x).sum()}, {x})[0];
+  const ag::Tensor g2 = ag::grad({ag::silu(x).sum()}, {x}, {}, std::nullopt, true)[0];
+  CHECK(g2.requires_grad());
+  check(g2, {kXs.size()}, vals(g1), 1e-14);
+  // d² = σ'·(2 + x·(1 - 2σ)), σ' = σ(1 - σ)
+  std::vector<double> want;
+  for (double v : kXs) {
+    const double s = 1 / (1 + std::exp(-v));
+    want.push_back(s * (1 - s) * (2 + v * (1 - 2 * s)));
+  }
+  check(ag::grad({g2.sum()}, {x})[0], {kXs.size()}, want, 1e-12);
 }

@@ -1,4 +1,4 @@
-// The p-norm, outer and masked_fill (autograd/src/ops/misc.cpp): values, gradients, overloads.
+// The p-norm, outer, masked_fill and cosine_similarity (autograd/src/ops/misc.cpp): values, gradients, overloads.
 // Reference values from python3's math module.
 #include <cmath>
 #include <limits>
@@ -119,4 +119,63 @@ TEST_CASE("masked_fill: values, broadcast masks of any dtype, gradient where the
   ag::masked_fill(z, mask, 3.0).sum().backward();
   CHECK_FALSE(mask.grad().defined());
   check(z.grad(), {2, 3}, {0, 1, 0, 0, 1, 0}, 0);
+}
+
+TEST_CASE("cosine_similarity: values along an axis, broadcasting, gradient (b̂ - cos·â)/‖a‖") {
+  // rows (1, 2, 2)·(2, 1, -2) = 0 -> 0, (3, 4, 0)·(6, 8, 0) -> 1; axis 0: columns
+  ag::Tensor a = make({1, 2, 2, 3, 4, 0}, {2, 3}, ag::f64, true);
+  ag::Tensor b = make({2, 1, -2, 6, 8, 0}, {2, 3}, ag::f64, true);
+  check(ag::cosine_similarity(a, b), {2}, {0.0, 1.0}, 1e-15);
+  check(ag::cosine_similarity(a, b, 0), {3},
+        {(2 + 18) / (std::sqrt(10.0) * std::sqrt(40.0)), (2 + 32) / (std::sqrt(20.0) * std::sqrt(65.0)), -1.0},
+        1e-15);
+  CHECK(ag::cosine_similarity(a, b, -2).shape() == ag::Shape{3});
+  // [2, 3] with [3]: each row against the same vector
+  const ag::Tensor v = make({1, 0, 0}, {3});
+  check(ag::cosine_similarity(a, v), {2}, {1.0 / 3.0, 0.6}, 1e-15);
+  // 1-D inputs give a 0-d result
+  check(ag::cosine_similarity(make({1, 1}, {2}), make({1, 0}, {2})), {}, {1 / std::sqrt(2.0)}, 1e-15);
+  // gradient of row 0 w.r.t. a: (b̂ - cos·â)/‖a‖ with cos = 0 -> b/(‖a‖‖b‖) = b/9
+  ag::cosine_similarity(a, b).sum().backward();
+  const std::vector<double> ga = vals(a.grad());
+  for (std::size_t j = 0; j < 3; ++j) CHECK(ga[j] == doctest::Approx(vals(b)[j] / 9.0).epsilon(1e-14));
+  // row 1 is parallel: cos = 1 is a maximum, the gradient is 0
+  for (std::size_t j = 3; j < 6; ++j) CHECK(std::abs(ga[j]) < 1e-15);
+  // finite for huge vectors: each side is divided by its own norm first (‖a‖·‖b‖ would be inf)
+  check(ag::cosine_similarity(make({1e200, 1e200}, {2}), make({1e200, 0}, {2})), {}, {1 / std::sqrt(2.0)}, 1e-14);
+}
+
+TEST_CASE("cosine_similarity: a zero vector gives 0 (norms clamped at eps), float32, errors") {
+  ag::Tensor z = ag::zeros({2, 3}, ag::f64, true);
+  ag::Tensor b = make({1, 2, 3, -1, 0, 1}, {2, 3}, ag::f64, true);
+  ag::Tensor c = ag::cosine_similarity(z, b);
+  check(c, {2}, {0.0, 0.0}, 0);
+  c.sum().backward();
+  for (double v : vals(z.grad())) CHECK(std::isfinite(v));
+  check(b.grad(), {2, 3}, std::vector<double>(6, 0.0), 0);  // b's side: â = 0 -> 0
+  // each norm is clamped on its own: tiny vectors below eps are not normalised
+  check(ag::cosine_similarity(make({1e-9, 0}, {2}), make({1, 0}, {2}), -1, 1e-8), {}, {0.1}, 1e-12);
+  // float32 in, float32 out; |cos| <= 1 up to rounding
+  ag::Tensor f = ag::cosine_similarity(make({0.1, 0.2, 0.3}, {3}, ag::f32), make({0.2, 0.4, 0.6}, {3}, ag::f32));
+  CHECK(f.dtype() == ag::f32);
+  CHECK(f.item() == doctest::Approx(1.0).epsilon(1e-6));
+
+  const ag::Tensor x = ag::zeros({2, 3});
+  std::string msg = opt::message_of([&] { ag::cosine_similarity(x, ag::zeros({2, 3}, ag::f64)); });
+  CHECK(msg.find("cosine_similarity") != std::string::npos);
+  CHECK(msg.find("float64") != std::string::npos);
+  CHECK_THROWS_AS(ag::cosine_similarity(x, ag::zeros({2, 3}, ag::f64)), ag::DtypeError);
+  msg = opt::message_of([&] { ag::cosine_similarity(x, ag::zeros({4})); });
+  CHECK(msg.find("cosine_similarity") != std::string::npos);
+  CHECK(msg.find("[2, 3]") != std::string::npos);
+  CHECK(msg.find("[4]") != std::string::npos);
+  CHECK_THROWS_AS(ag::cosine_similarity(x, ag::zeros({4})), ag::ShapeError);
+  msg = opt::message_of([&] { ag::cosine_similarity(x, x, 2); });
+  CHECK(msg.find("cosine_similarity: axis 2") != std::string::npos);
+  CHECK_THROWS_AS(ag::cosine_similarity(x, x, -3), ag::ShapeError);
+  CHECK_THROWS_AS(ag::cosine_similarity(ag::scalar(1.0), ag::scalar(2.0)), ag::ShapeError);
+  CHECK_THROWS_AS(ag::cosine_similarity(x, x, -1, -1e-8), ag::ValueError);
+  CHECK_THROWS_AS(ag::cosine_similarity(x, ag::Tensor()), ag::ValueError);
+  msg = opt::message_of([&] { ag::cosine_similarity(ag::zeros({3}, ag::i64), ag::zeros({3}, ag::i64)); });
+  CHECK(msg.find("cosine_similarity") != std::string::npos);
 }

@@ -7,6 +7,8 @@ namespace ag {
 // Activations beyond relu/sigmoid/tanh (which live with the elementwise math).
 Tensor leaky_relu(const Tensor& x, double slope = 0.01);  // x > 0 ? x : slope·x
 Tensor elu(const Tensor& x, double alpha = 1.0);          // x > 0 ? x : alpha·(eˣ - 1)
+// SiLU (swish): x·σ(x); d = σ(x)·(1 + x·(1 - σ(x))). Finite for any x (0 as x -> -inf).
+Tensor silu(const Tensor& x);
 // (1/β)·log(1 + e^(βx)) = (max(βx, 0) + log1p(e^-|βx|))/β, and x itself where βx > threshold
 // (PyTorch's semantics); d = σ(βx), 1 past the threshold. β must be finite and nonzero.
 // softplus(x) is softplus(x, 1, 20) (a separate overload so that &ag::softplus stays a

@@ -58,6 +58,13 @@ inline Tensor norm(const Tensor& x, P p, const Axes& axes, bool keepdims = false
   return norm_p(x, static_cast<double>(p), axes, keepdims);
 }
 
+// Cosine similarity along `axis`: Σ a·b / (max(‖a‖, ε)·max(‖b‖, ε)), each norm clamped on its
+// own (PyTorch >= 1.12), so the result stays in [-1, 1] and a zero vector gives 0. a and b
+// broadcast (numpy rules) and must share a floating dtype; the axis counts in the broadcast shape
+// and is removed. Composed of norm, clamp, div, mul and sum: d/da = (b̂ - cos·â)/max(‖a‖, ε)
+// (â = a/‖a‖) where ‖a‖ > ε. eps must be >= 0.
+Tensor cosine_similarity(const Tensor& a, const Tensor& b, int axis = -1, double eps = 1e-8);
+
 // Product Π x; d = g·Π_{j≠i} x_j, exact with zeros (one zero in a group: only that element gets
 // a gradient; two or more: none), and at every order (the VJP is a polynomial in x, no division).
 // Empty groups give 1.

@@ -3,5 +3,6 @@
 #include "ag/nn/modules/activation.hpp"
 #include "ag/nn/modules/container.hpp"
 #include "ag/nn/modules/dropout.hpp"
+#include "ag/nn/modules/embedding.hpp"
 #include "ag/nn/modules/linear.hpp"
 #include "ag/nn/modules/normalization.hpp"

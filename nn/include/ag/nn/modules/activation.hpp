@@ -1,5 +1,6 @@
 #pragma once
-// Activation layers (no parameters): ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax.
+// Activation layers (no parameters): ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax, GELU,
+// ELU, Softplus, SiLU, LogSigmoid.
 #include <string>
 
 #include "ag/nn/module.hpp"
@@ -56,6 +57,57 @@ class LogSoftmax : public Module {
 
  private:
   int axis_;
+};
+
+class GELU : public Module {
+ public:
+  explicit GELU(GeluApprox approximate = GeluApprox::none) : approximate_(approximate) {}
+  Tensor forward(const Tensor& x) override;  // x·Φ(x), or the tanh approximation
+  std::string type_name() const override { return "GELU"; }
+  std::string describe() const override;  // "GELU(approximate='none')"
+  GeluApprox approximate() const { return approximate_; }
+
+ private:
+  GeluApprox approximate_;
+};
+
+class ELU : public Module {
+ public:
+  explicit ELU(double alpha = 1.0) : alpha_(alpha) {}
+  Tensor forward(const Tensor& x) override;  // x if x > 0, else alpha·(eˣ - 1)
+  std::string type_name() const override { return "ELU"; }
+  std::string describe() const override;  // "ELU(alpha=1)"
+  double alpha() const { return alpha_; }
+
+ private:
+  double alpha_;
+};
+
+// (1/β)·log(1 + e^(βx)), and x itself where βx > threshold. β must be finite and nonzero
+// (ValueError at construction).
+class Softplus : public Module {
+ public:
+  explicit Softplus(double beta = 1.0, double threshold = 20.0);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Softplus"; }
+  std::string describe() const override;  // "Softplus(beta=1, threshold=20)"
+  double beta() const { return beta_; }
+  double threshold() const { return threshold_; }
+
+ private:
+  double beta_, threshold_;
+};
+
+class SiLU : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;  // x·σ(x) (swish)
+  std::string type_name() const override { return "SiLU"; }
+};
+
+class LogSigmoid : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;  // log σ(x) = -softplus(-x), finite for any x
+  std::string type_name() const override { return "LogSigmoid"; }
 };
 
 }  // namespace ag::nn
