@@ -92,6 +92,12 @@ std::string summary(Module& model, const Shape& input, DType dtype) {
   }
   s += fmt::format("Output shape: {}\nTotal params: {}\nTrainable params: {}\n", shape_str(out_shape),
                    total, trainable);
+  const auto buffers = model.named_buffers();
+  if (!buffers.empty()) {  // state that is not trained (running statistics, counters)
+    std::size_t elements = 0;
+    for (const auto& b : buffers) elements += b.second.numel();
+    s += fmt::format("Buffers: {} ({} elements)\n", buffers.size(), elements);
+  }
   return s;
 }
 

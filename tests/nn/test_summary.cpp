@@ -39,3 +39,11 @@ TEST_CASE("summary: layers, output shapes and parameter counts") {
   // a wrong input shape propagates the layer's error
   CHECK(contains(error_of<ag::ShapeError>([&] { nn::summary(m, {5, 4}); }), "Dense(3 -> 8)"));
 }
+
+TEST_CASE("summary: buffers are counted apart from the parameters") {
+  ag::nn::Sequential m(std::make_shared<ag::nn::Dense>(3, 4), std::make_shared<ag::nn::BatchNorm1d>(4));
+  const std::string s = ag::nn::summary(m, {2, 3});
+  CHECK(contains(s, "Total params: 24"));  // 12 + 4 weights and biases, 4 + 4 affine
+  CHECK(contains(s, "Buffers: 3 (9 elements)"));  // running_mean [4], running_var [4], num_batches_tracked []
+  CHECK_FALSE(contains(ag::nn::summary(*std::make_shared<ag::nn::Dense>(3, 4), {2, 3}), "Buffers"));
+}
