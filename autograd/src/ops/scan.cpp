@@ -28,6 +28,23 @@ namespace {
 // The values along `axis` as [outer, k, inner] blocks.
 Blocks along(const Tensor& t, std::size_t axis) { return detail::blocks_around(t.shape(), axis, axis); }
 
+// The one running-recurrence loop behind cumsum, cumprod and linear_scan: along the k axis of the
+// [outer, k, inner] blocks b (from the end when reverse), r = first at the first step and
+// r[j] = next(j, r at the previous step) after it, j a flat index.
+template <class T, class Next> void scan_loop(const Blocks& b, bool reverse, const T* first, T* r, Next next) {
+  const std::size_t row = b.inner, block = b.k * b.inner;
+  for (std::size_t o = 0; o < b.outer; ++o)
+    for (std::size_t step = 0; step < b.k; ++step) {
+      const std::size_t at = o * block + (reverse ? b.k - 1 - step : step) * row;
+      if (step == 0) {
+        std::copy(first + at, first + at + row, r + at);
+        continue;
+      }
+      const std::size_t prev = reverse ? at + row : at - row;
+      for (std::size_t i = 0; i < row; ++i) r[at + i] = next(at + i, r[prev + i]);
+    }
+}
+
 // An axis of x for `op`: ShapeError naming op, the axis and x's shape when out of range.
 std::size_t checked_axis(const char* op, const Tensor& x, int axis) {
   detail::require_defined(op, x);
@@ -80,18 +97,7 @@ Tensor linear_scan(const Tensor& h, const Tensor& a, std::size_t axis, bool reve
     const T* ph = data<T>(h);
     const T* pa = data<T>(a);
     T* ps = data<T>(r);
-    const std::size_t row = b.inner, block = b.k * b.inner;
-    for (std::size_t o = 0; o < b.outer; ++o) {
-      for (std::size_t step = 0; step < b.k; ++step) {
-        const std::size_t at = o * block + (reverse ? b.k - 1 - step : step) * row;
-        if (step == 0) {
-          std::copy(ph + at, ph + at + row, ps + at);
-          continue;
-        }
-        const std::size_t prev = reverse ? at + row : at - row;
-        for (std::size_t i = 0; i < row; ++i) ps[at + i] = ph[at + i] + pa[at + i] * ps[prev + i];
-      }
-    }
+    scan_loop(b, reverse, ph, ps, [&](std::size_t j, T s_prev) { return ph[j] + pa[j] * s_prev; });
     return r;
   });
   return record(
@@ -114,23 +120,12 @@ Tensor cumsum_along(const Tensor& x, std::size_t axis, bool reverse) {
     Tensor r = empty_tensor<T>(shape_ref(x));
     const T* px = data<T>(x);
     T* py = data<T>(r);
-    const std::size_t row = b.inner, block = b.k * b.inner;
-    for (std::size_t o = 0; o < b.outer; ++o)
-      for (std::size_t step = 0; step < b.k; ++step) {
-        const std::size_t at = o * block + (reverse ? b.k - 1 - step : step) * row;
-        if (step == 0) {
-          std::copy(px + at, px + at + row, py + at);
-          continue;
-        }
-        const std::size_t prev = reverse ? at + row : at - row;
-        for (std::size_t i = 0; i < row; ++i) {
-          if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)  // wraps, like integer +
-            py[at + i] = static_cast<T>(static_cast<std::make_unsigned_t<T>>(py[prev + i]) +
-                                        static_cast<std::make_unsigned_t<T>>(px[at + i]));
-          else
-            py[at + i] = static_cast<T>(py[prev + i] + px[at + i]);
-        }
-      }
+    scan_loop(b, reverse, px, py, [&](std::size_t j, T prev) {
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)  // wraps, like integer +
+        return static_cast<T>(static_cast<std::make_unsigned_t<T>>(prev) + static_cast<std::make_unsigned_t<T>>(px[j]));
+      else
+        return static_cast<T>(prev + px[j]);
+    });
     return r;
   });
   return record("cumsum", {x}, std::move(y), [axis, reverse](const VjpContext&, const Tensor& g) -> Grads {
@@ -147,17 +142,7 @@ Tensor cumprod_along(const Tensor& x, std::size_t axis, bool reverse) {
     Tensor r = empty_tensor<T>(shape_ref(x));
     const T* px = data<T>(x);
     T* py = data<T>(r);
-    const std::size_t row = b.inner, block = b.k * b.inner;
-    for (std::size_t o = 0; o < b.outer; ++o)
-      for (std::size_t step = 0; step < b.k; ++step) {
-        const std::size_t at = o * block + (reverse ? b.k - 1 - step : step) * row;
-        if (step == 0) {
-          std::copy(px + at, px + at + row, py + at);
-          continue;
-        }
-        const std::size_t prev = reverse ? at + row : at - row;
-        for (std::size_t i = 0; i < row; ++i) py[at + i] = py[prev + i] * px[at + i];
-      }
+    scan_loop(b, reverse, px, py, [&](std::size_t j, T prev) { return prev * px[j]; });
     return r;
   });
   return record(
