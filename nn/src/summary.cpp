@@ -13,17 +13,31 @@ namespace ag::nn {
 
 std::string summary(Module& model, const Shape& input) { return summary(model, input, model.dtype()); }
 
+std::string summary(Module& model, const Shape& input, DType dtype) {
+  NoGradGuard ng;
+  return detail::summary_of_call(model, TensorList{zeros(input, dtype)});
+}
+
 namespace {
 // One row per module call, in pre-order (a container before its layers), with its depth and
 // output shape: recorded by a forward pre-hook and a forward hook on every module.
 struct TraceRow {
   const Module* module;
   std::size_t depth;
-  Shape output;
+  std::string output;  // the output shapes, ", "-separated
 };
+
+std::string shapes_str(const TensorList& ts) {
+  std::string s;
+  for (const Tensor& t : ts) s += (s.empty() ? "" : ", ") + (t.defined() ? shape_str(t.shape()) : std::string("-"));
+  return s;
+}
 }  // namespace
 
-std::string summary(Module& model, const Shape& input, DType dtype) {
+}  // namespace ag::nn
+
+std::string ag::detail::summary_of_call(nn::Module& model, const TensorList& inputs) {
+  using namespace ag::nn;
   std::vector<TraceRow> rows;
   std::vector<std::size_t> open;  // rows of the calls in progress
   std::vector<HookHandle> handles;
@@ -35,16 +49,16 @@ std::string summary(Module& model, const Shape& input, DType dtype) {
       rows.push_back({&mod, open.size(), {}});
     }));
     handles.push_back(m->register_forward_hook([&rows, &open](Module&, const TensorList&, const TensorList& out) {
-      if (out.size() == 1 && out[0].defined()) rows[open.back()].output = out[0].shape();
+      rows[open.back()].output = shapes_str(out);
       open.pop_back();
     }));
   }
   const bool was_training = model.is_training();
   model.eval();
-  Shape out_shape;
+  std::string out_shapes;
   try {
     NoGradGuard ng;
-    out_shape = model(zeros(input, dtype)).shape();
+    out_shapes = shapes_str(model.call(inputs));
   } catch (...) {
     for (auto& h : handles) h.remove();
     model.train(was_training);
@@ -67,7 +81,7 @@ std::string summary(Module& model, const Shape& input, DType dtype) {
     std::string name = r.module == &model ? "(root)" : names.count(r.module) ? names[r.module] : "-";
     const std::size_t indent = r.depth > 0 ? 2 * (r.depth - 1) : 0;
     lines.push_back({std::string(indent, ' ') + name + " (" + r.module->describe() + ")",
-                     shape_str(r.output), std::to_string(own)});
+                     r.output, std::to_string(own)});
   }
   Line head{"Layer (type)", "Output shape", "Param #"};
   std::size_t w0 = head.layer.size(), w1 = head.shape.size(), w2 = head.params.size();
@@ -77,8 +91,10 @@ std::string summary(Module& model, const Shape& input, DType dtype) {
     w2 = std::max(w2, l.params.size());
   }
   const std::size_t width = w0 + w1 + w2 + 4;
-  std::string s = fmt::format("Model: {} (input {}, {})\n", model.type_name(), shape_str(input),
-                              dtype_name(dtype));
+  std::string in;  // "[1, 4], float32" or "[1, 3] float32, [1, 4] int64" for several inputs
+  for (const Tensor& t : inputs)
+    in += (in.empty() ? "" : ", ") + shape_str(t.shape()) + (inputs.size() == 1 ? ", " : " ") + dtype_name(t.dtype());
+  std::string s = fmt::format("Model: {} (input{} {})\n", model.type_name(), inputs.size() == 1 ? "" : "s", in);
   s += std::string(width, '=') + "\n";
   s += fmt::format("{:<{}}  {:<{}}  {:>{}}\n", head.layer, w0, head.shape, w1, head.params, w2);
   s += std::string(width, '-') + "\n";
@@ -90,7 +106,7 @@ std::string summary(Module& model, const Shape& input, DType dtype) {
     total += p.second.numel();
     if (p.second.requires_grad()) trainable += p.second.numel();
   }
-  s += fmt::format("Output shape: {}\nTotal params: {}\nTrainable params: {}\n", shape_str(out_shape),
+  s += fmt::format("Output shape: {}\nTotal params: {}\nTrainable params: {}\n", out_shapes,
                    total, trainable);
   const auto buffers = model.named_buffers();
   if (!buffers.empty()) {  // state that is not trained (running statistics, counters)
@@ -101,4 +117,4 @@ std::string summary(Module& model, const Shape& input, DType dtype) {
   return s;
 }
 
-}  // namespace ag::nn
+

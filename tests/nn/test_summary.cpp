@@ -47,3 +47,46 @@ TEST_CASE("summary: buffers are counted apart from the parameters") {
   CHECK(contains(s, "Buffers: 3 (9 elements)"));  // running_mean [4], running_var [4], num_batches_tracked []
   CHECK_FALSE(contains(ag::nn::summary(*std::make_shared<ag::nn::Dense>(3, 4), {2, 3}), "Buffers"));
 }
+
+namespace {
+// (x, h) -> (y, h'): a module with two inputs and two outputs, around an Embedding whose ids
+// must be in range (so zeros of a shape would not do for every input).
+struct TwoInTwoOut : nn::Module {
+  std::shared_ptr<nn::Embedding> emb;
+  std::shared_ptr<nn::Dense> fc;
+  explicit TwoInTwoOut(ag::Generator& gen) {
+    emb = register_module("emb", std::make_shared<nn::Embedding>(5, 3, gen));
+    fc = register_module("fc", std::make_shared<nn::Dense>(3, 3, gen));
+  }
+  std::size_t num_inputs() const override { return 2; }
+  ag::TensorList forward_list(const ag::TensorList& in) override {
+    ag::Tensor y = (*fc)((*emb)(in[0])) + in[1];
+    return {y, ag::sum(y, {1})};
+  }
+  std::string type_name() const override { return "TwoInTwoOut"; }
+};
+}  // namespace
+
+TEST_CASE("summary: on given inputs, several inputs and outputs") {
+  ag::Generator gen(3);
+  TwoInTwoOut m(gen);
+  const ag::Tensor ids = ag::tensor(std::vector<std::int64_t>{4, 0}, {2});
+  const std::string s = nn::summary(m, ag::TensorList{ids, ag::zeros({2, 3})});
+  INFO(s);
+  CHECK(contains(s, "Model: TwoInTwoOut (inputs [2] int64, [2, 3] float32)"));
+  CHECK(contains(s, "emb (Embedding(5, 3))"));
+  CHECK(contains(s, "Output shape: [2, 3], [2]"));
+  CHECK(contains(s, "Total params: 27"));  // 5·3 + 3·3 + 3
+
+  // one given tensor: the same table as for a shape, the values as given
+  ag::Generator g2(5);
+  nn::Sequential seq(std::make_shared<nn::Embedding>(4, 2, g2), std::make_shared<nn::ReLU>());
+  const std::string t = nn::summary(seq, ag::tensor(std::vector<std::int64_t>{3, 1, 2}, {3}));
+  INFO(t);
+  CHECK(contains(t, "Model: Sequential (input [3], int64)"));
+  CHECK(contains(t, "0 (Embedding(4, 2))"));
+  CHECK(contains(t, "Output shape: [3, 2]"));
+  // ids out of range: the layer's error, and the hooks are gone afterwards
+  CHECK_THROWS_AS(nn::summary(seq, ag::tensor(std::vector<std::int64_t>{7}, {1})), ag::IndexError);
+  CHECK(seq(ag::tensor(std::vector<std::int64_t>{1}, {1})).shape() == ag::Shape{1, 2});
+}
