@@ -6,3 +6,4 @@
 #include "ag/nn/modules/embedding.hpp"
 #include "ag/nn/modules/linear.hpp"
 #include "ag/nn/modules/normalization.hpp"
+#include "ag/nn/modules/rnn.hpp"
