@@ -10,6 +10,7 @@
 #include "ag/ops/linalg.hpp"
 #include "ag/ops/norm.hpp"
 #include "ag/ops/reduce.hpp"
+#include "ag/ops/rnn.hpp"
 #include "ag/ops/shape.hpp"
 #include "ag/ops/softmax.hpp"
 #include "ag/ops/sort.hpp"

@@ -24,16 +24,24 @@ Tensor rnn_step(const Tensor& gx, const Tensor& h, const Tensor& w_hh, const Ten
   return act == RNNNonlinearity::relu ? relu(a) : tanh(a);
 }
 
+// fused: one lstm_gates / gru_gates node for the gate math; otherwise the elementwise ops.
 std::pair<Tensor, Tensor> lstm_step(const Tensor& gx, const Tensor& h, const Tensor& c, const Tensor& w_hh,
-                                    const Tensor& b_hh) {
-  const std::vector<Tensor> g = split(gx + project(h, w_hh, b_hh), 4, -1);  // i, f, g, o: [B, H] each
+                                    const Tensor& b_hh, bool fused) {
+  const Tensor gates = gx + project(h, w_hh, b_hh);  // [B, 4H]: i, f, g, o
+  const std::ptrdiff_t H = static_cast<std::ptrdiff_t>(h.size(1));
+  if (fused) {
+    const Tensor hc = lstm_gates(gates, c);  // [B, 2H] = [h' | c']
+    return {slice(hc, 1, 0, H), slice(hc, 1, H, 2 * H)};
+  }
+  const std::vector<Tensor> g = split(gates, 4, -1);
   const Tensor c2 = sigmoid(g[1]) * c + sigmoid(g[0]) * tanh(g[2]);
   return {sigmoid(g[3]) * tanh(c2), c2};
 }
 
-Tensor gru_step(const Tensor& gx, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
-  const std::vector<Tensor> xs = split(gx, 3, -1);                        // x_r, x_z, x_n
-  const std::vector<Tensor> hs = split(project(h, w_hh, b_hh), 3, -1);  // h_r, h_z, h_n
+Tensor gru_step(const Tensor& gx, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh, bool fused) {
+  const Tensor gh = project(h, w_hh, b_hh);  // [B, 3H]: h_r, h_z, h_n
+  if (fused) return gru_gates(gx, gh, h);
+  const std::vector<Tensor> xs = split(gx, 3, -1), hs = split(gh, 3, -1);
   const Tensor r = sigmoid(xs[0] + hs[0]);
   const Tensor z = sigmoid(xs[1] + hs[1]);
   const Tensor n = tanh(xs[2] + r * hs[2]);
@@ -52,13 +60,13 @@ Tensor rnn_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tens
 }
 
 std::pair<Tensor, Tensor> lstm_cell(const Tensor& x, const Tensor& h, const Tensor& c, const Tensor& w_ih,
-                                    const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
-  return lstm_step(project(x, w_ih, b_ih), h, c, w_hh, b_hh);
+                                    const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, bool fused) {
+  return lstm_step(project(x, w_ih, b_ih), h, c, w_hh, b_hh, fused);
 }
 
 Tensor gru_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
-                const Tensor& b_hh) {
-  return gru_step(project(x, w_ih, b_ih), h, w_hh, b_hh);
+                const Tensor& b_hh, bool fused) {
+  return gru_step(project(x, w_ih, b_ih), h, w_hh, b_hh, fused);
 }
 
 // ---- cells ---------------------------------------------------------------------------------------
@@ -149,7 +157,7 @@ std::pair<Tensor, Tensor> LSTMCell::operator()(const Tensor& x, const Tensor& h,
 TensorList LSTMCell::forward_list(const TensorList& inputs) {
   TensorList in = inputs;
   const bool unbatched = prepare(in, 2);
-  auto [h, c] = lstm_cell(in[0], in[1], in[2], w_ih_, w_hh_, b_ih_, b_hh_);
+  auto [h, c] = lstm_cell(in[0], in[1], in[2], w_ih_, w_hh_, b_ih_, b_hh_, fused_);
   if (unbatched) return {squeeze(h, {0}), squeeze(c, {0})};
   return {h, c};
 }
@@ -164,7 +172,7 @@ Tensor GRUCell::operator()(const Tensor& x, const Tensor& h) { return call({x, h
 TensorList GRUCell::forward_list(const TensorList& inputs) {
   TensorList in = inputs;
   const bool unbatched = prepare(in, 1);
-  Tensor h = gru_cell(in[0], in[1], w_ih_, w_hh_, b_ih_, b_hh_);
+  Tensor h = gru_cell(in[0], in[1], w_ih_, w_hh_, b_ih_, b_hh_, fused_);
   return {unbatched ? squeeze(h, {0}) : h};
 }
 
@@ -303,9 +311,13 @@ TensorList RecurrentBase::run(const TensorList& inputs) {
     for (std::size_t d = 0; d < D; ++d) {
       const std::vector<Tensor>& w = weights_[l * D + d];
       const std::size_t in = layer_in.size(2);
-      // one product for every step: [T·B, in]·[in, G·H] -> [T, B, G·H]
+      // One product for every step: [T·B, in]·[in, G·H] -> [T, B, G·H]. RNN and LSTM add b_hh here
+      // too (it only ever adds to the same pre-activation); GRU's b_hn sits inside r·(h·W_hnᵀ + b_hn).
+      const bool fold = kind_ != Kind::gru && w[3].defined();
+      const Tensor b_in = fold ? w[2] + w[3] : w[2];
+      const Tensor b_step = fold ? Tensor() : w[3];
       const Tensor gx_all = reshape(
-          project(reshape(layer_in, {static_cast<std::ptrdiff_t>(T * B), static_cast<std::ptrdiff_t>(in)}), w[0], w[2]),
+          project(reshape(layer_in, {static_cast<std::ptrdiff_t>(T * B), static_cast<std::ptrdiff_t>(in)}), w[0], b_in),
           {static_cast<std::ptrdiff_t>(T), static_cast<std::ptrdiff_t>(B), -1});
       Tensor h = select(init[0], 0, static_cast<std::ptrdiff_t>(l * D + d));
       Tensor c = lstm ? select(init[1], 0, static_cast<std::ptrdiff_t>(l * D + d)) : Tensor();
@@ -315,11 +327,11 @@ TensorList RecurrentBase::run(const TensorList& inputs) {
         const Tensor gx = select(gx_all, 0, static_cast<std::ptrdiff_t>(t));
         Tensor h2, c2;
         if (lstm)
-          std::tie(h2, c2) = lstm_step(gx, h, c, w[1], w[3]);
+          std::tie(h2, c2) = lstm_step(gx, h, c, w[1], b_step, o.fused());
         else if (kind_ == Kind::gru)
-          h2 = gru_step(gx, h, w[1], w[3]);
+          h2 = gru_step(gx, h, w[1], b_step, o.fused());
         else
-          h2 = rnn_step(gx, h, w[1], w[3], o.nonlinearity());
+          h2 = rnn_step(gx, h, w[1], b_step, o.nonlinearity());
         if (masks.empty()) {
           h = h2;
           c = c2;

@@ -275,17 +275,22 @@ TEST_CASE("rnn: first and second derivatives (cell functions and layers, float64
   const std::size_t B = 2, I = 3, H = 2;
   const std::vector<ag::Tensor> lstm_in{leaf({B, I}, gen), leaf({B, H}, gen), leaf({B, H}, gen), leaf({4 * H, I}, gen),
                                         leaf({4 * H, H}, gen), leaf({4 * H}, gen), leaf({4 * H}, gen)};
-  auto lstm_f = [](const std::vector<ag::Tensor>& v) -> std::vector<ag::Tensor> {
-    auto [h, c] = nn::lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
-    return {h, c};
-  };
-  CHECK(ag::gradcheck(lstm_f, lstm_in).ok);
-  CHECK(ag::gradgradcheck(lstm_f, lstm_in).ok);
-  const std::vector<ag::Tensor> gru_in{leaf({B, I}, gen), leaf({B, H}, gen), leaf({3 * H, I}, gen),
-                                       leaf({3 * H, H}, gen), leaf({3 * H}, gen), leaf({3 * H}, gen)};
-  auto gru_f = [](const std::vector<ag::Tensor>& v) { return nn::gru_cell(v[0], v[1], v[2], v[3], v[4], v[5]); };
-  CHECK(ag::gradcheck(gru_f, gru_in).ok);
-  CHECK(ag::gradgradcheck(gru_f, gru_in).ok);
+  for (bool fused : {true, false}) {
+    INFO("fused " << fused);
+    auto lstm_f = [fused](const std::vector<ag::Tensor>& v) -> std::vector<ag::Tensor> {
+      auto [h, c] = nn::lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6], fused);
+      return {h, c};
+    };
+    CHECK(ag::gradcheck(lstm_f, lstm_in).ok);
+    CHECK(ag::gradgradcheck(lstm_f, lstm_in).ok);
+    const std::vector<ag::Tensor> gru_in{leaf({B, I}, gen), leaf({B, H}, gen), leaf({3 * H, I}, gen),
+                                         leaf({3 * H, H}, gen), leaf({3 * H}, gen), leaf({3 * H}, gen)};
+    auto gru_f = [fused](const std::vector<ag::Tensor>& v) {
+      return nn::gru_cell(v[0], v[1], v[2], v[3], v[4], v[5], fused);
+    };
+    CHECK(ag::gradcheck(gru_f, gru_in).ok);
+    CHECK(ag::gradgradcheck(gru_f, gru_in).ok);
+  }
   const std::vector<ag::Tensor> rnn_in{leaf({B, I}, gen), leaf({B, H}, gen), leaf({H, I}, gen), leaf({H, H}, gen)};
   auto rnn_f = [](const std::vector<ag::Tensor>& v) { return nn::rnn_cell(v[0], v[1], v[2], v[3]); };
   CHECK(ag::gradcheck(rnn_f, rnn_in).ok);
@@ -353,4 +358,39 @@ TEST_CASE("rnn: dropout between layers only in training, state dict round trip")
   other.eval();
   gru.eval();
   CHECK(other(x).output.to_vector<float>() == a);
+}
+
+TEST_CASE("rnn layers: the fused gate ops give the composed layer's values and gradients") {
+  ag::Generator gen(8);
+  for (const bool lstm : {true, false}) {
+    INFO((lstm ? "LSTM" : "GRU"));
+    nn::RNNOptions o = nn::RNNOptions(3, 4).num_layers(2).bidirectional(true).dtype(ag::f64);
+    std::shared_ptr<nn::RecurrentBase> a, b;
+    if (lstm) {
+      a = std::make_shared<nn::LSTM>(o, gen);
+      b = std::make_shared<nn::LSTM>(nn::RNNOptions(o).fused(false));
+    } else {
+      a = std::make_shared<nn::GRU>(o, gen);
+      b = std::make_shared<nn::GRU>(nn::RNNOptions(o).fused(false));
+    }
+    b->load_state_dict(a->state_dict());
+    const ag::Tensor x = rnd({5, 2, 3}, gen);
+    const ag::Tensor lengths = ag::tensor(std::vector<std::int64_t>{5, 3}, {2});
+    auto loss = [&](nn::RecurrentBase& m) {
+      ag::TensorList in{x, ag::Tensor()};
+      if (lstm) in.push_back(ag::Tensor());
+      in.push_back(lengths);
+      const ag::TensorList out = m.call(in);
+      return ag::sum(out[0] * out[0]) + ag::sum(out[1]);
+    };
+    const ag::Tensor la = loss(*a), lb = loss(*b);
+    CHECK(la.item() == doctest::Approx(lb.item()).epsilon(1e-13));
+    la.backward();
+    lb.backward();
+    const auto pa = a->parameters(), pb = b->parameters();
+    for (std::size_t i = 0; i < pa.size(); ++i) {
+      const Vec ga = pa[i].grad().to_vector<double>(), gb = pb[i].grad().to_vector<double>();
+      for (std::size_t k = 0; k < ga.size(); ++k) CHECK(ga[k] == doctest::Approx(gb[k]).epsilon(1e-12));
+    }
+  }
 }

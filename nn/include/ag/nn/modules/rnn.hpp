@@ -30,13 +30,15 @@ enum class RNNNonlinearity { tanh, relu };
 Tensor rnn_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh,
                 const Tensor& b_ih = {}, const Tensor& b_hh = {}, RNNNonlinearity act = RNNNonlinearity::tanh);
 // [i, f, g, o] = x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh; c' = σ(f)·c + σ(i)·tanh(g); h' = σ(o)·tanh(c').
-// Returns (h', c').
+// Returns (h', c'). fused: the gate math as one ag::lstm_gates node (same values to rounding);
+// false: composed of elementwise ops (the reference the fused op is checked against).
 std::pair<Tensor, Tensor> lstm_cell(const Tensor& x, const Tensor& h, const Tensor& c, const Tensor& w_ih,
-                                    const Tensor& w_hh, const Tensor& b_ih = {}, const Tensor& b_hh = {});
+                                    const Tensor& w_hh, const Tensor& b_ih = {}, const Tensor& b_hh = {},
+                                    bool fused = true);
 // r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r·h_n), h' = (1 - z)·n + z·h, where
 // [x_r, x_z, x_n] = x·W_ihᵀ + b_ih and [h_r, h_z, h_n] = h·W_hhᵀ + b_hh.
 Tensor gru_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh,
-                const Tensor& b_ih = {}, const Tensor& b_hh = {});
+                const Tensor& b_ih = {}, const Tensor& b_hh = {}, bool fused = true);
 
 // ---- cells ---------------------------------------------------------------------------------------
 // x [B, in] or [in] (unbatched); a missing state is zeros. Parameters: weight_ih, weight_hh,
@@ -52,6 +54,9 @@ class RNNCellBase : public Module {
   const Tensor& bias_hh() const { return b_hh_; }
   std::size_t num_inputs() const override { return 0; }  // x, then the state (optional)
   std::string describe() const override;                 // "LSTMCell(3, 8)"
+  // LSTM and GRU: gate math as one fused node per step (default) or composed of elementwise ops.
+  void set_fused(bool fused) { fused_ = fused; }
+  bool fused() const { return fused_; }
 
  protected:
   RNNCellBase(std::size_t input_size, std::size_t hidden_size, std::size_t gates, bool bias, Generator& gen,
@@ -61,6 +66,7 @@ class RNNCellBase : public Module {
 
   std::size_t input_size_, hidden_size_;
   Tensor w_ih_, w_hh_, b_ih_, b_hh_;
+  bool fused_ = true;
 };
 
 // (x, h) -> h'
@@ -121,6 +127,7 @@ struct RNNOptions {
   AG_NN_OPTION(bool, bidirectional)  // y [..., 2·H]: forward then reverse direction
   AG_NN_OPTION(RNNNonlinearity, nonlinearity)  // RNN only
   AG_NN_OPTION(DType, dtype)
+  AG_NN_OPTION(bool, fused)  // LSTM, GRU: gate math as one node per step (ag::lstm_gates / gru_gates)
 #undef AG_NN_OPTION
  private:
   std::size_t input_size_, hidden_size_, num_layers_ = 1;
@@ -129,6 +136,7 @@ struct RNNOptions {
   bool bidirectional_ = false;
   RNNNonlinearity nonlinearity_ = RNNNonlinearity::tanh;
   DType dtype_ = f32;
+  bool fused_ = true;
 };
 using LSTMOptions = RNNOptions;
 using GRUOptions = RNNOptions;
