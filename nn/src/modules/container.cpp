@@ -62,10 +62,12 @@ Tensor checkpoint_sequential(Sequential& seq, std::size_t segments, const Tensor
     std::vector<Tensor> params, buffers;
     CheckpointOptions options;
     for (std::size_t i = first; i < last; ++i) {
-      const Module& m = *seq[i];
+      Module& m = *seq[i];
       for (const Tensor& p : m.trainable_parameters()) params.push_back(p);
       for (const Tensor& b : m.buffers()) buffers.push_back(b);
-      for (const auto& [name, sub] : m.named_modules())
+      std::vector<Module*> all = {&m};  // the layer and its descendants
+      for (const auto& [name, sub] : m.named_modules()) all.push_back(sub);
+      for (Module* sub : all)
         if (auto* d = dynamic_cast<Dropout*>(sub)) options.generators.push_back(&d->generator());
     }
     // The first call is the forward; later ones are replays, which must not update the buffers again.
