@@ -155,6 +155,22 @@ inline bool cover(const char* op) {
   return true;
 }
 
+// Every row, by its test name, for suites that run another check over the whole table (the
+// functional transforms' jvp against jacobian·t). The row is built when asked for.
+struct RegisteredRow {
+  std::string name;
+  Row (*make)();
+};
+inline std::vector<RegisteredRow>& registered_rows() {
+  static std::vector<RegisteredRow> rows;
+  return rows;
+}
+inline bool register_row(const char* op, const char* name, Row (*make)()) {
+  cover(op);
+  registered_rows().push_back({name, make});
+  return true;
+}
+
 // A float64 tensor with the given values (index arrays, masks); never differentiated.
 inline ag::Tensor values(std::vector<double> v, const ag::Shape& s) {
   xt::xarray<double> a = xt::xarray<double>::from_shape(s);
@@ -167,9 +183,12 @@ inline ag::Tensor values(std::vector<double> v, const ag::Shape& s) {
 #define GCT_CAT2_(a, b) a##b
 #define GCT_CAT_(a, b) GCT_CAT2_(a, b)
 // One TEST_CASE named "gradcheck <op>: <label>" running the row built by the trailing expression.
-#define GRADCHECK_ROW(op, label, ...)                                                    \
-  static const bool GCT_CAT_(gct_row_registered_, __COUNTER__) = ::gct::cover(#op);    \
-  TEST_CASE("gradcheck " #op ": " label) { ::gct::run("gradcheck " #op ": " label, __VA_ARGS__); }
+#define GRADCHECK_ROW(op, label, ...) GCT_ROW_(op, label, GCT_CAT_(gct_row_, __COUNTER__), __VA_ARGS__)
+#define GCT_ROW_(op, label, id, ...)                                                                 \
+  static ::gct::Row GCT_CAT_(id, _make)() { return __VA_ARGS__; }                                  \
+  static const bool GCT_CAT_(id, _registered) =                                                      \
+      ::gct::register_row(#op, "gradcheck " #op ": " label, &GCT_CAT_(id, _make));                  \
+  TEST_CASE("gradcheck " #op ": " label) { ::gct::run("gradcheck " #op ": " label, GCT_CAT_(id, _make)()); }
 
 // Row bodies shared by the family tables.
 // A binary op on inputs a, b [2,3]; c [2,1]; d [3]; e 0-d: same shapes, broadcast both ways, 0-d.

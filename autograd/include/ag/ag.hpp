@@ -1,11 +1,13 @@
 #pragma once
 // Everything in the autograd core: tensors, the tape and its extension API, ops, random numbers,
-// formatting, graph views, the profiler and the gradient checker (ag/doctest_gradcheck.hpp, which
-// needs doctest, is the one header left out).
+// formatting, functional transforms and checkpointing, graph views, the profiler and the gradient
+// checker (ag/doctest_gradcheck.hpp, which needs doctest, is the one header left out).
 #include "ag/autograd.hpp"
 #include "ag/blas.hpp"
+#include "ag/checkpoint.hpp"
 #include "ag/errors.hpp"
 #include "ag/format.hpp"
+#include "ag/functional.hpp"
 #include "ag/gradcheck.hpp"
 #include "ag/graph.hpp"
 #include "ag/ops.hpp"

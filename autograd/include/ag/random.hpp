@@ -28,6 +28,11 @@ class Generator {
 
 Generator& default_generator();       // this thread's global generator
 void manual_seed(std::uint64_t seed);  // seeds it
+// A Generator is a value: a copy is a snapshot of its whole state (engine and the spare normal of
+// Box-Muller), and assigning it back replays the same draws. These do that for the global one:
+//   ag::Generator s = ag::get_rng_state();  ... draws ...;  ag::set_rng_state(s);  // same draws again
+Generator get_rng_state();
+void set_rng_state(const Generator& state);
 
 Tensor rand(const Shape& shape, Generator& gen, DType dtype = f32);   // U[0, 1)
 Tensor randn(const Shape& shape, Generator& gen, DType dtype = f32);  // N(0, 1)

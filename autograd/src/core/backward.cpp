@@ -70,6 +70,12 @@ struct Sweep {
   // ag::grad(): gradients captured for these tensors (leaves by impl, non-leaves by node)
   std::unordered_map<const TensorImpl*, Tensor>* capture_leaf = nullptr;
   std::unordered_map<const Node*, Tensor>* capture_node = nullptr;
+  // ag::grad() w.r.t. non-leaves only: a node recorded before every requested one (seq below
+  // min_seq) cannot lead to any of them, so the sweep stops there, and at the lowest requested
+  // node itself once its gradient is captured. It never runs the VJPs, hooks or releases of the
+  // history below the inputs (what the functional transforms rely on: their inputs are nodes
+  // recorded on top of the caller's graph, which may be mid-backward).
+  std::uint64_t min_seq = 0;
 };
 
 void accumulate_leaf(TensorImpl* leaf, Tensor g, const Sweep& s) {
@@ -129,6 +135,7 @@ void run(const Tensor* roots, const Tensor* seeds, std::size_t n_roots, const Sw
   auto send = [&](const Tensor& target, Tensor g) {
     TensorImpl* im = target.impl();
     if (Node* n = im->grad_fn.get()) {
+      if (n->seq < s.min_seq) return;
       if (!n->pending.defined()) {
         pending.push_back(im->grad_fn);
         std::push_heap(pending.begin(), pending.end(), later);
@@ -165,6 +172,7 @@ void run(const Tensor* roots, const Tensor* seeds, std::size_t n_roots, const Sw
       auto it = s.capture_node->find(n);
       if (it != s.capture_node->end()) it->second = sum_grads(std::move(it->second), g, s.create_graph);
     }
+    if (n->seq <= s.min_seq) continue;  // the lowest requested node: nothing below is needed
     if (n->released)
       throw GradError(fmt::format("backward: '{}' was already freed by an earlier backward; pass "
                                   "retain_graph=true to the first backward to go through the graph "
@@ -279,8 +287,10 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     std::optional<NoGradGuard> no_record;
     std::optional<EnableGradGuard> record_backward;
     if (create_graph) record_backward.emplace(); else no_record.emplace();
-    run(outputs.data(), seeds.data(), outputs.size(),
-        Sweep{retain_graph.value_or(create_graph), create_graph, false, &leaf, &node});
+    Sweep s{retain_graph.value_or(create_graph), create_graph, false, &leaf, &node};
+    if (leaf.empty())
+      for (const auto& [n, g] : node) s.min_seq = s.min_seq ? std::min(s.min_seq, n->seq) : n->seq;
+    run(outputs.data(), seeds.data(), outputs.size(), s);
   }
   std::vector<Tensor> out;
   out.reserve(inputs.size());

@@ -10,6 +10,10 @@
 
 namespace ag::detail {
 
+// The largest tape position recorded on (or seen by) this thread: every node recorded from now
+// on gets a larger seq (tape.cpp).
+std::uint64_t last_seq() noexcept;
+
 // ---- anomaly mode (debug.cpp) ----
 // > 0 while a VJP runs on this thread: its inner ops are not checked one by one (an intermediate
 // inf that the VJP masks is fine); the gradients it returns are.

@@ -36,6 +36,8 @@ Generator& default_generator() {
   return g;
 }
 void manual_seed(std::uint64_t seed) { default_generator().seed(seed); }
+Generator get_rng_state() { return default_generator(); }
+void set_rng_state(const Generator& state) { default_generator() = state; }
 
 namespace {
 template <class Draw> Tensor fill(const char* op, const Shape& shape, DType dtype, Draw draw) {

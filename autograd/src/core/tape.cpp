@@ -56,6 +56,8 @@ Tape& tape() {
 }
 }  // namespace
 
+std::uint64_t last_seq() noexcept { return recorded_ops; }
+
 std::atomic<unsigned> anomaly_state{0};
 thread_local TapeObserver* observer = nullptr;
 

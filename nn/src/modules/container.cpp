@@ -4,6 +4,10 @@
 
 #include <algorithm>
 #include <exception>
+#include <memory>
+
+#include "ag/checkpoint.hpp"
+#include "ag/nn/modules/dropout.hpp"
 
 #include <fmt/core.h>
 #include <fmt/format.h>
@@ -21,10 +25,11 @@ const std::shared_ptr<Module>& Sequential::operator[](std::size_t i) const {
   return children()[i].second;
 }
 
-Tensor Sequential::forward(const Tensor& x) {
-  Tensor h = x;
-  const auto& layers = children();
-  for (std::size_t i = 0; i < layers.size(); ++i) {
+namespace {
+// Layers [first, last) of a Sequential on h; errors name the failing layer, keeping their type.
+Tensor run_layers(const Sequential& seq, std::size_t first, std::size_t last, Tensor h) {
+  const auto& layers = seq.children();
+  for (std::size_t i = first; i < last; ++i) {
     Module& m = *layers[i].second;
     // Rethrow with the layer's position, keeping the exception type.
     auto where = [&](const std::exception& e) {
@@ -37,6 +42,52 @@ Tensor Sequential::forward(const Tensor& x) {
     } catch (const DtypeError& e) {
       throw DtypeError(where(e));
     }
+  }
+  return h;
+}
+}  // namespace
+
+Tensor Sequential::forward(const Tensor& x) { return run_layers(*this, 0, size(), x); }
+
+Tensor checkpoint_sequential(Sequential& seq, std::size_t segments, const Tensor& x) {
+  const std::size_t n = seq.size();
+  if (segments < 1 || segments > n)
+    throw ValueError(fmt::format("checkpoint_sequential: {} segments for a Sequential of {} layers (need 1 to {})",
+                                 segments, n, n));
+  Tensor h = x;
+  std::size_t first = 0;
+  for (std::size_t s = 0; s < segments; ++s) {
+    const std::size_t last = first + n / segments + (s < n % segments ? 1 : 0);
+    if (s + 1 == segments) return run_layers(seq, first, last, h);  // its activations are needed at once
+    std::vector<Tensor> params, buffers;
+    CheckpointOptions options;
+    for (std::size_t i = first; i < last; ++i) {
+      Module& m = *seq[i];
+      for (const Tensor& p : m.trainable_parameters()) params.push_back(p);
+      for (const Tensor& b : m.buffers()) buffers.push_back(b);
+      std::vector<Module*> all = {&m};  // the layer and its descendants
+      for (const auto& [name, sub] : m.named_modules()) all.push_back(sub);
+      for (Module* sub : all)
+        if (auto* d = dynamic_cast<Dropout*>(sub)) options.generators.push_back(&d->generator());
+    }
+    // The first call is the forward; later ones are replays, which must not update the buffers again.
+    auto calls = std::make_shared<std::size_t>(0);
+    auto segment = [&seq, first, last, buffers, calls](const Tensor& in) {
+      if ((*calls)++ == 0) return run_layers(seq, first, last, in);
+      std::vector<Tensor> saved;
+      for (const Tensor& b : buffers) saved.push_back(b.detach());
+      struct PutBack {
+        const std::vector<Tensor>& buffers;
+        const std::vector<Tensor>& saved;
+        ~PutBack() {
+          NoGradGuard no_record;
+          for (std::size_t i = 0; i < buffers.size(); ++i) Tensor(buffers[i]).copy_(saved[i]);
+        }
+      } put_back{buffers, saved};
+      return run_layers(seq, first, last, in);
+    };
+    h = checkpoint(segment, h, params, options);
+    first = last;
   }
   return h;
 }

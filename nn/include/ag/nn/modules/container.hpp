@@ -32,6 +32,16 @@ class Sequential : public Module {
   const std::shared_ptr<Module>& operator[](std::size_t i) const;  // IndexError when out of range
 };
 
+// Runs seq on x in `segments` consecutive runs of layers (sizes differing by at most one), each but
+// the last under ag::checkpoint: the tape keeps only the segments' boundary activations, and the
+// layers inside a segment run again during backward (about one more forward in all). With n
+// layers in k segments the tape holds about n/k + k layers' activations instead of n (least for
+// k ≈ √n). The segment's trainable parameters are the checkpoint's params; Dropout layers (on any
+// generator) draw the same masks in the replay, and buffers (running statistics) are put back
+// after each replay so that they are updated once, as without checkpointing. Gradients equal those
+// of seq(x) bit for bit. ValueError unless 1 <= segments <= seq.size().
+Tensor checkpoint_sequential(Sequential& seq, std::size_t segments, const Tensor& x);
+
 // A list of sub-modules registered as "0", "1", ... (their parameters, buffers, state and hooks
 // are the list's): iterate or index it in your own forward. It has no forward itself.
 class ModuleList : public Module {

@@ -19,6 +19,7 @@ class Dropout : public Module {
   std::string type_name() const override { return "Dropout"; }
   std::string describe() const override;
   double p() const { return p_; }
+  Generator& generator() { return gen(); }  // the generator it draws from (the global one by default)
 
  private:
   Generator& gen();
