@@ -5,6 +5,7 @@
 #include "ag/ops/activation.hpp"
 #include "ag/ops/broadcast.hpp"
 #include "ag/ops/compare.hpp"
+#include "ag/ops/conv.hpp"
 #include "ag/ops/elementwise.hpp"
 #include "ag/ops/indexing.hpp"
 #include "ag/ops/linalg.hpp"
