@@ -580,3 +580,53 @@ TEST_CASE("bad input: convolution ops (conv1d, conv2d, conv_transpose2d, unfold,
     before.check();
   }
 }
+
+TEST_CASE("bad input: pooling ops and pad name the op and the shape") {
+  const Tensor x = ag::ones({1, 2, 5, 5}, ag::f64, true);
+  const Tensor x1 = ag::ones({2, 3, 6}, ag::f64, true);
+  const Tensor u;
+  const std::string xs = "[1, 2, 5, 5]";
+  struct Row {
+    const char* what;
+    Kind kind;
+    std::function<void()> f;
+    std::vector<std::string> parts;
+  };
+  const std::vector<Row> rows = {
+      {"max_pool2d of a 2-D input", Kind::shape, [] { ag::max_pool2d(ag::ones({5, 5}, ag::f64), 2); }, {"max_pool2d", "[5, 5]"}},
+      {"max_pool2d of a 5-D input", Kind::shape, [] { ag::max_pool2d(ag::ones({1, 1, 1, 5, 5}, ag::f64), 2); }, {"max_pool2d", "[1, 1, 1, 5, 5]"}},
+      {"max_pool2d with a window larger than the input", Kind::shape, [&] { ag::max_pool2d(x, 6); }, {"max_pool2d", "larger", xs}},
+      {"max_pool2d with a dilated window larger than the padded input", Kind::shape, [&] { ag::max_pool2d(x, 2, 1, 1, 7); }, {"max_pool2d", "larger", xs}},
+      {"max_pool2d with stride 0", Kind::value, [&] { ag::max_pool2d(x, 2, 0); }, {"max_pool2d", "stride", xs}},
+      {"max_pool2d with a negative stride", Kind::value, [&] { ag::max_pool2d(x, 2, {1, -1}); }, {"max_pool2d", "stride", xs}},
+      {"max_pool2d with kernel 0", Kind::value, [&] { ag::max_pool2d(x, 0); }, {"max_pool2d", "kernel_size", xs}},
+      {"max_pool2d with padding over half the kernel", Kind::value, [&] { ag::max_pool2d(x, 2, 2, 2); }, {"max_pool2d", "padding", xs}},
+      {"max_pool2d with dilation 0", Kind::value, [&] { ag::max_pool2d(x, 2, 2, 0, 0); }, {"max_pool2d", "dilation", xs}},
+      {"max_pool2d of an integer tensor", Kind::dtype, [] { ag::max_pool2d(ag::zeros({1, 1, 2, 2}, ag::i64), 2); }, {"max_pool2d"}},
+      {"max_pool2d of an undefined tensor", Kind::value, [&] { ag::max_pool2d(u, 2); }, {"max_pool2d", "undefined"}},
+      {"max_pool1d of a 4-D input", Kind::shape, [&] { ag::max_pool1d(x, 2); }, {"max_pool1d", xs}},
+      {"max_pool1d with stride 0", Kind::value, [&] { ag::max_pool1d(x1, 2, 0); }, {"max_pool1d", "stride", "[2, 3, 6]"}},
+      {"avg_pool2d with a window larger than the input", Kind::shape, [&] { ag::avg_pool2d(x, {2, 7}); }, {"avg_pool2d", "larger", xs}},
+      {"avg_pool2d with stride 0", Kind::value, [&] { ag::avg_pool2d(x, 2, 0); }, {"avg_pool2d", "stride", xs}},
+      {"avg_pool2d with negative padding", Kind::value, [&] { ag::avg_pool2d(x, 2, 2, -1); }, {"avg_pool2d", "padding", xs}},
+      {"avg_pool1d of a 2-D input window larger", Kind::shape, [] { ag::avg_pool1d(ag::ones({3, 2}, ag::f64), 3); }, {"avg_pool1d", "larger", "[3, 2]"}},
+      {"avg_pool1d of a 1-D input", Kind::shape, [] { ag::avg_pool1d(ag::ones({4}, ag::f64), 2); }, {"avg_pool1d", "[4]"}},
+      {"adaptive_avg_pool2d to size 0", Kind::value, [&] { ag::adaptive_avg_pool2d(x, {0, 2}); }, {"adaptive_avg_pool2d", "output_size", xs}},
+      {"adaptive_avg_pool2d of an empty image", Kind::shape, [] { ag::adaptive_avg_pool2d(ag::ones({1, 2, 0, 3}, ag::f64), 1); }, {"adaptive_avg_pool2d", "[1, 2, 0, 3]"}},
+      {"adaptive_avg_pool2d of a 2-D input", Kind::shape, [] { ag::adaptive_avg_pool2d(ag::ones({3, 3}, ag::f64), 1); }, {"adaptive_avg_pool2d", "[3, 3]"}},
+      {"pad with an odd-length list", Kind::value, [&] { ag::pad(x, {1, 1, 1}); }, {"pad", "[1, 1, 1]", xs}},
+      {"pad of more axes than x has", Kind::value, [&] { ag::pad(x1, {1, 1, 1, 1, 1, 1, 1, 1}); }, {"pad", "[2, 3, 6]"}},
+      {"pad cropping below size 0", Kind::shape, [&] { ag::pad(x, {-3, -3}); }, {"pad", xs, "-1"}},
+      {"pad with an unknown mode", Kind::value, [&] { ag::pad(x, {1, 1}, "mirror"); }, {"pad", "\"mirror\"", xs}},
+      {"pad reflect as wide as the axis", Kind::shape, [&] { ag::pad(x, {5, 0}, "reflect"); }, {"pad", "reflect", xs}},
+      {"pad circular wider than the axis", Kind::shape, [&] { ag::pad(x, {0, 6}, "circular"); }, {"pad", "circular", xs}},
+      {"pad reflect with a negative pad", Kind::value, [&] { ag::pad(x, {-1, 0}, "reflect"); }, {"pad", "reflect", xs}},
+      {"pad of an undefined tensor", Kind::value, [&] { ag::pad(u, {1, 1}); }, {"pad", "undefined"}},
+  };
+  for (const Row& r : rows) {
+    INFO(std::string(r.what));
+    const Unchanged before({x, x1});
+    check_parts(expect_error(r.kind, r.f), r.parts);
+    before.check();
+  }
+}

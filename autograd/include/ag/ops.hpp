@@ -10,6 +10,7 @@
 #include "ag/ops/indexing.hpp"
 #include "ag/ops/linalg.hpp"
 #include "ag/ops/norm.hpp"
+#include "ag/ops/pool.hpp"
 #include "ag/ops/reduce.hpp"
 #include "ag/ops/shape.hpp"
 #include "ag/ops/softmax.hpp"
