@@ -520,3 +520,113 @@ TEST_CASE("bad input: the special, scan and misc ops (erf .. masked_fill) raise 
     before.check();
   }
 }
+
+TEST_CASE("bad input: convolution ops (conv1d, conv2d, conv_transpose2d, unfold, fold) name the op and every shape") {
+  const Tensor x = ag::ones({1, 3, 5, 5}, ag::f64, true);
+  const Tensor w = ag::ones({4, 3, 3, 3}, ag::f64, true);
+  const Tensor b = ag::ones({4}, ag::f64, true);
+  const Tensor x1 = ag::ones({2, 3, 7}, ag::f64, true);
+  const Tensor w1 = ag::ones({4, 3, 2}, ag::f64, true);
+  const Tensor u;  // undefined
+  const std::string xs = "[1, 3, 5, 5]", ws = "[4, 3, 3, 3]", bs = "[4]";
+  struct Row {
+    const char* what;
+    Kind kind;
+    std::function<void()> f;
+    std::vector<std::string> parts;
+  };
+  const std::vector<Row> rows = {
+      {"conv2d of a 2-D input", Kind::shape, [&] { ag::conv2d(ag::ones({3, 5}, ag::f64), w); }, {"conv2d", "[3, 5]", ws}},
+      {"conv2d of a 5-D input", Kind::shape, [&] { ag::conv2d(ag::ones({1, 1, 3, 5, 5}, ag::f64), w); }, {"conv2d", "[1, 1, 3, 5, 5]", ws}},
+      {"conv2d with a 3-D weight", Kind::shape, [&] { ag::conv2d(x, ag::ones({4, 3, 3}, ag::f64)); }, {"conv2d", xs, "[4, 3, 3]"}},
+      {"conv2d with a channel mismatch", Kind::shape, [&] { ag::conv2d(x, ag::ones({4, 2, 3, 3}, ag::f64)); }, {"conv2d", xs, "[4, 2, 3, 3]", "3 channels"}},
+      {"conv2d with groups not dividing the input channels", Kind::shape, [&] { ag::conv2d(x, ag::ones({4, 1, 3, 3}, ag::f64), {}, 1, 0, 1, 2); }, {"conv2d", "groups = 2", xs, "[4, 1, 3, 3]"}},
+      {"conv2d with groups not dividing the output channels", Kind::shape, [&] { ag::conv2d(ag::ones({1, 4, 5, 5}, ag::f64), ag::ones({3, 2, 3, 3}, ag::f64), {}, 1, 0, 1, 2); }, {"conv2d", "groups = 2", "[1, 4, 5, 5]", "[3, 2, 3, 3]"}},
+      {"conv2d with groups 0", Kind::value, [&] { ag::conv2d(x, w, b, 1, 0, 1, 0); }, {"conv2d", "groups", xs, ws, bs}},
+      {"conv2d with a kernel larger than the input", Kind::shape, [&] { ag::conv2d(ag::ones({1, 3, 2, 2}, ag::f64), w); }, {"conv2d", "larger than the padded input", "[1, 3, 2, 2]", ws}},
+      {"conv2d with a dilated kernel larger than the padded input", Kind::shape, [&] { ag::conv2d(x, w, b, 1, 1, 4); }, {"conv2d", "larger than the padded input", xs, ws, bs}},
+      {"conv2d with stride 0", Kind::value, [&] { ag::conv2d(x, w, b, 0); }, {"conv2d", "stride", xs, ws, bs}},
+      {"conv2d with a negative stride", Kind::value, [&] { ag::conv2d(x, w, b, {1, -2}); }, {"conv2d", "stride", "(1, -2)", xs, ws}},
+      {"conv2d with dilation 0", Kind::value, [&] { ag::conv2d(x, w, b, 1, 0, 0); }, {"conv2d", "dilation", xs, ws}},
+      {"conv2d with negative padding", Kind::value, [&] { ag::conv2d(x, w, b, 1, -1); }, {"conv2d", "padding", xs, ws}},
+      {"conv2d \"same\" with stride 2", Kind::value, [&] { ag::conv2d(x, w, b, 2, "same"); }, {"conv2d", "\"same\"", "stride", xs, ws}},
+      {"conv2d with an unknown padding string", Kind::value, [&] { ag::conv2d(x, w, b, 1, "full"); }, {"conv2d", "\"full\"", xs, ws}},
+      {"conv2d with a bias of the wrong length", Kind::shape, [&] { ag::conv2d(x, w, ag::ones({3}, ag::f64)); }, {"conv2d", "bias", "[3]", xs, ws}},
+      {"conv2d with mixed dtypes", Kind::dtype, [&] { ag::conv2d(x, ag::ones({4, 3, 3, 3})); }, {"conv2d", "float32", "float64"}},
+      {"conv2d of an undefined input", Kind::value, [&] { ag::conv2d(u, w); }, {"conv2d", "undefined"}},
+      {"conv2d with an undefined weight", Kind::value, [&] { ag::conv2d(x, u); }, {"conv2d", "undefined"}},
+      {"conv1d of a 4-D input", Kind::shape, [&] { ag::conv1d(x, w1); }, {"conv1d", xs, "[4, 3, 2]"}},
+      {"conv1d with a channel mismatch", Kind::shape, [&] { ag::conv1d(ag::ones({2, 2, 7}, ag::f64), w1); }, {"conv1d", "[2, 2, 7]", "[4, 3, 2]"}},
+      {"conv1d with a kernel larger than the input", Kind::shape, [&] { ag::conv1d(ag::ones({2, 3, 1}, ag::f64), w1); }, {"conv1d", "larger", "[2, 3, 1]", "[4, 3, 2]"}},
+      {"conv1d with stride 0", Kind::value, [&] { ag::conv1d(x1, w1, {}, 0); }, {"conv1d", "stride", "[2, 3, 7]", "[4, 3, 2]"}},
+      {"conv1d \"same\" with stride 3", Kind::value, [&] { ag::conv1d(x1, w1, {}, ag::Conv1dOptions().stride(3).padding("same")); }, {"conv1d", "\"same\"", "[2, 3, 7]"}},
+      {"conv_transpose2d with a channel mismatch", Kind::shape, [&] { ag::conv_transpose2d(x, ag::ones({4, 3, 3, 3}, ag::f64)); }, {"conv_transpose2d", xs, ws}},
+      {"conv_transpose2d with groups not dividing the channels", Kind::shape, [&] { ag::conv_transpose2d(x, ag::ones({3, 1, 3, 3}, ag::f64), {}, 1, 0, 0, 2); }, {"conv_transpose2d", "groups = 2", xs}},
+      {"conv_transpose2d with output_padding >= stride and dilation", Kind::value, [&] { ag::conv_transpose2d(x, ag::ones({3, 2, 3, 3}, ag::f64), {}, 2, 0, 2); }, {"conv_transpose2d", "output_padding", xs, "[3, 2, 3, 3]"}},
+      {"conv_transpose2d with stride 0", Kind::value, [&] { ag::conv_transpose2d(x, ag::ones({3, 2, 3, 3}, ag::f64), {}, 0); }, {"conv_transpose2d", "stride", xs}},
+      {"conv_transpose2d with padding trimming everything", Kind::shape, [&] { ag::conv_transpose2d(ag::ones({1, 3, 1, 1}, ag::f64), ag::ones({3, 2, 1, 1}, ag::f64), {}, 1, 1); }, {"conv_transpose2d", "[1, 3, 1, 1]", "[3, 2, 1, 1]"}},
+      {"conv_transpose2d with a bias of the wrong length", Kind::shape, [&] { ag::conv_transpose2d(x, ag::ones({3, 2, 3, 3}, ag::f64), ag::ones({3}, ag::f64)); }, {"conv_transpose2d", "bias", "[3]", xs}},
+      {"unfold of a 2-D input", Kind::shape, [&] { ag::unfold(ag::ones({5, 5}, ag::f64), 2); }, {"unfold", "[5, 5]"}},
+      {"unfold with a kernel larger than the padded input", Kind::shape, [&] { ag::unfold(x, 6); }, {"unfold", "larger", xs}},
+      {"unfold with stride 0", Kind::value, [&] { ag::unfold(x, 2, 1, 0, 0); }, {"unfold", "stride", xs}},
+      {"fold with rows not a multiple of the kernel", Kind::shape, [&] { ag::fold(ag::ones({1, 5, 4}, ag::f64), {3, 3}, 2); }, {"fold", "[1, 5, 4]", "rows"}},
+      {"fold with the wrong number of blocks", Kind::shape, [&] { ag::fold(ag::ones({1, 4, 5}, ag::f64), {3, 3}, 2); }, {"fold", "[1, 4, 5]", "blocks"}},
+      {"fold of a 4-D input", Kind::shape, [&] { ag::fold(x, {3, 3}, 2); }, {"fold", xs}},
+  };
+  for (const Row& r : rows) {
+    INFO(std::string(r.what));
+    const Unchanged before({x, w, b, x1, w1});
+    check_parts(expect_error(r.kind, r.f), r.parts);
+    before.check();
+  }
+}
+
+TEST_CASE("bad input: pooling ops and pad name the op and the shape") {
+  const Tensor x = ag::ones({1, 2, 5, 5}, ag::f64, true);
+  const Tensor x1 = ag::ones({2, 3, 6}, ag::f64, true);
+  const Tensor u;
+  const std::string xs = "[1, 2, 5, 5]";
+  struct Row {
+    const char* what;
+    Kind kind;
+    std::function<void()> f;
+    std::vector<std::string> parts;
+  };
+  const std::vector<Row> rows = {
+      {"max_pool2d of a 2-D input", Kind::shape, [] { ag::max_pool2d(ag::ones({5, 5}, ag::f64), 2); }, {"max_pool2d", "[5, 5]"}},
+      {"max_pool2d of a 5-D input", Kind::shape, [] { ag::max_pool2d(ag::ones({1, 1, 1, 5, 5}, ag::f64), 2); }, {"max_pool2d", "[1, 1, 1, 5, 5]"}},
+      {"max_pool2d with a window larger than the input", Kind::shape, [&] { ag::max_pool2d(x, 6); }, {"max_pool2d", "larger", xs}},
+      {"max_pool2d with a dilated window larger than the padded input", Kind::shape, [&] { ag::max_pool2d(x, 2, 1, 1, 7); }, {"max_pool2d", "larger", xs}},
+      {"max_pool2d with stride 0", Kind::value, [&] { ag::max_pool2d(x, 2, 0); }, {"max_pool2d", "stride", xs}},
+      {"max_pool2d with a negative stride", Kind::value, [&] { ag::max_pool2d(x, 2, {1, -1}); }, {"max_pool2d", "stride", xs}},
+      {"max_pool2d with kernel 0", Kind::value, [&] { ag::max_pool2d(x, 0); }, {"max_pool2d", "kernel_size", xs}},
+      {"max_pool2d with padding over half the kernel", Kind::value, [&] { ag::max_pool2d(x, 2, 2, 2); }, {"max_pool2d", "padding", xs}},
+      {"max_pool2d with dilation 0", Kind::value, [&] { ag::max_pool2d(x, 2, 2, 0, 0); }, {"max_pool2d", "dilation", xs}},
+      {"max_pool2d of an integer tensor", Kind::dtype, [] { ag::max_pool2d(ag::zeros({1, 1, 2, 2}, ag::i64), 2); }, {"max_pool2d"}},
+      {"max_pool2d of an undefined tensor", Kind::value, [&] { ag::max_pool2d(u, 2); }, {"max_pool2d", "undefined"}},
+      {"max_pool1d of a 4-D input", Kind::shape, [&] { ag::max_pool1d(x, 2); }, {"max_pool1d", xs}},
+      {"max_pool1d with stride 0", Kind::value, [&] { ag::max_pool1d(x1, 2, 0); }, {"max_pool1d", "stride", "[2, 3, 6]"}},
+      {"avg_pool2d with a window larger than the input", Kind::shape, [&] { ag::avg_pool2d(x, {2, 7}); }, {"avg_pool2d", "larger", xs}},
+      {"avg_pool2d with stride 0", Kind::value, [&] { ag::avg_pool2d(x, 2, 0); }, {"avg_pool2d", "stride", xs}},
+      {"avg_pool2d with negative padding", Kind::value, [&] { ag::avg_pool2d(x, 2, 2, -1); }, {"avg_pool2d", "padding", xs}},
+      {"avg_pool1d of a 2-D input window larger", Kind::shape, [] { ag::avg_pool1d(ag::ones({3, 2}, ag::f64), 3); }, {"avg_pool1d", "larger", "[3, 2]"}},
+      {"avg_pool1d of a 1-D input", Kind::shape, [] { ag::avg_pool1d(ag::ones({4}, ag::f64), 2); }, {"avg_pool1d", "[4]"}},
+      {"adaptive_avg_pool2d to size 0", Kind::value, [&] { ag::adaptive_avg_pool2d(x, {0, 2}); }, {"adaptive_avg_pool2d", "output_size", xs}},
+      {"adaptive_avg_pool2d of an empty image", Kind::shape, [] { ag::adaptive_avg_pool2d(ag::ones({1, 2, 0, 3}, ag::f64), 1); }, {"adaptive_avg_pool2d", "[1, 2, 0, 3]"}},
+      {"adaptive_avg_pool2d of a 2-D input", Kind::shape, [] { ag::adaptive_avg_pool2d(ag::ones({3, 3}, ag::f64), 1); }, {"adaptive_avg_pool2d", "[3, 3]"}},
+      {"pad with an odd-length list", Kind::value, [&] { ag::pad(x, {1, 1, 1}); }, {"pad", "[1, 1, 1]", xs}},
+      {"pad of more axes than x has", Kind::value, [&] { ag::pad(x1, {1, 1, 1, 1, 1, 1, 1, 1}); }, {"pad", "[2, 3, 6]"}},
+      {"pad cropping below size 0", Kind::shape, [&] { ag::pad(x, {-3, -3}); }, {"pad", xs, "-1"}},
+      {"pad with an unknown mode", Kind::value, [&] { ag::pad(x, {1, 1}, "mirror"); }, {"pad", "\"mirror\"", xs}},
+      {"pad reflect as wide as the axis", Kind::shape, [&] { ag::pad(x, {5, 0}, "reflect"); }, {"pad", "reflect", xs}},
+      {"pad circular wider than the axis", Kind::shape, [&] { ag::pad(x, {0, 6}, "circular"); }, {"pad", "circular", xs}},
+      {"pad reflect with a negative pad", Kind::value, [&] { ag::pad(x, {-1, 0}, "reflect"); }, {"pad", "reflect", xs}},
+      {"pad of an undefined tensor", Kind::value, [&] { ag::pad(u, {1, 1}); }, {"pad", "undefined"}},
+  };
+  for (const Row& r : rows) {
+    INFO(std::string(r.what));
+    const Unchanged before({x, x1});
+    check_parts(expect_error(r.kind, r.f), r.parts);
+    before.check();
+  }
+}

@@ -22,6 +22,13 @@ GRADCHECK_ROW(unsqueeze, "front, back, 0-d",
 GRADCHECK_ROW(flatten, "all, a range, 0-d",
               row([](const Ts& x) -> Ts { return {ag::flatten(x[0]), ag::flatten(x[0], 1), ag::flatten(x[1])}; },
                   {any({2, 3, 2}), any({})}));
+GRADCHECK_ROW(pad, "constant (last axis, last two, with a crop), reflect, replicate, circular",
+              row([](const Ts& x) -> Ts {
+                    return {ag::pad(x[0], {1, 2}), ag::pad(x[0], {0, 1, 2, 0}, "constant", 0.5), ag::pad(x[0], {-1, 1, 1, -1}),
+                            ag::pad(x[0], {2, 1, 1, 1}, "reflect"), ag::pad(x[0], {1, 2}, "replicate"),
+                            ag::pad(x[0], {3, 1, 0, 2}, "circular")};
+                  },
+                  {any({2, 3, 3})}));
 GRADCHECK_ROW(concat, "axis 0 and 1, three inputs",
               row([](const Ts& x) -> Ts { return {ag::concat({x[0], x[1]}, 0), ag::concat({x[0], x[2], x[0]}, -1)}; },
                   {any({2, 3}), any({1, 3}), any({2, 1})}));

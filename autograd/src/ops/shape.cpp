@@ -296,4 +296,114 @@ Tensor select(const Tensor& x, int axis_in, std::ptrdiff_t index) {
   return reshape(row, detail::signed_shape(xs));
 }
 
+// ---- pad -------------------------------------------------------------------------------------------------
+namespace {
+
+// x padded with `fill` (constant mode): before[d]/after[d] positions added (or removed, when
+// negative) at each end of axis d. The overlap of x and the output is copied row by row.
+Tensor constant_pad(const Tensor& x, const Shape& xs, const Shape& os, const std::vector<std::ptrdiff_t>& before,
+                    double value) {
+  return detail::dispatch_all(x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    Tensor r = detail::empty_tensor<T>(os);
+    T* pr = detail::data<T>(r);
+    const T* px = detail::data<T>(x);
+    const std::size_t nd = xs.size();
+    std::fill(pr, pr + detail::prod(os), static_cast<T>(value));
+    // per axis, the source positions that land inside the output: [lo, hi)
+    std::vector<std::ptrdiff_t> lo(nd), hi(nd);
+    for (std::size_t d = 0; d < nd; ++d) {
+      lo[d] = std::max<std::ptrdiff_t>(0, -before[d]);
+      hi[d] = std::min<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(xs[d]), static_cast<std::ptrdiff_t>(os[d]) - before[d]);
+      if (hi[d] <= lo[d]) return r;  // nothing of x survives
+    }
+    std::vector<std::ptrdiff_t> xst(nd), ost(nd);  // row-major strides
+    for (std::size_t d = nd, a = 1, b = 1; d-- > 0; a *= xs[d], b *= os[d]) {
+      xst[d] = static_cast<std::ptrdiff_t>(a);
+      ost[d] = static_cast<std::ptrdiff_t>(b);
+    }
+    std::vector<std::ptrdiff_t> idx(lo.begin(), lo.end());  // source multi-index over the outer axes
+    const std::ptrdiff_t run = hi[nd - 1] - lo[nd - 1];
+    while (true) {
+      std::ptrdiff_t xo = 0, oo = 0;
+      for (std::size_t d = 0; d < nd; ++d) {
+        xo += idx[d] * xst[d];
+        oo += (idx[d] + before[d]) * ost[d];
+      }
+      std::copy(px + xo, px + xo + run, pr + oo);
+      std::size_t d = nd - 1;
+      while (d-- > 0) {  // next row: carry through the outer axes
+        if (++idx[d] < hi[d]) break;
+        idx[d] = lo[d];
+      }
+      if (d == std::size_t(-1)) break;
+    }
+    return r;
+  });
+}
+
+}  // namespace
+
+Tensor pad(const Tensor& x, const std::vector<std::ptrdiff_t>& pads, const std::string& mode, double value) {
+  OpScope mark("pad");
+  detail::require_defined("pad", x);
+  const Shape xs = x.shape();
+  const std::size_t nd = xs.size();
+  if (pads.size() % 2 != 0)
+    throw ValueError(fmt::format("pad: [{}] has an odd length; give (before, after) pairs from the last axis of {}",
+                                 fmt::join(pads, ", "), shape_str(xs)));
+  if (pads.size() > 2 * nd)
+    throw ValueError(fmt::format("pad: [{}] pads {} axes but {} has {}", fmt::join(pads, ", "), pads.size() / 2,
+                                 shape_str(xs), nd));
+  std::vector<std::ptrdiff_t> before(nd, 0), after(nd, 0);
+  for (std::size_t k = 0; k < pads.size() / 2; ++k) {  // pair k pads axis nd-1-k
+    before[nd - 1 - k] = pads[2 * k];
+    after[nd - 1 - k] = pads[2 * k + 1];
+  }
+  Shape os(nd);
+  for (std::size_t d = 0; d < nd; ++d) {
+    const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(xs[d]) + before[d] + after[d];
+    if (n < 0)
+      throw ShapeError(fmt::format("pad: axis {} of {} padded by ({}, {}) would have size {}", d, shape_str(xs), before[d],
+                                   after[d], n));
+    os[d] = static_cast<std::size_t>(n);
+  }
+  numel(os, "pad");
+  const bool none = std::all_of(pads.begin(), pads.end(), [](std::ptrdiff_t p) { return p == 0; });
+  if (mode == "constant") {
+    if (none) return x;
+    Tensor y = constant_pad(x, xs, os, before, value);
+    std::vector<std::ptrdiff_t> back(pads.size());
+    for (std::size_t i = 0; i < pads.size(); ++i) back[i] = -pads[i];
+    return record("pad", {x}, std::move(y), [back](const VjpContext&, const Tensor& g) -> Grads {
+      return {pad(g, back, "constant", 0.0)};  // the adjoint of padding is cropping
+    });
+  }
+  if (mode != "reflect" && mode != "replicate" && mode != "circular")
+    throw ValueError(fmt::format("pad: mode \"{}\" is not \"constant\", \"reflect\", \"replicate\" or \"circular\" (x {})",
+                                 mode, shape_str(xs)));
+  Tensor y = x;
+  for (std::size_t d = 0; d < nd; ++d) {
+    const std::ptrdiff_t b = before[d], a = after[d], n = static_cast<std::ptrdiff_t>(xs[d]);
+    if (b == 0 && a == 0) continue;
+    if (b < 0 || a < 0)
+      throw ValueError(fmt::format("pad: mode \"{}\" needs pads >= 0, got ({}, {}) for axis {} of {}", mode, b, a, d,
+                                   shape_str(xs)));
+    const std::ptrdiff_t limit = mode == "reflect" ? n - 1 : mode == "circular" ? n : (n > 0 ? b + a : 0);
+    if (b > limit || a > limit)
+      throw ShapeError(fmt::format("pad: mode \"{}\" pads axis {} of {} by ({}, {}), more than {} allows", mode, d,
+                                   shape_str(xs), b, a, mode == "reflect" ? "size - 1" : "its size"));
+    std::vector<std::size_t> idx(os[d]);
+    for (std::ptrdiff_t o = 0; o < static_cast<std::ptrdiff_t>(os[d]); ++o) {
+      std::ptrdiff_t i = o - b;  // the source position, mapped into [0, n)
+      if (mode == "reflect") i = i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i;
+      else if (mode == "replicate") i = std::min(std::max<std::ptrdiff_t>(i, 0), n - 1);
+      else i = ((i % n) + n) % n;
+      idx[static_cast<std::size_t>(o)] = static_cast<std::size_t>(i);
+    }
+    y = index_select(y, static_cast<int>(d), idx);
+  }
+  return y;
+}
+
 }  // namespace ag

@@ -1,5 +1,5 @@
 // Shape ops (ag/ops/shape.hpp): reshape, permute/transpose, squeeze/unsqueeze/flatten/expand,
-// concat, stack, split, slice and select: values and gradients.
+// concat, stack, split, slice, select and pad: values and gradients.
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -187,4 +187,35 @@ TEST_CASE("select removes the axis; negative indices count from the end") {
   CHECK(msg.find("select") != std::string::npos);
   CHECK(msg.find("index 2") != std::string::npos);
   CHECK(msg.find("[2, 3]") != std::string::npos);
+}
+
+TEST_CASE("pad: PyTorch's pad list (last axis first), constant with crops, reflect, replicate, circular") {
+  for (ag::DType d : opt::kDtypes) {
+    const ag::Tensor x = opt::make({1, 2, 3, 4, 5, 6}, {2, 3}, d);
+    // last axis: 1 before, 2 after
+    opt::check(ag::pad(x, {1, 2}), {2, 6}, {0, 1, 2, 3, 0, 0, 0, 4, 5, 6, 0, 0}, 0.0);
+    // both axes, a value, and a crop of the last axis' first column
+    opt::check(ag::pad(x, {-1, 0, 1, 0}, "constant", 7.0), {3, 2}, {7, 7, 2, 3, 5, 6}, 0.0);
+    opt::check(ag::pad(x, {2, 1}, "reflect"), {2, 6}, {3, 2, 1, 2, 3, 2, 6, 5, 4, 5, 6, 5}, 0.0);
+    opt::check(ag::pad(x, {1, 2}, "replicate"), {2, 6}, {1, 1, 2, 3, 3, 3, 4, 4, 5, 6, 6, 6}, 0.0);
+    opt::check(ag::pad(x, {0, 0, 1, 1}, "circular"), {4, 3}, {4, 5, 6, 1, 2, 3, 4, 5, 6, 1, 2, 3}, 0.0);
+    opt::check(ag::pad(x, {2, 1, 1, 0}, "reflect"), {3, 6},
+               {6, 5, 4, 5, 6, 5, 3, 2, 1, 2, 3, 2, 6, 5, 4, 5, 6, 5}, 0.0);
+  }
+  // the NCHW case: zeros around each image
+  const ag::Tensor img = opt::iota({1, 2, 2, 2});
+  const ag::Tensor p = ag::pad(img, {1, 1, 1, 1});
+  CHECK(p.shape() == ag::Shape{1, 2, 4, 4});
+  CHECK(ag::sum(p).item<double>() == ag::sum(img).item<double>());
+  CHECK(values_of(p)[5] == 0.0);
+  CHECK(values_of(p)[16 + 5] == 4.0);
+  // gradients: constant crops back, reflect adds the mirrored copies
+  const ag::Tensor x = opt::make({1, 2, 3}, {3}, ag::f64, true);
+  const ag::Tensor w = opt::make({1, 10, 100, 1000, 10000, 100000}, {6}, ag::f64);
+  ag::sum(ag::pad(x, {2, 1}, "reflect") * w).backward();  // [3, 2, 1, 2, 3, 2]
+  opt::check(x.grad(), {3}, {100, 10 + 1000 + 100000, 1 + 10000}, 0.0);
+  const ag::Tensor y = opt::make({1, 2, 3}, {3}, ag::f64, true);
+  ag::sum(ag::pad(y, {1, -1}) * opt::make({1, 10, 100}, {3}, ag::f64)).backward();  // [0, 1, 2]
+  opt::check(y.grad(), {3}, {10, 100, 0}, 0.0);
+  CHECK(ag::pad(x, {0, 0}).shape() == ag::Shape{3});
 }

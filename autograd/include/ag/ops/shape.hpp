@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <initializer_list>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "ag/tensor.hpp"
@@ -34,6 +35,16 @@ Tensor slice(const Tensor& x, int axis, std::optional<std::ptrdiff_t> start,
              std::optional<std::ptrdiff_t> stop, std::ptrdiff_t step = 1);
 // x[..., index, ...]: one index along axis (negative counts from the end); the axis is removed.
 Tensor select(const Tensor& x, int axis, std::ptrdiff_t index);
+
+// torch.nn.functional.pad: pads = (before, after) pairs from the LAST axis backwards, {left,
+// right} pads the last axis, {left, right, top, bottom} the last two; at most 2·x.dim() values.
+// mode "constant": new positions hold `value`; negative pads remove positions (crop).
+//   d = pad(g, -pads) (crop back).
+// "reflect": mirror without repeating the edge ([a, b, c] padded 2 on the left: [c, b, a, b, c];
+//   pads < the axis size). "replicate": repeat the edge value. "circular": wrap around (pads <=
+//   the axis size). These three are index_select along each padded axis (d adds g's copies back).
+Tensor pad(const Tensor& x, const std::vector<std::ptrdiff_t>& pads, const std::string& mode = "constant",
+           double value = 0.0);
 
 // ---- rearranging (numpy/PyTorch semantics) ------------------------------------------------------------
 // Reverses the order along each of `axes` (numpy.flip, torch.flip); no axes: x. d = flip(g, axes).
