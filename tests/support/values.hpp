@@ -69,6 +69,13 @@ inline ag::Tensor iota(const ag::Shape& s, ag::DType d = ag::f64, bool rg = fals
   return make(v, s, d, rg);
 }
 
+// n values uniform in [-1, 1) from gen.
+inline std::vector<double> random_values(std::size_t n, ag::Generator& gen) {
+  std::vector<double> v(n);
+  for (double& x : v) x = 2.0 * gen.uniform01() - 1.0;
+  return v;
+}
+
 }  // namespace opt
 
 // The same checks under the names the engine tests use.

@@ -10,21 +10,10 @@
 
 using opt::check;
 using opt::make;
+using opt::random_values;
 using opt::vals;
 
 namespace {
-
-std::vector<double> random_values(std::size_t n, ag::Generator& gen) {
-  std::vector<double> v(n);
-  for (double& x : v) x = 2.0 * gen.uniform01() - 1.0;
-  return v;
-}
-
-std::size_t count(const ag::Shape& s) {
-  std::size_t n = 1;
-  for (std::size_t d : s) n *= d;
-  return n;
-}
 
 // A 2-D convolution's arguments for the reference, per side: top, bottom, left, right.
 struct Conv {
@@ -41,7 +30,7 @@ std::vector<double> ref_conv2d(const std::vector<double>& x, const ag::Shape& xs
   const long OW = (W + p.pl + p.pr - p.dw * (kw - 1) - 1) / p.sw + 1;
   const long Og = O / p.groups;
   ys = {std::size_t(N), std::size_t(O), std::size_t(OH), std::size_t(OW)};
-  std::vector<double> y(count(ys));
+  std::vector<double> y(ag::numel(ys));
   for (long n = 0; n < N; ++n)
     for (long o = 0; o < O; ++o)
       for (long oh = 0; oh < OH; ++oh)
@@ -70,7 +59,7 @@ std::vector<double> ref_conv_transpose2d(const std::vector<double>& x, const ag:
   const long Cog = long(ws[1]), kh = long(ws[2]), kw = long(ws[3]), Cout = Cog * groups, Cig = Cin / groups;
   const long OH = (H - 1) * s - 2 * p + d * (kh - 1) + op + 1, OW = (W - 1) * s - 2 * p + d * (kw - 1) + op + 1;
   ys = {std::size_t(N), std::size_t(Cout), std::size_t(OH), std::size_t(OW)};
-  std::vector<double> y(count(ys), 0.0);
+  std::vector<double> y(ag::numel(ys), 0.0);
   for (long n = 0; n < N; ++n)
     for (long co = 0; co < Cout; ++co)
       for (long k = 0; k < OH * OW; ++k) y[(n * Cout + co) * OH * OW + k] = b.empty() ? 0.0 : b[co];
@@ -96,7 +85,7 @@ std::vector<double> ref_unfold(const std::vector<double>& x, const ag::Shape& xs
   const long N = long(xs[0]), C = long(xs[1]), H = long(xs[2]), W = long(xs[3]);
   const long OH = (H + 2 * p - d * (kh - 1) - 1) / s + 1, OW = (W + 2 * p - d * (kw - 1) - 1) / s + 1;
   ys = {std::size_t(N), std::size_t(C * kh * kw), std::size_t(OH * OW)};
-  std::vector<double> y(count(ys), 0.0);
+  std::vector<double> y(ag::numel(ys), 0.0);
   for (long n = 0; n < N; ++n)
     for (long c = 0; c < C; ++c)
       for (long i = 0; i < kh; ++i)
@@ -148,7 +137,7 @@ TEST_CASE("conv2d: values against a nested-loop reference (stride, padding, dila
   ag::Generator gen(7);
   for (const Case2d& c : cases) {
     INFO(c.what);
-    const auto xv = random_values(count(c.xs), gen), wv = random_values(count(c.ws), gen);
+    const auto xv = random_values(ag::numel(c.xs), gen), wv = random_values(ag::numel(c.ws), gen);
     const auto bv = c.bias ? random_values(c.ws[0], gen) : std::vector<double>();
     ag::Shape ys;
     const auto want = ref_conv2d(xv, c.xs, wv, c.ws, bv, c.ref, ys);
@@ -197,7 +186,7 @@ TEST_CASE("conv1d: values against the reference (stride, padding, dilation, grou
   ag::Generator gen(9);
   for (const Case1d& c : cases) {
     INFO(c.what);
-    const auto xv = random_values(count(c.xs), gen), wv = random_values(count(c.ws), gen);
+    const auto xv = random_values(ag::numel(c.xs), gen), wv = random_values(ag::numel(c.ws), gen);
     const auto bv = random_values(c.ws[0], gen);
     ag::Shape ys;
     const auto want = ref_conv2d(xv, {c.xs[0], c.xs[1], 1, c.xs[2]}, wv, {c.ws[0], c.ws[1], 1, c.ws[2]}, bv, c.ref, ys);
@@ -230,7 +219,7 @@ TEST_CASE("conv_transpose2d: values against a scatter reference (stride, padding
   ag::Generator gen(10);
   for (const CaseT& c : cases) {
     INFO(c.what);
-    const auto xv = random_values(count(c.xs), gen), wv = random_values(count(c.ws), gen);
+    const auto xv = random_values(ag::numel(c.xs), gen), wv = random_values(ag::numel(c.ws), gen);
     const auto bv = random_values(c.ws[1] * std::size_t(c.groups), gen);
     ag::Shape ys;
     const auto want = ref_conv_transpose2d(xv, c.xs, wv, c.ws, bv, c.s, c.p, c.op, c.d, c.groups, ys);
@@ -274,7 +263,7 @@ TEST_CASE("unfold: values against the definition; fold is its adjoint (<unfold(x
   };
   for (const U& c : {U{{2, 3, 5, 6}, 2, 3, 1, 0, 1}, U{{1, 2, 7, 7}, 3, 3, 2, 1, 2}, U{{2, 1, 4, 4}, 1, 1, 1, 1, 3},
                      U{{1, 2, 6, 5}, 2, 2, 1, 2, 2}}) {
-    const auto xv = random_values(count(c.xs), gen);
+    const auto xv = random_values(ag::numel(c.xs), gen);
     ag::Shape ys;
     const auto want = ref_unfold(xv, c.xs, c.kh, c.kw, c.d, c.p, c.s, ys);
     for (ag::DType d : opt::kDtypes) check(ag::unfold(make(xv, c.xs, d), {c.kh, c.kw}, c.d, c.p, c.s), ys, want, tol(d));

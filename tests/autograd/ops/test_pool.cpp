@@ -10,21 +10,10 @@
 
 using opt::check;
 using opt::make;
+using opt::random_values;
 using opt::vals;
 
 namespace {
-
-std::vector<double> random_values(std::size_t n, ag::Generator& gen) {
-  std::vector<double> v(n);
-  for (double& x : v) x = 2.0 * gen.uniform01() - 1.0;
-  return v;
-}
-
-std::size_t count(const ag::Shape& s) {
-  std::size_t n = 1;
-  for (std::size_t d : s) n *= d;
-  return n;
-}
 
 // Sliding windows over [P, H, W] planes: kernel, stride, padding, dilation per axis.
 struct Win {
@@ -93,7 +82,7 @@ TEST_CASE("max_pool2d and max_pool1d: values against a nested-loop reference, fl
   ag::Generator gen(21);
   for (const Case& c : cases) {
     INFO(c.what);
-    const auto xv = random_values(count(c.xs), gen);
+    const auto xv = random_values(ag::numel(c.xs), gen);
     long OH = 0, OW = 0;
     const auto want = ref_max(xv, c.xs[0] * c.xs[1], long(c.xs[2]), long(c.xs[3]), c.w, OH, OW);
     for (ag::DType d : opt::kDtypes) {
@@ -159,7 +148,7 @@ TEST_CASE("avg_pool2d and avg_pool1d: values against a reference, count_include_
   for (const Case& c : cases)
     for (bool include : {true, false}) {
       INFO(c.what << (include ? ", count_include_pad" : ", excluding the padding"));
-      const auto xv = random_values(count(c.xs), gen);
+      const auto xv = random_values(ag::numel(c.xs), gen);
       long OH = 0, OW = 0;
       const auto want = ref_avg(xv, c.xs[0] * c.xs[1], long(c.xs[2]), long(c.xs[3]), c.w, include, OH, OW);
       for (ag::DType d : opt::kDtypes) {
@@ -184,7 +173,7 @@ TEST_CASE("avg_pool2d and avg_pool1d: values against a reference, count_include_
 TEST_CASE("adaptive_avg_pool2d: PyTorch's windows floor(i·H/out) .. ceil((i+1)·H/out), global pooling") {
   ag::Generator gen(23);
   const ag::Shape xs{2, 3, 7, 5};
-  const auto xv = random_values(count(xs), gen);
+  const auto xv = random_values(ag::numel(xs), gen);
   for (auto [oh_, ow_] : {std::pair<int, int>{3, 2}, {1, 1}, {7, 5}, {4, 7}}) {
     const long OH = oh_, OW = ow_, H = 7, W = 5;
     std::vector<double> want;
