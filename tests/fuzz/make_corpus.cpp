@@ -5,13 +5,14 @@
 #include <exception>
 #include <string>
 
+#include "ag/io.hpp"
 #include "fuzz_util.hpp"
 
 namespace nn = ag::nn;
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s <corpus dir>\n", argv[0]);
+  if (argc != 2 && argc != 4) {
+    std::fprintf(stderr, "usage: %s <model corpus dir> [<npy corpus dir> <safetensors corpus dir>]\n", argv[0]);
     return 2;
   }
   const std::string dir = argv[1];
@@ -45,6 +46,24 @@ int main(int argc, char** argv) {
     nn::load_optimizer(sgd2, dir + "/sgd.tgp");
     if (nn::load_tensors(dir + "/odd_shapes.tgp").entries.size() != 3) return 1;
     if (!nn::load_tensors(dir + "/no_entries.tgp").entries.empty()) return 1;
+    if (argc == 4) {  // every dtype, a 0-d, an empty and a rank-3 tensor; metadata
+      const std::string npy = argv[2], st = argv[3];
+      const ag::io::NamedTensors ts = {
+          {"w", ag::tensor(std::vector<float>{1.5f, -2.f, 0.f, 7.f, 1e-3f, 9.f}, {2, 3})},
+          {"b", ag::tensor(std::vector<double>{0.25, -1.0}, {2})},
+          {"n", ag::tensor(std::vector<std::int64_t>{42}, {})},
+          {"i", ag::tensor(std::vector<std::int32_t>{-1, 2, 3, 4}, {2, 1, 2})},
+          {"u", ag::tensor(std::vector<std::uint8_t>{0, 255}, {2})},
+          {"m", ag::tensor(std::vector<bool>{true, false}, {2})},
+          {"e", ag::zeros({0, 3})}};
+      for (const auto& [name, t] : ts) {
+        ag::io::save_npy(npy + "/" + name + ".npy", t);
+        if (ag::io::load_npy(npy + "/" + name + ".npy").shape() != t.shape()) return 1;
+      }
+      ag::io::save_safetensors(st + "/all.safetensors", ts, {{"format", "pt"}});
+      ag::io::save_safetensors(st + "/one.safetensors", {ts[0]});
+      if (ag::io::load_safetensors(st + "/all.safetensors").tensors.size() != ts.size()) return 1;
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fuzz_make_corpus: %s\n", e.what());
     return 1;
