@@ -184,8 +184,10 @@ int main(int argc, char** argv) {
     try {
       const Result r = e->fn(opt);
       std::printf("RESULT side=%s workload=%s unit=%s ns=%.6g cpu_ns=%.6g news=%.3g faults=%.3g iters=%ld "
-                  "samples=%d spread=%.3f rss_kb=%ld\n", kSide, w.name, w.unit, r.ns_per_iter, r.cpu_ns_per_iter,
+                  "samples=%d spread=%.3f rss_kb=%ld", kSide, w.name, w.unit, r.ns_per_iter, r.cpu_ns_per_iter,
                   r.news_per_iter, r.faults_per_iter, r.iters, r.samples, r.spread, peak_rss_kb());
+      if (w.flops > 0) std::printf(" flops=%.6g", w.flops);
+      std::printf("\n");
       std::printf("CHECK side=%s workload=%s tol=%g values=", kSide, w.name, w.tol);
       for (std::size_t i = 0; i < r.check.size(); ++i) std::printf("%s%.9g", i ? "," : "", r.check[i]);
       std::printf("\n");

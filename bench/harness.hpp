@@ -7,6 +7,7 @@
 //          news=<operator new calls/iter> faults=<minor page faults/iter>
 //          iters=<iterations per sample> samples=<n> spread=<(p75-p25)/median of the wall times>
 //          rss_kb=<peak resident set size of the process so far, getrusage ru_maxrss>
+//          [flops=<floating-point operations per iteration, for workloads that declare them>]
 //   CHECK side=<side> workload=<w> tol=<t> values=<v0>,<v1>,...
 // Adding a workload: one row in kWorkloads, its inputs in bench/workloads.hpp, one BENCH_SIDE
 // function per side (a side that lacks it simply reports nothing for it).
@@ -25,6 +26,7 @@ struct WorkloadInfo {
   const char* unit;  // unit of the reported per-iteration time: "ns", "us" or "ms"
   double tol;        // checks agree when |x - y| <= tol * (1 + max(|x|, |y|))
   const char* what;  // shown by --list
+  double flops = 0;  // floating-point operations per iteration, when meaningful (GFLOP/s is reported)
 };
 inline constexpr WorkloadInfo kWorkloads[] = {
     {"tiny_graph", "us", 1e-6, "a,b f32[3] requires_grad: y = (a*b + a).sum(); y.backward()"},
@@ -34,6 +36,13 @@ inline constexpr WorkloadInfo kWorkloads[] = {
     {"mlp_digits_b512", "us", 1e-5, "MLP 64-128-10 ReLU, softmax CE, SGD momentum 0.9, batch 512, per step"},
     {"mlp_mnist_b32", "ms", 1e-5, "MLP 784-256-256-10 ReLU, softmax CE, SGD momentum 0.9, batch 32, per step"},
     {"mlp_mnist_b512", "ms", 1e-5, "MLP 784-256-256-10 ReLU, softmax CE, SGD momentum 0.9, batch 512, per step"},
+    {"lenet_b32", "us", 1e-4, "LeNet 1x28x28: conv 6@5x5, ReLU, maxpool 2, conv 16@5x5, ReLU, maxpool 2, 256-120-84-10, CE, SGD momentum 0.9, batch 32, per step"},
+    {"lenet_b256", "ms", 1e-4, "LeNet 1x28x28 as lenet_b32, batch 256, per step"},
+    {"convdigits_b1", "us", 1e-4, "CNN 1x8x8: conv 16@3x3 pad 1, ReLU, maxpool 2, conv 32@3x3 pad 1, ReLU, maxpool 2, 128-10, CE, SGD momentum 0.9, batch 1, per step"},
+    {"convdigits_b64", "us", 1e-4, "CNN 1x8x8 as convdigits_b1, batch 64, per step"},
+    // 2·N·Cout·Cin·kh·kw·H·W per pass; forward + input gradient + weight gradient = 3 passes
+    {"conv_layer", "ms", 1e-4, "conv2d 64->64 3x3 pad 1 on 16x64x32x32 with bias: forward, backward with a fixed upstream gradient (dx, dW, db), SGD lr 1e-3, per step",
+     3.0 * 2 * 16 * 64 * 64 * 9 * 32 * 32},
 };
 
 struct Options {

@@ -2,6 +2,7 @@
 // with no framework at all. escape()/clobber() keep the compiler from skipping or hoisting work.
 #include <cblas.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "harness.hpp"
@@ -247,5 +248,325 @@ BENCH_SIDE(mlp_digits_b32) { return run_mlp(mlp::digits(32), opt); }
 BENCH_SIDE(mlp_digits_b512) { return run_mlp(mlp::digits(512), opt); }
 BENCH_SIDE(mlp_mnist_b32) { return run_mlp(mlp::mnist(32), opt); }
 BENCH_SIDE(mlp_mnist_b512) { return run_mlp(mlp::mnist(512), opt); }
+
+// ---- convolution by im2col + sgemm (stride 1, square kernel k, padding pad on every side) ------------
+// cols [C·k·k, OH·OW] of one image [C, H, W], OH = H + 2·pad - k + 1 (likewise OW): row (c·k + i)·k + j,
+// column oh·OW + ow holds x[c, oh + i - pad, ow + j - pad] (0 outside the image).
+namespace {
+struct Geom {
+  int C, H, W, k, pad;
+  int oh() const { return H + 2 * pad - k + 1; }
+  int ow() const { return W + 2 * pad - k + 1; }
+  int rows() const { return C * k * k; }
+  int cols() const { return oh() * ow(); }
+};
+void im2col(const Geom& g, const float* x, float* col) {
+  const int OH = g.oh(), OW = g.ow();
+  for (int c = 0; c < g.C; ++c)
+    for (int i = 0; i < g.k; ++i)
+      for (int j = 0; j < g.k; ++j, col += OH * OW)
+        for (int oh = 0; oh < OH; ++oh) {
+          const int ih = oh + i - g.pad;
+          float* out = col + oh * OW;
+          if (ih < 0 || ih >= g.H) {
+            std::fill(out, out + OW, 0.0f);
+            continue;
+          }
+          const float* in = x + (c * g.H + ih) * g.W;
+          const int lo = std::max(0, g.pad - j), hi = std::min(OW, g.W + g.pad - j);  // ow with iw in range
+          std::fill(out, out + lo, 0.0f);
+          std::copy(in + lo + j - g.pad, in + hi + j - g.pad, out + lo);
+          std::fill(out + hi, out + OW, 0.0f);
+        }
+}
+// The adjoint: x [C, H, W] = the sum of col's entries at the positions im2col read them from.
+void col2im(const Geom& g, const float* col, float* x) {
+  const int OH = g.oh(), OW = g.ow();
+  std::fill(x, x + g.C * g.H * g.W, 0.0f);
+  for (int c = 0; c < g.C; ++c)
+    for (int i = 0; i < g.k; ++i)
+      for (int j = 0; j < g.k; ++j, col += OH * OW)
+        for (int oh = 0; oh < OH; ++oh) {
+          const int ih = oh + i - g.pad;
+          if (ih < 0 || ih >= g.H) continue;
+          float* out = x + (c * g.H + ih) * g.W + j - g.pad;
+          const float* in = col + oh * OW;
+          const int lo = std::max(0, g.pad - j), hi = std::min(OW, g.W + g.pad - j);
+          for (int ow = lo; ow < hi; ++ow) out[ow] += in[ow];
+        }
+}
+}  // namespace
+
+// ---- lenet_*, convdigits_*: the whole network by hand --------------------------------------------
+// Per conv layer (im2col + sgemm per image, cols kept for dW), ReLU, 2×2 max pooling (the gradient
+// goes to the first maximum of each window in row-major order, as PyTorch and tapegrad), then the
+// MLP floor's dense layers, softmax cross-entropy and SGD momentum.
+namespace {
+struct CnnFloor {
+  struct Conv {
+    Geom g;
+    int out;
+    std::vector<float> w, b, dw, db, vw, vb;  // w [out, C·k·k]
+    std::vector<float> cols;                  // [B][C·k·k, OH·OW]
+    std::vector<float> z;                     // [B, out, OH, OW]: relu(conv), in place
+    std::vector<float> a;                     // [B, out, OH/2, OW/2]: pooled
+    std::vector<int> arg;                     // per pooled value: its index in z
+    std::vector<float> dz, da, dcols;         // gradients of z and a; dcols one image
+  };
+  struct Dense {
+    int in, out;
+    std::vector<float> w, b, dw, db, vw, vb, y, dy;  // w [out, in]; y, dy [B, out]
+  };
+  std::vector<Conv> conv;
+  std::vector<Dense> fc;
+  int B;
+  const mlp::Data& d;
+  std::size_t k = 0;
+  CnnFloor(const cnn::Spec& s, const mlp::Data& data) : B(static_cast<int>(s.batch)), d(data) {
+    const cnn::Init init = cnn::make_init(s);
+    int C = static_cast<int>(s.channels), H = static_cast<int>(s.height), W = static_cast<int>(s.width);
+    for (const ConvInit& ci : init.conv) {
+      Conv c;
+      c.g = {C, H, W, static_cast<int>(ci.k), static_cast<int>(ci.pad)};
+      c.out = static_cast<int>(ci.out);
+      c.w = ci.w;
+      c.b = ci.b;
+      c.dw.assign(c.w.size(), 0.0f);
+      c.vw.assign(c.w.size(), 0.0f);
+      c.db.assign(c.b.size(), 0.0f);
+      c.vb.assign(c.b.size(), 0.0f);
+      const std::size_t P = static_cast<std::size_t>(c.g.cols()), pooled = P / 4;
+      c.cols.assign(static_cast<std::size_t>(B) * c.g.rows() * P, 0.0f);
+      c.z.assign(static_cast<std::size_t>(B) * c.out * P, 0.0f);
+      c.dz.assign(c.z.size(), 0.0f);
+      c.a.assign(static_cast<std::size_t>(B) * c.out * pooled, 0.0f);
+      c.da.assign(c.a.size(), 0.0f);
+      c.arg.assign(c.a.size(), 0);
+      c.dcols.assign(static_cast<std::size_t>(c.g.rows()) * P, 0.0f);
+      C = c.out;
+      H = c.g.oh() / 2;
+      W = c.g.ow() / 2;
+      conv.push_back(std::move(c));
+    }
+    for (const LayerInit& li : init.dense) {
+      Dense l;
+      l.in = static_cast<int>(li.in);
+      l.out = static_cast<int>(li.out);
+      l.w = li.w;
+      l.b = li.b;
+      l.dw.assign(l.w.size(), 0.0f);
+      l.vw.assign(l.w.size(), 0.0f);
+      l.db.assign(l.b.size(), 0.0f);
+      l.vb.assign(l.b.size(), 0.0f);
+      l.y.assign(static_cast<std::size_t>(B) * l.out, 0.0f);
+      l.dy.assign(l.y.size(), 0.0f);
+      fc.push_back(std::move(l));
+    }
+  }
+  static void sgd(std::vector<float>& p, std::vector<float>& v, const std::vector<float>& g) {
+    for (std::size_t i = 0; i < p.size(); ++i) {  // v = μ·v + g (v = g at the first step), p -= lr·v
+      v[i] = cnn::momentum * v[i] + g[i];
+      p[i] -= cnn::lr * v[i];
+    }
+  }
+  float step() {
+    // ---- forward
+    const float* in = d.x[k].data();
+    for (Conv& c : conv) {
+      const int P = c.g.cols(), K = c.g.rows(), OH = c.g.oh(), OW = c.g.ow(), PH = OH / 2, PW = OW / 2;
+      const std::size_t in_size = static_cast<std::size_t>(c.g.C) * c.g.H * c.g.W;
+      for (int n = 0; n < B; ++n) {
+        float* col = &c.cols[static_cast<std::size_t>(K) * P * n];
+        float* z = &c.z[static_cast<std::size_t>(c.out) * P * n];
+        im2col(c.g, in + in_size * n, col);
+        for (int o = 0; o < c.out; ++o) std::fill(z + o * P, z + (o + 1) * P, c.b[o]);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c.out, P, K, 1.0f, c.w.data(), K, col, P, 1.0f, z, P);
+      }
+      for (float& v : c.z) v = v > 0.0f ? v : 0.0f;
+      for (int m = 0; m < B * c.out; ++m)  // 2×2 max pooling, stride 2, of each channel plane
+        for (int ph = 0; ph < PH; ++ph)
+          for (int pw = 0; pw < PW; ++pw) {
+            int best = m * P + 2 * ph * OW + 2 * pw;
+            for (int i = 0; i < 2; ++i)
+              for (int j = 0; j < 2; ++j) {
+                const int idx = m * P + (2 * ph + i) * OW + 2 * pw + j;
+                if (c.z[idx] > c.z[best]) best = idx;
+              }
+            const int o = (m * PH + ph) * PW + pw;
+            c.arg[o] = best;
+            c.a[o] = c.z[best];
+          }
+      in = c.a.data();
+    }
+    const std::size_t n_fc = fc.size();
+    for (std::size_t l = 0; l < n_fc; ++l) {
+      Dense& c = fc[l];
+      const float* x = l == 0 ? in : fc[l - 1].y.data();
+      for (int r = 0; r < B; ++r) std::copy(c.b.begin(), c.b.end(), c.y.begin() + r * c.out);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, c.out, c.in, 1.0f, x, c.in, c.w.data(), c.in, 1.0f,
+                  c.y.data(), c.out);
+      if (l + 1 < n_fc)
+        for (float& v : c.y) v = v > 0.0f ? v : 0.0f;
+    }
+    // ---- loss = mean_r (logsumexp(z_r) - z_r[label]); dz = (softmax(z) - onehot) / B
+    const std::vector<std::size_t>& lab = d.label[k];
+    Dense& top = fc.back();
+    const int C = top.out;
+    double loss = 0;
+    for (int r = 0; r < B; ++r) {
+      const float* z = &top.y[r * C];
+      float* g = &top.dy[r * C];
+      float m = z[0];
+      for (int c = 1; c < C; ++c) m = std::max(m, z[c]);
+      float s = 0;
+      for (int c = 0; c < C; ++c) s += (g[c] = std::exp(z[c] - m));
+      loss += m + std::log(s) - z[lab[r]];
+      const float inv = 1.0f / (s * static_cast<float>(B));
+      for (int c = 0; c < C; ++c) g[c] *= inv;
+      g[lab[r]] -= 1.0f / static_cast<float>(B);
+    }
+    // ---- backward through the dense layers; the first one's input gradient is the last pool's da
+    for (std::size_t l = n_fc; l-- > 0;) {
+      Dense& c = fc[l];
+      const float* x = l == 0 ? conv.back().a.data() : fc[l - 1].y.data();
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c.out, c.in, B, 1.0f, c.dy.data(), c.out, x, c.in, 0.0f,
+                  c.dw.data(), c.in);
+      std::fill(c.db.begin(), c.db.end(), 0.0f);
+      for (int r = 0; r < B; ++r)
+        for (int o = 0; o < c.out; ++o) c.db[o] += c.dy[r * c.out + o];
+      float* dx = l == 0 ? conv.back().da.data() : fc[l - 1].dy.data();
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, c.in, c.out, 1.0f, c.dy.data(), c.out, c.w.data(),
+                  c.in, 0.0f, dx, c.in);
+      if (l > 0)
+        for (std::size_t i = 0; i < fc[l - 1].dy.size(); ++i) dx[i] = fc[l - 1].y[i] > 0.0f ? dx[i] : 0.0f;
+    }
+    // ---- backward through the conv layers: pool (scatter to the argmax), ReLU, conv
+    for (std::size_t l = conv.size(); l-- > 0;) {
+      Conv& c = conv[l];
+      const int P = c.g.cols(), K = c.g.rows();
+      std::fill(c.dz.begin(), c.dz.end(), 0.0f);
+      for (std::size_t o = 0; o < c.a.size(); ++o) c.dz[c.arg[o]] += c.da[o];
+      for (std::size_t i = 0; i < c.dz.size(); ++i) c.dz[i] = c.z[i] > 0.0f ? c.dz[i] : 0.0f;
+      std::fill(c.db.begin(), c.db.end(), 0.0f);
+      const std::size_t in_size = static_cast<std::size_t>(c.g.C) * c.g.H * c.g.W;
+      for (int n = 0; n < B; ++n) {
+        const float* dzn = &c.dz[static_cast<std::size_t>(c.out) * P * n];
+        for (int o = 0; o < c.out; ++o) {
+          float s = 0;
+          for (int p = 0; p < P; ++p) s += dzn[o * P + p];
+          c.db[o] += s;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c.out, K, P, 1.0f, dzn, P,
+                    &c.cols[static_cast<std::size_t>(K) * P * n], P, n == 0 ? 0.0f : 1.0f, c.dw.data(), K);
+        if (l > 0) {  // the input gradient is the previous layer's da
+          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, c.out, 1.0f, c.w.data(), K, dzn, P, 0.0f,
+                      c.dcols.data(), P);
+          col2im(c.g, c.dcols.data(), &conv[l - 1].da[in_size * n]);
+        }
+      }
+    }
+    for (Conv& c : conv) {
+      sgd(c.w, c.vw, c.dw);
+      sgd(c.b, c.vb, c.db);
+    }
+    for (Dense& c : fc) {
+      sgd(c.w, c.vw, c.dw);
+      sgd(c.b, c.vb, c.db);
+    }
+    k = (k + 1) % mlp::batches;
+    return static_cast<float>(loss / B);
+  }
+};
+
+Result run_cnn(const cnn::Spec& s, const Options& opt) {
+  const mlp::Data data = cnn::make_data(s);
+  Result r;
+  {
+    CnnFloor timed(s, data);
+    r = time_it([&] { timed.step(); clobber(); }, opt);
+  }
+  CnnFloor net(s, data);
+  double first = 0, last = 0;
+  for (std::size_t i = 0; i < mlp::check_steps; ++i) {
+    last = net.step();
+    if (i == 0) first = last;
+  }
+  r.check = {first, last};
+  for (const auto& c : net.conv) {
+    append_checksums(r.check, c.w.data(), c.w.size());
+    append_checksums(r.check, c.b.data(), c.b.size());
+  }
+  for (const auto& l : net.fc) {
+    append_checksums(r.check, l.w.data(), l.w.size());
+    append_checksums(r.check, l.b.data(), l.b.size());
+  }
+  return r;
+}
+}  // namespace
+
+BENCH_SIDE(lenet_b32) { return run_cnn(cnn::lenet(32), opt); }
+BENCH_SIDE(lenet_b256) { return run_cnn(cnn::lenet(256), opt); }
+BENCH_SIDE(convdigits_b1) { return run_cnn(cnn::digits(1), opt); }
+BENCH_SIDE(convdigits_b64) { return run_cnn(cnn::digits(64), opt); }
+
+// ---- conv_layer: im2col + sgemm, one image at a time (Caffe's scheme) ---------------------------------
+// Per image n, with K = C·k·k rows of cols_n [K, H·W]:
+//   forward   y_n = W [Co, K] · cols_n + b
+//   backward  dW = Σ_n g_n · cols_nᵀ,  db = Σ_{n, pixels} g_n,  dcols = Wᵀ · g_n, dx_n = col2im(dcols)
+// cols of every image are kept from the forward pass for dW (no second im2col), as a framework would.
+namespace {
+struct ConvFloor {
+  static constexpr int N = conv_layer::n, C = conv_layer::c, H = conv_layer::h, W = conv_layer::w,
+                       k = conv_layer::k, pad = conv_layer::pad, K = C * k * k, P = H * W;
+  static constexpr Geom geom{C, H, W, k, pad};
+  const conv_layer::Data& d;
+  std::vector<float> w, b, dw, db, y, dx, cols, dcols;
+  explicit ConvFloor(const conv_layer::Data& data)
+      : d(data), w(data.init.w), b(data.init.b), dw(w.size()), db(b.size()), y(std::size_t{N} * C * P),
+        dx(std::size_t{N} * C * P), cols(std::size_t{N} * K * P), dcols(std::size_t{K} * P) {}
+  void step() {
+    const float* x = d.x.data();
+    const float* g = d.g.data();
+    for (int n = 0; n < N; ++n) {
+      float* col = &cols[std::size_t{K} * P * n];
+      float* yn = &y[std::size_t{C} * P * n];
+      im2col(geom, x + std::size_t{C} * P * n, col);
+      for (int o = 0; o < C; ++o) std::fill(yn + o * P, yn + (o + 1) * P, b[o]);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, C, P, K, 1.0f, w.data(), K, col, P, 1.0f, yn, P);
+    }
+    std::fill(db.begin(), db.end(), 0.0f);
+    for (int n = 0; n < N; ++n) {
+      const float* gn = g + std::size_t{C} * P * n;
+      for (int o = 0; o < C; ++o) {
+        float s = 0;
+        for (int p = 0; p < P; ++p) s += gn[o * P + p];
+        db[o] += s;
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, C, K, P, 1.0f, gn, P, &cols[std::size_t{K} * P * n], P,
+                  n == 0 ? 0.0f : 1.0f, dw.data(), K);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, C, 1.0f, w.data(), K, gn, P, 0.0f, dcols.data(), P);
+      col2im(geom, dcols.data(), &dx[std::size_t{C} * P * n]);
+    }
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] -= conv_layer::lr * dw[i];
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] -= conv_layer::lr * db[i];
+  }
+};
+}  // namespace
+
+BENCH_SIDE(conv_layer) {
+  const conv_layer::Data data = conv_layer::make_data();
+  Result r;
+  {
+    ConvFloor timed(data);
+    r = time_it([&] { timed.step(); clobber(); }, opt);
+  }
+  ConvFloor run(data);
+  for (std::size_t i = 0; i < conv_layer::check_steps; ++i) run.step();
+  append_checksums(r.check, run.y.data(), run.y.size());
+  append_checksums(r.check, run.dx.data(), run.dx.size());
+  append_checksums(r.check, run.w.data(), run.w.size());
+  append_checksums(r.check, run.b.data(), run.b.size());
+  return r;
+}
 
 }  // namespace bench

@@ -44,6 +44,15 @@ void append_layer(std::vector<double>& out, const torch::nn::Linear& lin) {
   append_checksums(out, lin->weight.detach());
   append_checksums(out, lin->bias.detach());
 }
+// A Conv2d layer with the shared initial weights (ConvInit's [out, in, k, k] is torch's layout).
+torch::nn::Conv2d conv_module(const ConvInit& L) {
+  const auto in = static_cast<int64_t>(L.in), out = static_cast<int64_t>(L.out), k = static_cast<int64_t>(L.k);
+  torch::nn::Conv2d c(torch::nn::Conv2dOptions(in, out, k).padding(static_cast<int64_t>(L.pad)));
+  torch::NoGradGuard no_grad;
+  c->weight.copy_(torch::from_blob(const_cast<float*>(L.w.data()), {out, in, k, k}, torch::kFloat32));
+  c->bias.copy_(torch::from_blob(const_cast<float*>(L.b.data()), {out}, torch::kFloat32));
+  return c;
+}
 }  // namespace
 
 BENCH_SIDE(tiny_graph) {
@@ -196,5 +205,115 @@ BENCH_SIDE(mlp_digits_b32) { return run_mlp(mlp::digits(32), opt); }
 BENCH_SIDE(mlp_digits_b512) { return run_mlp(mlp::digits(512), opt); }
 BENCH_SIDE(mlp_mnist_b32) { return run_mlp(mlp::mnist(32), opt); }
 BENCH_SIDE(mlp_mnist_b512) { return run_mlp(mlp::mnist(512), opt); }
+
+// ---- lenet_*, convdigits_*: convolutional classifier training ------------------------------------
+namespace {
+struct CnnRun {
+  std::vector<torch::nn::Conv2d> conv;
+  std::vector<torch::nn::Linear> fc;
+  torch::nn::Sequential model;  // [Conv2d, ReLU, MaxPool2d]*, Flatten, [Linear, ReLU]*, Linear
+  std::unique_ptr<torch::optim::SGD> opt;
+  std::vector<torch::Tensor> x, y;  // per batch: [B, C, H, W] float and [B] int64 class indices
+  std::size_t k = 0;
+  CnnRun(const cnn::Spec& s, const mlp::Data& d) {
+    const cnn::Init init = cnn::make_init(s);
+    for (const ConvInit& c : init.conv) {
+      conv.push_back(conv_module(c));
+      model->push_back(conv.back());
+      model->push_back(torch::nn::ReLU());
+      model->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)));
+    }
+    model->push_back(torch::nn::Flatten());
+    for (std::size_t l = 0; l < init.dense.size(); ++l) {
+      fc.push_back(linear(init.dense[l]));
+      model->push_back(fc.back());
+      if (l + 1 < init.dense.size()) model->push_back(torch::nn::ReLU());
+    }
+    opt = std::make_unique<torch::optim::SGD>(model->parameters(),
+                                              torch::optim::SGDOptions(cnn::lr).momentum(cnn::momentum));
+    const auto B = static_cast<int64_t>(s.batch);
+    for (std::size_t b = 0; b < mlp::batches; ++b) {
+      x.push_back(from_floats(d.x[b].data(), {B, static_cast<int64_t>(s.channels), static_cast<int64_t>(s.height),
+                                              static_cast<int64_t>(s.width)}, false));
+      std::vector<int64_t> lab(d.label[b].begin(), d.label[b].end());
+      y.push_back(torch::from_blob(lab.data(), {B}, torch::kInt64).clone());
+    }
+  }
+  torch::Tensor step() {
+    opt->zero_grad();
+    torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x[k]), y[k]);
+    loss.backward();
+    opt->step();
+    k = (k + 1) % mlp::batches;
+    return loss;
+  }
+};
+
+Result run_cnn(const cnn::Spec& s, const Options& opt) {
+  const mlp::Data data = cnn::make_data(s);
+  Result r;
+  {
+    CnnRun timed(s, data);
+    r = time_it([&] { timed.step(); }, opt);
+  }
+  CnnRun run(s, data);
+  double first = 0, last = 0;
+  for (std::size_t i = 0; i < mlp::check_steps; ++i) {
+    last = run.step().item<float>();
+    if (i == 0) first = last;
+  }
+  r.check = {first, last};
+  for (const auto& c : run.conv) {
+    append_checksums(r.check, c->weight.detach());
+    append_checksums(r.check, c->bias.detach());
+  }
+  for (const auto& l : run.fc) append_layer(r.check, l);
+  return r;
+}
+}  // namespace
+
+BENCH_SIDE(lenet_b32) { return run_cnn(cnn::lenet(32), opt); }
+BENCH_SIDE(lenet_b256) { return run_cnn(cnn::lenet(256), opt); }
+BENCH_SIDE(convdigits_b1) { return run_cnn(cnn::digits(1), opt); }
+BENCH_SIDE(convdigits_b64) { return run_cnn(cnn::digits(64), opt); }
+
+// ---- conv_layer: one 64→64 3×3 convolution, forward + backward + SGD --------------------------------
+namespace {
+struct ConvLayerRun {
+  torch::nn::Conv2d conv;
+  torch::optim::SGD opt;
+  torch::Tensor x, g, y;
+  explicit ConvLayerRun(const conv_layer::Data& d)
+      : conv(conv_module(d.init)), opt(conv->parameters(), torch::optim::SGDOptions(conv_layer::lr)) {
+    using namespace conv_layer;
+    const std::vector<int64_t> shape{int64_t{n}, int64_t{c}, int64_t{h}, int64_t{w}};
+    x = from_floats(d.x.data(), shape, true);
+    g = from_floats(d.g.data(), shape, false);
+  }
+  void step() {
+    opt.zero_grad();
+    x.mutable_grad().reset();
+    y = conv->forward(x);
+    y.backward(g);
+    opt.step();
+  }
+};
+}  // namespace
+
+BENCH_SIDE(conv_layer) {
+  const conv_layer::Data data = conv_layer::make_data();
+  Result r;
+  {
+    ConvLayerRun timed(data);
+    r = time_it([&] { timed.step(); }, opt);
+  }
+  ConvLayerRun run(data);
+  for (std::size_t i = 0; i < conv_layer::check_steps; ++i) run.step();
+  append_checksums(r.check, run.y.detach());
+  append_checksums(r.check, run.x.grad());
+  append_checksums(r.check, run.conv->weight.detach());
+  append_checksums(r.check, run.conv->bias.detach());
+  return r;
+}
 
 }  // namespace bench

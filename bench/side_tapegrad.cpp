@@ -44,6 +44,15 @@ void append_layer(std::vector<double>& out, const ag::nn::Dense& d) {
   bench::append_checksums(out, t.data(), t.size());
   append_checksums(out, d.bias());
 }
+// A Conv2d layer with the shared initial weights (ConvInit's [out, in, k, k] is Conv2d's layout).
+std::shared_ptr<ag::nn::Conv2d> conv_module(const ConvInit& L) {
+  auto c = std::make_shared<ag::nn::Conv2d>(L.in, L.out, static_cast<int>(L.k),
+                                            ag::Conv2dOptions().padding(static_cast<int>(L.pad)));
+  ag::Tensor w = c->weight(), b = c->bias();
+  std::copy(L.w.begin(), L.w.end(), w.mutable_value<float>().data());
+  std::copy(L.b.begin(), L.b.end(), b.mutable_value<float>().data());
+  return c;
+}
 }  // namespace
 
 BENCH_SIDE(tiny_graph) {
@@ -199,5 +208,111 @@ BENCH_SIDE(mlp_digits_b32) { return run_mlp(mlp::digits(32), opt); }
 BENCH_SIDE(mlp_digits_b512) { return run_mlp(mlp::digits(512), opt); }
 BENCH_SIDE(mlp_mnist_b32) { return run_mlp(mlp::mnist(32), opt); }
 BENCH_SIDE(mlp_mnist_b512) { return run_mlp(mlp::mnist(512), opt); }
+
+// ---- lenet_*, convdigits_*: convolutional classifier training ------------------------------------
+namespace {
+struct CnnRun {
+  std::vector<std::shared_ptr<ag::nn::Conv2d>> conv;
+  std::vector<std::shared_ptr<ag::nn::Dense>> fc;
+  ag::nn::Sequential model;  // [Conv2d, ReLU, MaxPool2d]*, Flatten, [Dense, ReLU]*, Dense
+  std::unique_ptr<ag::nn::SGD> opt;
+  std::vector<ag::Tensor> x, y;  // per batch: [B, C, H, W] and [B] class indices
+  std::size_t k = 0;
+  CnnRun(const cnn::Spec& s, const mlp::Data& d) {
+    const cnn::Init init = cnn::make_init(s);
+    for (const ConvInit& c : init.conv) {
+      conv.push_back(conv_module(c));
+      model.push_back(conv.back());
+      model.push_back(std::make_shared<ag::nn::ReLU>());
+      model.push_back(std::make_shared<ag::nn::MaxPool2d>(2));
+    }
+    model.push_back(std::make_shared<ag::nn::Flatten>());
+    for (std::size_t l = 0; l < init.dense.size(); ++l) {
+      fc.push_back(dense(init.dense[l]));
+      model.push_back(fc.back());
+      if (l + 1 < init.dense.size()) model.push_back(std::make_shared<ag::nn::ReLU>());
+    }
+    opt = std::make_unique<ag::nn::SGD>(model.parameters(), cnn::lr, cnn::momentum);
+    for (std::size_t b = 0; b < mlp::batches; ++b) {
+      x.push_back(from_floats(d.x[b].data(), {s.batch, s.channels, s.height, s.width}, false));
+      std::vector<float> lab(d.label[b].begin(), d.label[b].end());
+      y.push_back(from_floats(lab.data(), {s.batch}, false));
+    }
+  }
+  ag::Tensor step() {
+    opt->zero_grad();
+    ag::Tensor loss = ag::nn::cross_entropy(model(x[k]), y[k]);
+    loss.backward();
+    opt->step();
+    k = (k + 1) % mlp::batches;
+    return loss;
+  }
+};
+
+Result run_cnn(const cnn::Spec& s, const Options& opt) {
+  const mlp::Data data = cnn::make_data(s);
+  Result r;
+  {
+    CnnRun timed(s, data);
+    r = time_it([&] { timed.step(); }, opt);
+  }
+  CnnRun run(s, data);  // check: loss of the first and the last of check_steps steps, then the weights
+  double first = 0, last = 0;
+  for (std::size_t i = 0; i < mlp::check_steps; ++i) {
+    last = run.step().item();
+    if (i == 0) first = last;
+  }
+  r.check = {first, last};
+  for (const auto& c : run.conv) {
+    append_checksums(r.check, c->weight());
+    append_checksums(r.check, c->bias());
+  }
+  for (const auto& d : run.fc) append_layer(r.check, *d);
+  return r;
+}
+}  // namespace
+
+BENCH_SIDE(lenet_b32) { return run_cnn(cnn::lenet(32), opt); }
+BENCH_SIDE(lenet_b256) { return run_cnn(cnn::lenet(256), opt); }
+BENCH_SIDE(convdigits_b1) { return run_cnn(cnn::digits(1), opt); }
+BENCH_SIDE(convdigits_b64) { return run_cnn(cnn::digits(64), opt); }
+
+// ---- conv_layer: one 64→64 3×3 convolution, forward + backward + SGD --------------------------------
+namespace {
+struct ConvLayerRun {
+  std::shared_ptr<ag::nn::Conv2d> conv;
+  std::unique_ptr<ag::nn::SGD> opt;
+  ag::Tensor x, g, y;
+  explicit ConvLayerRun(const conv_layer::Data& d) : conv(conv_module(d.init)) {
+    using namespace conv_layer;
+    opt = std::make_unique<ag::nn::SGD>(conv->parameters(), lr);
+    x = from_floats(d.x.data(), {n, c, h, w}, true);
+    g = from_floats(d.g.data(), {n, c, h, w}, false);
+  }
+  void step() {
+    opt->zero_grad();
+    x.zero_grad();
+    y = (*conv)(x);
+    y.backward(g);
+    opt->step();
+  }
+};
+}  // namespace
+
+BENCH_SIDE(conv_layer) {
+  const conv_layer::Data data = conv_layer::make_data();
+  Result r;
+  {
+    ConvLayerRun timed(data);
+    r = time_it([&] { timed.step(); }, opt);
+  }
+  ConvLayerRun run(data);
+  for (std::size_t i = 0; i < conv_layer::check_steps; ++i) run.step();
+  append_checksums(r.check, run.y);
+  append_checksums(r.check, run.x.grad());
+  append_checksums(r.check, run.conv->weight());
+  append_checksums(r.check, run.conv->bias());
+  return r;
+}
 
 }  // namespace bench

@@ -138,4 +138,106 @@ inline Data make_data(const Spec& s) {
 }
 }  // namespace mlp
 
+// ---- convolutional classifiers: lenet_*, convdigits_* ------------------------------------------------
+// [conv k×k (padding p) → ReLU → maxpool 2]* → flatten → [Dense → ReLU]* → Dense, softmax cross-entropy
+// (mean over the batch), SGD momentum 0.9, lr 0.01: the MLP workloads' training loop (mlp::batches
+// fixed batches cycled, check_steps steps for the check) and their data generator (inputs uniform in
+// [0, 1), labels from a random linear teacher on the flattened image).
+struct ConvInit {
+  std::size_t in = 0, out = 0, k = 0, pad = 0;
+  std::vector<float> w;  // [out, in, k, k] (torch::nn::Conv2d's and ag::nn::Conv2d's layout)
+  std::vector<float> b;  // [out]
+};
+
+namespace cnn {
+inline constexpr float lr = mlp::lr, momentum = mlp::momentum;
+struct ConvSpec {
+  std::size_t out, k, pad;
+};
+struct Spec {
+  std::size_t channels, height, width;  // one input image
+  std::vector<ConvSpec> convs;          // each followed by ReLU and 2×2 max pooling (stride 2)
+  std::vector<std::size_t> dense;       // hidden widths after flatten, then the classes
+  std::size_t batch;
+  std::uint64_t seed;
+  std::size_t pixels() const { return channels * height * width; }
+};
+// LeNet-style: 1×28×28 → conv 6@5×5 → 6×24×24 → pool → 6×12×12 → conv 16@5×5 → 16×8×8 → pool →
+// 16×4×4 = 256 → 120 → 84 → 10.
+inline Spec lenet(std::size_t batch) { return {1, 28, 28, {{6, 5, 0}, {16, 5, 0}}, {120, 84, 10}, batch, 400}; }
+// digits-sized: 1×8×8 → conv 16@3×3 pad 1 → pool → 16×4×4 → conv 32@3×3 pad 1 → pool → 32×2×2 = 128 → 10.
+inline Spec digits(std::size_t batch) { return {1, 8, 8, {{16, 3, 1}, {32, 3, 1}}, {10}, batch, 500}; }
+
+struct Init {
+  std::vector<ConvInit> conv;
+  std::vector<LayerInit> dense;
+};
+// W and b uniform in [-1/√fan_in, 1/√fan_in), fan_in = in·k·k (the bound of PyTorch's default
+// Conv2d init); the dense layers as mlp_init. Conv layer l from seeds seed + 2l and seed + 2l + 1.
+inline Init make_init(const Spec& s) {
+  Init init;
+  std::size_t c = s.channels, h = s.height, w = s.width;
+  for (std::size_t l = 0; l < s.convs.size(); ++l) {
+    const ConvSpec& cs = s.convs[l];
+    ConvInit L;
+    L.in = c;
+    L.out = cs.out;
+    L.k = cs.k;
+    L.pad = cs.pad;
+    L.w.resize(L.out * L.in * L.k * L.k);
+    L.b.resize(L.out);
+    fill_uniform(L.w.data(), L.w.size(), s.seed + 2 * l);
+    fill_uniform(L.b.data(), L.b.size(), s.seed + 2 * l + 1);
+    const float bound = 1.0f / std::sqrt(static_cast<float>(L.in * L.k * L.k));
+    for (float& v : L.w) v *= bound;
+    for (float& v : L.b) v *= bound;
+    init.conv.push_back(std::move(L));
+    c = cs.out;
+    h = (h + 2 * cs.pad - cs.k + 1) / 2;
+    w = (w + 2 * cs.pad - cs.k + 1) / 2;
+  }
+  std::vector<std::size_t> sizes{c * h * w};
+  sizes.insert(sizes.end(), s.dense.begin(), s.dense.end());
+  init.dense = mlp_init(sizes, s.seed + 100);
+  return init;
+}
+// x per batch: [batch, channels·height·width] (reshape to [batch, C, H, W]); labels [batch].
+inline mlp::Data make_data(const Spec& s) {
+  return mlp::make_data({{s.pixels(), s.dense.back()}, s.batch, s.seed});
+}
+}  // namespace cnn
+
+// ---- conv_layer: one large convolution alone ----------------------------------------------------------
+// y = conv2d(x, W, b, padding 1), x [16, 64, 32, 32] (requires grad), W [64, 64, 3, 3], b [64];
+// backward with the fixed upstream gradient G [16, 64, 32, 32] (dx, dW, db), then plain SGD on W and b.
+// The check: check_steps steps from the initial weights, then checksums of y, dx, W and b.
+namespace conv_layer {
+inline constexpr std::size_t n = 16, c = 64, h = 32, w = 32, k = 3, pad = 1;
+inline constexpr float lr = 1e-3f;
+inline constexpr std::size_t check_steps = 3;
+inline constexpr std::uint64_t seed_x = 600, seed_g = 601, seed_w = 602, seed_b = 603;
+struct Data {
+  std::vector<float> x, g;  // [n, c, h, w], uniform in [-1, 1)
+  ConvInit init;
+};
+inline Data make_data() {
+  Data d;
+  d.x.resize(n * c * h * w);
+  d.g.resize(n * c * h * w);
+  fill_uniform(d.x.data(), d.x.size(), seed_x);
+  fill_uniform(d.g.data(), d.g.size(), seed_g);
+  d.init.in = d.init.out = c;
+  d.init.k = k;
+  d.init.pad = pad;
+  d.init.w.resize(c * c * k * k);
+  d.init.b.resize(c);
+  fill_uniform(d.init.w.data(), d.init.w.size(), seed_w);
+  fill_uniform(d.init.b.data(), d.init.b.size(), seed_b);
+  const float bound = 1.0f / std::sqrt(static_cast<float>(c * k * k));
+  for (float& v : d.init.w) v *= bound;
+  for (float& v : d.init.b) v *= bound;
+  return d;
+}
+}  // namespace conv_layer
+
 }  // namespace bench
