@@ -8,6 +8,8 @@
 #include <set>
 
 #include "ag/extend.hpp"
+#include "ag/io.hpp"
+#include "ag/nn/modules/linear.hpp"
 
 namespace ag::nn {
 
@@ -96,6 +98,56 @@ void load_optimizer(Optimizer& opt, const std::string& path) {
     opt.load_state(f.entries);  // validates everything before replacing the state
   } catch (const Error& e) {
     io_fail(path, e.what());
+  }
+}
+
+// ---- files other programs read --------------------------------------------------------------------
+namespace {
+
+void require_safetensors(const std::string& path, const char* who) {
+  const std::string ext = ".safetensors";
+  if (path.size() < ext.size() || path.compare(path.size() - ext.size(), ext.size(), ext) != 0)
+    throw ValueError(fmt::format("{}: {}: unknown format (use a .safetensors path; nn::save writes tapegrad's "
+                                 "own format)", who, path));
+}
+
+// The state_dict names of every Dense weight (stored [in, out]; PyTorch's Linear: [out, in]).
+std::set<std::string> dense_weights(const Module& model) {
+  std::set<std::string> names;
+  if (dynamic_cast<const Dense*>(&model)) names.insert("weight");
+  for (const auto& [name, m] : model.named_modules())
+    if (dynamic_cast<const Dense*>(m)) names.insert(name + ".weight");
+  return names;
+}
+
+NamedTensors to_layout(NamedTensors state, const std::set<std::string>& transposed) {
+  NoGradGuard ng;
+  for (auto& [name, t] : state)
+    if (transposed.count(name) && t.dim() == 2) t = ag::transpose(t);  // a new tensor: the model is untouched
+  return state;
+}
+
+}  // namespace
+
+void save_state(const Module& model, const std::string& path, StateLayout layout,
+                const std::map<std::string, std::string>& metadata) {
+  require_safetensors(path, "save_state");
+  NamedTensors state = model.state_dict();
+  if (layout == StateLayout::pytorch) state = to_layout(std::move(state), dense_weights(model));
+  ag::io::save_safetensors(path, state, metadata);
+}
+
+LoadResult load_state(Module& model, const std::string& path, bool strict, StateLayout layout) {
+  require_safetensors(path, "load_state");
+  NamedTensors state = ag::io::load_safetensors(path).tensors;
+  const std::set<std::string> dense = layout == StateLayout::pytorch ? dense_weights(model) : std::set<std::string>{};
+  if (!dense.empty()) state = to_layout(std::move(state), dense);  // (its own inverse)
+  try {
+    return model.load_state_dict(state, strict);
+  } catch (const ValueError& e) {
+    if (dense.empty()) throw;
+    throw ValueError(fmt::format("{}: {} (Dense weights are shown as [in, out]: the file stores them transposed, "
+                                 "as torch.nn.Linear)", path, e.what()));
   }
 }
 

@@ -27,6 +27,7 @@
 // name, shape and dtype against the target — before it changes anything; any problem throws
 // ag::IOError naming the file and the problem, and leaves the model / optimizer unchanged.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,6 +51,27 @@ void load(Module& model, const std::string& path);
 // optimizer type and a state that fits its parameter groups (names, shapes, dtypes).
 void save_optimizer(const Optimizer& opt, const std::string& path);
 void load_optimizer(Optimizer& opt, const std::string& path);
+
+// ---- files other programs read --------------------------------------------------------------------
+// The model's state_dict() (parameters and persistent buffers) as a .safetensors file, the format
+// PyTorch and Hugging Face load (safetensors.torch.load_file(path) gives a state dict for
+// model.load_state_dict). The format follows the extension; only ".safetensors" for now
+// (ValueError otherwise; nn::save is tapegrad's own format).
+//   StateLayout::pytorch (the default): names and shapes as the PyTorch modules have them, so a
+//     PyTorch model of the same architecture loads the file and vice versa. Dense stores W as
+//     [in, out] where torch.nn.Linear stores [out, in]: Dense weights are transposed on the way out
+//     and back in. Every other layer already uses PyTorch's names and layouts (Conv*, the
+//     recurrent layers, Embedding, the norms with their running statistics; Sequential children
+//     are "0.", "1.", ...).
+//   StateLayout::tapegrad: state_dict() as it is.
+// load_state checks the file completely (ag::io) and then loads through load_state_dict: every
+// shape, dtype and name mismatch is reported at once and nothing changes unless everything fits;
+// strict = false loads the names both have and returns the others.
+enum class StateLayout { pytorch, tapegrad };
+void save_state(const Module& model, const std::string& path, StateLayout layout = StateLayout::pytorch,
+                const std::map<std::string, std::string>& metadata = {});
+LoadResult load_state(Module& model, const std::string& path, bool strict = true,
+                      StateLayout layout = StateLayout::pytorch);
 
 // The container itself: named tensors of a given kind, tagged with a type name.
 void save_tensors(const std::string& path, const NamedTensors& entries, FileKind kind,
