@@ -1,0 +1,30 @@
+// The README's "Saving, loading and sharing models" snippet (an excerpt of this test), checked.
+#include <cstdio>
+
+#include <doctest/doctest.h>
+
+#include "ag/io.hpp"
+#include "ag/nn.hpp"
+
+namespace nn = ag::nn;
+
+TEST_CASE("README: files other programs read") {
+  ag::Generator gen(0);
+  nn::Sequential model(std::make_shared<nn::Dense>(4, 8, gen), std::make_shared<nn::ReLU>(),
+                       std::make_shared<nn::Dense>(8, 3, gen));
+  // PyTorch: model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+  //          model.load_state_dict(safetensors.torch.load_file("mlp.safetensors"))
+  nn::save_state(model, "mlp.safetensors");
+  nn::LoadResult r = nn::load_state(model, "mlp.safetensors");  // strict: all names, shapes, dtypes
+  auto file = ag::io::load_safetensors("mlp.safetensors");       // "0.weight" [8, 4], "0.bias" [8], ...
+
+  ag::io::save_npy("x.npy", ag::randn({2, 4}, gen));             // numpy.load("x.npy")
+  ag::Tensor x = ag::io::load_npy("x.npy");                      // np.save'd arrays: C or Fortran order
+
+  CHECK(r.missing.empty());
+  CHECK(file.tensors[0].first == "0.weight");
+  CHECK(file.tensors[0].second.shape() == ag::Shape{8, 4});
+  CHECK(model(x).shape() == ag::Shape{2, 3});
+  std::remove("mlp.safetensors");
+  std::remove("x.npy");
+}
