@@ -52,6 +52,10 @@ struct GradcheckOptions {
   std::uint64_t seed = 0;       // random projections and grad_outputs
   std::size_t max_rows = 8;     // worst elements printed per failing (output, input) pair
   bool check_properties = true;  // shape/dtype, linearity in grad_output, determinism, no-grad inputs
+  // When the check fails, repeat it with the inputs' leading axis (of a length B > 1 taken from
+  // an input of rank >= 2) cut to 1, to diagnose a VJP right only at batch size 1. Turn it off
+  // when the leading axes are not batch axes and f must not see other shapes.
+  bool diagnose_batch = true;
 };
 
 // One entry of a Jacobian block: ∂ output[output_element] / ∂ input[input_element] (flat,

@@ -570,13 +570,14 @@ std::string Checker::projection_summary(const PairReport& p, const Projection& p
 // to length 1. A failing block that passes there has a VJP that handles one sample but not a
 // batch: typically a reduction over the batch axis that is missing (the first sample's term only,
 // a product of batch sums where a sum of products is due) or done twice. Candidate B: the leading
-// lengths of the inputs, in order; the first one under which a failing block passes is reported.
+// lengths of the inputs of rank >= 2, in order; every input (any rank) with that leading length is
+// cut; the first B under which a failing block passes is reported.
 void Checker::diagnose_batch() {
-  if (!batch_probe_ || std::none_of(pairs_.begin(), pairs_.end(), [](const PairReport& p) { return p.failed; }))
+  if (!batch_probe_ || !opt_.diagnose_batch || std::none_of(pairs_.begin(), pairs_.end(), [](const PairReport& p) { return p.failed; }))
     return;
   std::vector<std::size_t> batch_sizes;
   for (const Shape& s : in_shapes_)
-    if (!s.empty() && s[0] > 1 && std::find(batch_sizes.begin(), batch_sizes.end(), s[0]) == batch_sizes.end())
+    if (s.size() >= 2 && s[0] > 1 && std::find(batch_sizes.begin(), batch_sizes.end(), s[0]) == batch_sizes.end())
       batch_sizes.push_back(s[0]);
   GradcheckOptions o = opt_;
   o.check_properties = false;
