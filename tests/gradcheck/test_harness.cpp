@@ -149,7 +149,7 @@ TEST_CASE("gradcheck result: a failing block's worst entries and diagnoses are s
   CHECK(b.max_abs_err == doctest::Approx(r.max_abs_err));
 }
 
-TEST_CASE("gradcheck result: fast mode gives blocks without the full Jacobians; property failures as data") {
+TEST_CASE("gradcheck result: fast mode gives blocks without the full Jacobians, property failures as data") {
   ag::GradcheckOptions o;
   o.mode = ag::GradcheckOptions::Mode::fast;
   const auto r = ag::gradcheck([](const Tensors& v) { return sin_times_two(v[0]); }, {input({30, 4}, 5)}, o);
@@ -182,9 +182,22 @@ TEST_CASE("gradcheck diagnosis: a VJP right only at batch size 1 (product of bat
   CHECK(r.block(0, 0)->ok);  // x's gradient is right
   CHECK(contains(r.report, "diagnosis: right only at batch size 1"));
   CHECK_FALSE(contains(r.report, "none recognised"));
+  // the probe is an option; without it the block has no diagnosis (f never sees batch size 1)
+  ag::GradcheckOptions o;
+  o.diagnose_batch = false;
+  int calls_at_batch_one = 0;
+  const auto off = ag::gradcheck(
+      [&](const Tensors& v) {
+        if (v[0].shape()[0] == 1) ++calls_at_batch_one;
+        return linear_product_of_sums(v[0], v[1]);
+      },
+      {x, w}, o);
+  REQUIRE_FALSE(off.ok);
+  CHECK(off.block(0, 1)->diagnoses.empty());
+  CHECK(calls_at_batch_one == 0);
 }
 
-TEST_CASE("gradcheck diagnosis: a VJP right only at batch size 1 (first sample only); not for other bugs") {
+TEST_CASE("gradcheck diagnosis: a VJP right only at batch size 1 (first sample only), not for other bugs") {
   const Tensor x = input({3, 2}, 9), w = input({2, 2}, 10);
   const auto r = ag::gradcheck([](const Tensors& v) { return linear_first_sample(v[0], v[1]); }, {x, w});
   REQUIRE_FALSE(r.ok);
@@ -242,7 +255,7 @@ TEST_CASE("check_jvp_vjp: catches a VJP that detaches g and one whose create_gra
 }
 
 // ---- fused against composed --------------------------------------------------------------------------
-TEST_CASE("check_fused: a fused swish equals its composition to second order; a captured σ is caught at second order") {
+TEST_CASE("check_fused: a fused swish equals its composition to second order, a captured σ is caught at second order") {
   const Tensor x = input({2, 3}, 16, -2.0, 2.0);
   const auto ok = agt::check_fused([](const Tensors& v) -> Tensors { return {swish_fused(v[0])}; },
                                    [](const Tensors& v) -> Tensors { return {swish_composed(v[0])}; }, {x});

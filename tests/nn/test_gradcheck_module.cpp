@@ -250,7 +250,7 @@ struct SquaredGain : nn::Module {
 
 }  // namespace
 
-TEST_CASE("gradgradcheck_module: Sequential(Dense, Tanh, Dense) with MSE passes; d/du of the gradient is the gradient") {
+TEST_CASE("gradgradcheck_module: Sequential(Dense, Tanh, Dense) with MSE passes, d/du of the gradient is the gradient") {
   ag::Generator gen(7);
   auto model = mlp(3, 4, 2, gen, ag::f32);
   const ag::Tensor x = inputs_5x3();

@@ -16,7 +16,8 @@
 // runs (and each time registered_rows()[i].make() is called). AG_OP_TABLE_COMPLETE(title, ops,
 // exempt) defines a test case that fails, one message per problem, when an op in `ops` (a
 // std::set<std::string>, or any expression giving one: e.g. ag::testing::declared_ops_in(dir))
-// has no row and is not in `exempt`. Wrap arguments that contain commas in parentheses.
+// has no row and is not in `exempt`. Wrap arguments that contain commas in parentheses. Keep ';'
+// out of labels: doctest_discover_tests splits test names there, and ctest then runs nothing.
 #include <doctest/doctest.h>
 
 #include "ag/doctest_gradcheck.hpp"
