@@ -1,9 +1,13 @@
 // Two ops defined in user code with the API the built-in ops use (ag::record / ag::op): a Huber
 // loss and the swish activation. Each forward sits next to its VJP; the VJPs are written with ag
-// ops, so create_graph differentiates them again. Both are checked with ag::gradcheck (first
-// derivatives) and ag::gradgradcheck (second derivatives) in float64; two deliberately wrong VJPs
-// show what the checker reports. Exits non-zero when a check does not give the expected result.
+// ops, so create_graph differentiates them again. They are tested the way tapegrad tests its own
+// ops, with the installed per-op table (ag/testing/op_table.hpp): one row per op, each run through
+// gradcheck and gradgradcheck in float64, the create_graph and jvp/vjp consistency checks,
+// broadcast cases and (swish) a comparison with the composed form x·sigmoid(x); then a
+// completeness check over this library's list of ops. Two deliberately wrong VJPs show what the
+// checks report. Exits non-zero when a check does not give the expected result.
 #include <cmath>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -11,7 +15,8 @@
 #include <fmt/core.h>
 
 #include <ag/ag.hpp>
-#include <ag/gradcheck.hpp>  // not part of ag.hpp
+#include <ag/gradcheck.hpp>           // not part of ag.hpp
+#include <ag/testing/op_table.hpp>     // the per-op test table (doctest users: ag/doctest_op_table.hpp)
 
 namespace {
 
@@ -75,6 +80,26 @@ ag::Tensor huber_wrong(const ag::Tensor& pred, const ag::Tensor& target, double 
                     });
 }
 
+using namespace ag::testing;
+
+// The op library's table. Inputs are drawn from domains away from the kinks: Huber's |d| = delta = 1
+// (one output per branch: |d| >= 1.8 and |d| <= 0.6), none for swish. target [4] broadcasts
+// against pred [2, 4]; .broadcast also checks it as [1] and 0-d.
+Row huber_row() {
+  return row([](const Tensors& x) -> Tensors { return {huber(x[0], x[1], 1.0), huber(x[2], x[3], 1.0)}; },
+             {uniform({2, 4}, 2.2, 3.0), uniform({4}, -0.4, 0.4), uniform({2, 4}, -0.3, 0.3), uniform({4}, -0.3, 0.3)})
+      .broadcast({1, 3});
+}
+Row swish_row() {
+  return row([](const Tensors& x) -> Tensors { return {swish(x[0]), swish(x[1])}; }, {any({2, 4}), any({})})
+      .against([](const Tensors& x) -> Tensors { return {x[0] * ag::sigmoid(x[0]), x[1] * ag::sigmoid(x[1])}; });
+}
+// The same rows over the wrong VJPs, for the checks to catch.
+Row swish_wrong_row() { return row([](const Tensors& x) { return swish_wrong(x[0]); }, {any({2, 4})}); }
+Row huber_wrong_row() {
+  return row([](const Tensors& x) { return huber_wrong(x[0], x[1], 1.0); }, {uniform({2, 4}, -0.3, 0.3), uniform({4}, -0.3, 0.3)});
+}
+
 bool print_result(const std::string& what, const ag::GradcheckResult& r) {
   fmt::print("{:<34} {}  max abs err {:.1e}  max rel err {:.1e}\n", what, r.ok ? "ok  " : "FAIL",
              r.max_abs_err, r.max_rel_err);
@@ -82,13 +107,24 @@ bool print_result(const std::string& what, const ag::GradcheckResult& r) {
   return r.ok;
 }
 
-// A wrong VJP must fail the check; prints the first lines of the report.
-bool print_caught(const std::string& what, const ag::GradcheckResult& r, int lines) {
-  fmt::print("\n{}: {}\n", what, r.ok ? "passed (the checker missed the error)" : "caught");
-  std::istringstream report(r.report);
-  std::string line;
-  for (int i = 0; i < lines && std::getline(report, line); ++i) fmt::print("  {}\n", line);
-  return !r.ok;
+bool print_row(const RowResult& r) {
+  fmt::print("{:<28} {}\n", r.name, r.ok() ? "ok" : "FAIL");
+  for (const RowCheck& c : r.checks) fmt::print("  {:<46} {}\n", c.what, c.ok ? "ok" : "FAIL");
+  if (!r.ok()) fmt::print("{}", r.report());
+  return r.ok();
+}
+
+// A wrong VJP must fail the row; prints the failing checks and the first lines of each report.
+bool print_caught(const RowResult& r, int lines) {
+  fmt::print("\n{}: {}\n", r.name, r.ok() ? "passed (the checks missed the error)" : "caught");
+  for (const RowCheck& c : r.checks) {
+    if (c.ok) continue;
+    fmt::print("  [{}]\n", c.what);
+    std::istringstream report(c.report);
+    std::string line;
+    for (int i = 0; i < lines && std::getline(report, line); ++i) fmt::print("    {}\n", line);
+  }
+  return !r.ok();
 }
 
 }  // namespace
@@ -121,6 +157,19 @@ int main() {
   options.atol = 1e-7;
   ok &= print_result("gradcheck(swish, [200, 100], fast)", ag::gradcheck(swish_fn, {big}, options));
 
+  // The same ops as a library tests its ops: a table with one row per op, registered under the
+  // op's name; check_row runs every check the row asks for (inputs drawn from its domains).
+  register_row("huber", "huber: both branches, target broadcast", &huber_row);
+  register_row("swish", "swish: [2,4] and 0-d, against x·sigmoid(x)", &swish_row);
+  fmt::print("\n");
+  for (const RegisteredRow& r : registered_rows()) ok &= print_row(check_row(r.name, r.make()));
+  // Completeness: every op of the library has a row (non-differentiable ones would be exempt).
+  const std::set<std::string> my_ops = {"huber", "swish"};
+  for (const std::string& problem : completeness_problems(my_ops, /*exempt=*/{})) {
+    fmt::print("table incomplete: {}\n", problem);
+    ok = false;
+  }
+
   // One backward through the op, against hand-computed values: sum(L) = 2.5 + 0.045 + 0.32 + 1 +
   // 0.08 + 0.9 + 0.6 + 0.045 = 5.49; dL/dpred = d clipped to [-1, 1]; dL/dtarget [4] is minus the
   // column sums of that [2, 4] gradient (summed back to target's shape by the engine).
@@ -136,14 +185,15 @@ int main() {
   ok &= std::abs(total.item() - 5.49) < 1e-12 && max_diff(pred.grad(), want_pred) < 1e-12 &&
         max_diff(target.grad(), want_target) < 1e-12;
 
-  // The checker must catch the wrong VJPs. Its report gives the worst entries and, where it
-  // recognises the error, a diagnosis.
-  ok &= print_caught("gradcheck(swish_wrong)",
-                     ag::gradcheck([](const Inputs& in) { return swish_wrong(in[0]); }, {x}), 9);
-  ok &= print_caught("gradcheck(huber_wrong)",
-                     ag::gradcheck([](const Inputs& in) { return huber_wrong(in[0], in[1], 1.0); },
-                                   {pred, target}),
-                     9);
+  // The checks must catch the wrong VJPs. The report gives the worst entries and, where it
+  // recognises the error, a diagnosis; the same numbers are data in GradcheckResult::blocks.
+  ok &= print_caught(check_row("swish_wrong", swish_wrong_row()), 6);
+  ok &= print_caught(check_row("huber_wrong", huber_wrong_row()), 6);
+  const ag::GradcheckResult wrong = ag::gradcheck([](const Inputs& in) { return swish_wrong(in[0]); }, {x});
+  const ag::GradcheckEntry& e = wrong.blocks.at(0).worst.at(0);
+  fmt::print("\nworst entry of gradcheck(swish_wrong): d output[{}] / d input[{}] = {:.6f} (analytical) vs {:.6f} "
+             "(numerical)\n", e.output_element, e.input_element, e.analytical, e.numerical);
+  ok &= !wrong.ok && std::abs(e.analytical - e.numerical) > 0.1;
 
   if (!ok) {
     fmt::print(stderr, "custom_op: a gradient check did not give the expected result\n");

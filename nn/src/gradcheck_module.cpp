@@ -16,6 +16,8 @@
 #include <fmt/core.h>
 #include <fmt/format.h>
 
+#include "ag/ops.hpp"
+
 namespace ag::nn {
 namespace {
 
@@ -93,8 +95,10 @@ std::vector<std::pair<std::string, Tensor>> choose(const Module& model,
   return out;
 }
 
+std::vector<std::ptrdiff_t> signed_shape(const Shape& s) { return std::vector<std::ptrdiff_t>(s.begin(), s.end()); }
+
 GradcheckResult check(Module& model, const ModuleLossFn& loss, const GradcheckOptions& options,
-                      const std::vector<std::pair<std::string, Tensor>>& chosen) {
+                      const std::vector<std::pair<std::string, Tensor>>& chosen, bool second_order) {
   model.to(f64);
   std::vector<Tensor> params, inputs;
   for (const auto& [name, p] : chosen) {
@@ -117,7 +121,65 @@ GradcheckResult check(Module& model, const ModuleLossFn& loss, const GradcheckOp
     if (!y.defined() || !y.requires_grad()) return std::vector<Tensor>(params.size());  // the path is cut
     return grad({y}, params, {g}, /*retain_graph=*/false, /*create_graph=*/false, /*allow_unused=*/true);
   };
-  GradcheckFn1 f = [&model, &loss, params, model_vjp](const std::vector<Tensor>& theta) -> Tensor {
+  // Second order: d/d(θ, g) of <w, ∇θ<g, loss(model)>>: a fresh forward, its backward under
+  // create_graph with a fresh leaf for g, and the backward of that (one extra forward, two backwards).
+  auto model_vjp2 = [&model, &loss, params](const std::vector<Tensor>& theta, const Tensor& g,
+                                            const std::vector<Tensor>& w) {
+    bind(params, theta);
+    EnableGradGuard record;
+    const Tensor y = loss(model);
+    std::vector<Tensor> out(params.size() + 1);
+    if (!y.defined() || !y.requires_grad()) return out;
+    Tensor seed = g.detach();
+    seed.requires_grad_();
+    const std::vector<Tensor> gs = grad({y}, params, {seed}, /*retain_graph=*/true, /*create_graph=*/true,
+                                        /*allow_unused=*/true);
+    Tensor s;
+    for (std::size_t i = 0; i < gs.size(); ++i) {
+      if (!gs[i].defined() || !gs[i].requires_grad() || !w[i].defined()) continue;
+      const Tensor term = sum(gs[i] * w[i]);
+      s = s.defined() ? s + term : term;
+    }
+    if (!s.defined()) return out;
+    std::vector<Tensor> wrt = params;
+    wrt.push_back(seed);
+    return grad({s}, wrt, {}, /*retain_graph=*/false, /*create_graph=*/false, /*allow_unused=*/true);
+  };
+  // The first-order VJP under create_graph: the gradient values, recorded as one op of (θ, g) whose
+  // output is the gradients flattened and concatenated (its VJP is model_vjp2), then split back
+  // into the parameters' shapes with ag ops.
+  auto recorded_vjp = [model_vjp, model_vjp2, params](const std::vector<Tensor>& theta, const Tensor& g) {
+    const std::vector<Tensor> gs = model_vjp(theta, g);
+    std::vector<std::size_t> sizes;
+    Tensor flat = no_grad([&] {
+      std::vector<Tensor> pieces;
+      for (std::size_t i = 0; i < params.size(); ++i) {
+        sizes.push_back(params[i].numel());
+        pieces.push_back(reshape(gs[i].defined() ? gs[i] : zeros_like(params[i]), {-1}));
+      }
+      return concat(pieces, 0);
+    });
+    std::vector<Tensor> inputs = theta;
+    inputs.push_back(g);
+    const Tensor z = record("gradcheck_module_backward", inputs, flat,
+                            [model_vjp2, params, sizes](const VjpContext& c, const Tensor& w) -> Grads {
+                              if (c.create_graph())
+                                throw GradError("gradcheck_module: third derivatives of a model are not "
+                                                "supported (gradgradcheck_module checks up to second order)");
+                              std::vector<Tensor> theta_recorded, ws;
+                              for (std::size_t i = 0; i + 1 < c.num_inputs(); ++i) theta_recorded.push_back(c.input(i));
+                              const std::vector<Tensor> pieces = no_grad([&] { return split(w, sizes, 0); });
+                              for (std::size_t i = 0; i < params.size(); ++i)
+                                ws.push_back(no_grad([&] { return reshape(pieces[i], signed_shape(params[i].shape())); }));
+                              const std::vector<Tensor> r = model_vjp2(theta_recorded, c.input(c.num_inputs() - 1), ws);
+                              return Grads(r);
+                            });
+    const std::vector<Tensor> pieces = split(z, sizes, 0);
+    Grads out;
+    for (std::size_t i = 0; i < params.size(); ++i) out.push_back(reshape(pieces[i], signed_shape(params[i].shape())));
+    return out;
+  };
+  GradcheckFn1 f = [&model, &loss, params, model_vjp, recorded_vjp](const std::vector<Tensor>& theta) -> Tensor {
     bind(params, theta);
     const Tensor y = loss(model);
     if (!y.defined()) throw ValueError("gradcheck_module: the loss function returned an undefined tensor");
@@ -127,39 +189,57 @@ GradcheckResult check(Module& model, const ModuleLossFn& loss, const GradcheckOp
                                    dtype_name(y.dtype()), shape_str(y.shape())));
     Tensor z(xt::xarray<double>(y.value<double>()));  // a copy: y may be a parameter itself
     return record("gradcheck_module", theta, std::move(z),
-                  [model_vjp](const VjpContext& c, const Tensor& g) -> Grads {
-                    if (c.create_graph())
-                      throw GradError("gradcheck_module: the model's backward is first order here "
-                                      "(create_graph is not supported)");
+                  [model_vjp, recorded_vjp](const VjpContext& c, const Tensor& g) -> Grads {
                     std::vector<Tensor> theta_recorded;
                     for (std::size_t i = 0; i < c.num_inputs(); ++i) theta_recorded.push_back(c.input(i));
+                    if (c.create_graph()) return recorded_vjp(theta_recorded, g);
                     return model_vjp(theta_recorded, g);
                   });
   };
-  return gradcheck(f, inputs, options);
+  // the parameters' leading axes are no batch axes (and f writes the inputs into the parameters)
+  GradcheckOptions o = options;
+  o.diagnose_batch = false;
+  return second_order ? gradgradcheck(f, inputs, o) : gradcheck(f, inputs, o);
 }
 
 }  // namespace
 
-GradcheckResult gradcheck_module(Module& model, const ModuleLossFn& loss,
+namespace {
+GradcheckResult run_module_check(const char* who, Module& model, const ModuleLossFn& loss,
                                  const GradcheckOptions& options,
-                                 const std::vector<std::string>& parameters) {
-  if (!loss) throw ValueError("gradcheck_module: the loss function is empty");
+                                 const std::vector<std::string>& parameters, bool second_order) {
+  if (!loss) throw ValueError(fmt::format("{}: the loss function is empty", who));
   const auto chosen = choose(model, parameters);
   SavedModel saved(model);
   GradcheckResult r;
   try {
-    r = check(model, loss, options, chosen);
+    r = check(model, loss, options, chosen, second_order);
   } catch (...) {
     saved.restore();  // the error from the check wins over one from restoring
     throw;
   }
   if (std::exception_ptr err = saved.restore()) std::rethrow_exception(err);
   if (!r.ok)
-    r.report = fmt::format("gradcheck_module({}): the inputs are its parameters (named in quotes), "
-                           "output 0 is what the loss function returned\n{}",
-                           model.describe(), r.report);
+    r.report = fmt::format("{}({}): the inputs are its parameters (named in quotes){}\n{}", who,
+                           model.describe(),
+                           second_order ? "; the checked function is the gradient of <u, loss> w.r.t. them, "
+                                          "u an extra input"
+                                        : ", output 0 is what the loss function returned",
+                           r.report);
   return r;
+}
+}  // namespace
+
+GradcheckResult gradcheck_module(Module& model, const ModuleLossFn& loss,
+                                 const GradcheckOptions& options,
+                                 const std::vector<std::string>& parameters) {
+  return run_module_check("gradcheck_module", model, loss, options, parameters, false);
+}
+
+GradcheckResult gradgradcheck_module(Module& model, const ModuleLossFn& loss,
+                                     const GradcheckOptions& options,
+                                     const std::vector<std::string>& parameters) {
+  return run_module_check("gradgradcheck_module", model, loss, options, parameters, true);
 }
 
 }  // namespace ag::nn

@@ -12,8 +12,8 @@ GRADCHECK_ROW(add, "same shapes, broadcast, 0-d",
               row(GCT_BINARY_CASES(ag::add), {any({2, 3}), any({2, 3}), any({2, 1}), any({3}), any({})}));
 GRADCHECK_ROW(sub, "same shapes, broadcast, 0-d",
               row(GCT_BINARY_CASES(ag::sub), {any({2, 3}), any({2, 3}), any({2, 1}), any({3}), any({})}));
-GRADCHECK_ROW(mul, "same shapes, broadcast, 0-d",
-              row(GCT_BINARY_CASES(ag::mul), {any({2, 3}), any({2, 3}), any({2, 1}), any({3}), any({})}));
+GRADCHECK_ROW(mul, "same shapes, broadcast, 0-d; automatic broadcast cases of the first two",
+              row(GCT_BINARY_CASES(ag::mul), {any({2, 3}), any({2, 3}), any({2, 1}), any({3}), any({})}).broadcast({0, 1}));
 GRADCHECK_ROW(div, "same shapes, broadcast, 0-d",
               row(GCT_BINARY_CASES(ag::div), {any({2, 3}), nonzero({2, 3}), any({2, 1}), nonzero({3}), nonzero({})}));
 GRADCHECK_ROW(pow, "tensor^tensor, same shapes, broadcast, 0-d",
@@ -46,7 +46,8 @@ GCT_UNARY_ROW(square, any);
 GRADCHECK_ROW(to_dtype, "float64 -> float32 -> float64",
               row([](const Ts& x) { return ag::to_dtype(ag::to_dtype(x[0], ag::f32), ag::f64); }, {any({2, 3})})
                   .eps(1e-2)
-                  .tol(1e-4, 1e-3));
+                  .tol(1e-4, 1e-3)
+                  .jvp_tol(1e-12, 1e-6));
 GCT_UNARY_WITH(log1p, positive, "[2,3] and 0-d");
 GCT_UNARY_WITH(expm1, any, "[2,3] and 0-d");
 GCT_UNARY_WITH(reciprocal, nonzero, "[2,3] and 0-d");

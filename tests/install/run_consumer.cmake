@@ -22,7 +22,8 @@ set(config_args -G "${GENERATOR}" -DCMAKE_BUILD_TYPE=${BUILD_TYPE}
 if(MODE STREQUAL "find_package")
   set(prefix "${WORK_DIR}/prefix")
   run(${CMAKE_COMMAND} --install "${TAPEGRAD_BINARY_DIR}" --prefix "${prefix}" --config ${BUILD_TYPE})
-  foreach(f include/ag/ag.hpp lib/cmake/tapegrad/tapegradConfig.cmake
+  foreach(f include/ag/ag.hpp include/ag/testing/op_table.hpp include/ag/doctest_op_table.hpp
+            lib/cmake/tapegrad/tapegradConfig.cmake
             lib/cmake/tapegrad/tapegradConfigVersion.cmake)
     if(NOT EXISTS "${prefix}/${f}")
       message(FATAL_ERROR "install test: ${f} was not installed into ${prefix}")
@@ -41,5 +42,6 @@ endif()
 
 run(${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/build" ${config_args})
 # Only what the consumer needs (in add_subdirectory mode not tapegrad::nn etc.).
-run(${CMAKE_COMMAND} --build "${WORK_DIR}/build" --parallel 2 --target consumer)
+run(${CMAKE_COMMAND} --build "${WORK_DIR}/build" --parallel 2 --target consumer consumer_op_table)
 run("${WORK_DIR}/build/consumer")
+run("${WORK_DIR}/build/consumer_op_table")

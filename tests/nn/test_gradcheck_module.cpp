@@ -1,5 +1,6 @@
 // gradcheck_module: a whole model's parameter gradients against central differences, the report
 // naming the wrong parameter, and the model left exactly as it was.
+#include <cmath>
 #include <cstring>
 
 #include <doctest/doctest.h>
@@ -224,4 +225,104 @@ TEST_CASE("gradcheck_module: the model is restored when the loss function throws
                   ag::DtypeError);
   check_unchanged(*model, before);
   CHECK(model->dtype() == ag::f32);
+}
+
+// ---- gradgradcheck_module -----------------------------------------------------------------------
+namespace {
+
+// y = x·gain² (gain [C] broadcast over the rows). Its VJP is right at first order, but under
+// create_graph it reads gain through detach(): the second derivative misses ∂/∂gain of 2·g·x·gain.
+ag::Tensor gain_squared_detached(const ag::Tensor& x, const ag::Tensor& gain) {
+  ag::Tensor y = ag::no_grad([&] { return x * gain * gain; });
+  return ag::record("gain_squared_detached", {x, gain}, y,
+                    [](const ag::VjpContext& c, const ag::Tensor& g) -> ag::Grads {
+                      const ag::Tensor gain = c.create_graph() ? c.input(1).detach() : c.input(1);
+                      return {g * gain * gain, 2.0 * g * c.input(0) * gain};
+                    });
+}
+
+struct SquaredGain : nn::Module {
+  ag::Tensor gain;
+  SquaredGain() { gain = register_parameter("gain", ag::tensor({0.75, -1.25})); }
+  ag::Tensor forward(const ag::Tensor& x) override { return gain_squared_detached(x, gain); }
+  std::string type_name() const override { return "SquaredGain"; }
+};
+
+}  // namespace
+
+TEST_CASE("gradgradcheck_module: Sequential(Dense, Tanh, Dense) with MSE passes, d/du of the gradient is the gradient") {
+  ag::Generator gen(7);
+  auto model = mlp(3, 4, 2, gen, ag::f32);
+  const ag::Tensor x = inputs_5x3();
+  const ag::Tensor y = ag::tensor({{0.1, -0.2}, {0.4, 0.0}, {-0.3, 0.5}, {0.2, 0.2}, {0.0, -0.6}}, ag::f64);
+  nn::mse_loss((*model)(x.to(ag::f32)), y.to(ag::f32)).backward();
+  const Snapshot before = snapshot(*model);
+  const auto loss = [&](nn::Module& m) { return nn::mse_loss(m(x), y); };
+
+  const ag::GradcheckResult r = nn::gradgradcheck_module(*model, loss);
+  CHECK_MESSAGE(r.ok, r.report);
+  CHECK_FALSE(r.fast);
+  check_unchanged(*model, before);
+
+  // inputs of h: the 4 parameters, then u (0-d); outputs: ∂<u, L>/∂(parameter i). The block of
+  // output 3 (layers.2.bias [2]) w.r.t. u is ∂L/∂bias, which backward gives directly.
+  const ag::GradcheckBlock* b = r.block(3, 4);
+  REQUIRE(b != nullptr);
+  CHECK(b->input_shape == ag::Shape{});
+  CHECK(b->output_shape == ag::Shape{2});
+  REQUIRE(b->analytical.size() == 2);
+  model->to(ag::f64);
+  const auto params = model->parameters();
+  const auto dl = ag::grad({loss(*model)}, params);
+  model->to(ag::f32);
+  const std::vector<double> want = dl[3].to_vector<double>();
+  for (std::size_t k = 0; k < 2; ++k) {
+    CHECK(b->analytical[k] == doctest::Approx(want[k]).epsilon(1e-12));
+    CHECK(b->numerical[k] == doctest::Approx(want[k]).epsilon(1e-6));
+  }
+  // ∂²L/∂b² for that bias: L = mean over the 10 outputs of (out - y)², out linear in b with
+  // each b_c feeding 5 outputs: 2·5/10 = 1 on the diagonal, 0 off it
+  const ag::GradcheckBlock* bb = r.block(3, 3);
+  REQUIRE(bb != nullptr);
+  REQUIRE(bb->analytical.size() == 4);
+  // (h's output 3 is ∂<u, L>/∂b = u·∂L/∂b, so its block w.r.t. b is u·I for the random u)
+  CHECK(bb->ok);
+  CHECK(std::abs(bb->analytical[0]) > 1e-3);
+  CHECK(bb->analytical[1] == doctest::Approx(0.0));
+  CHECK(bb->analytical[2] == doctest::Approx(0.0));
+  CHECK(bb->analytical[0] == doctest::Approx(bb->analytical[3]).epsilon(1e-12));
+}
+
+TEST_CASE("gradgradcheck_module: a layer whose create_graph path is wrong passes gradcheck_module but fails here") {
+  ag::Generator gen(5);
+  auto model = std::make_shared<nn::Sequential>(std::make_shared<nn::Dense>(3, 2, gen, true, nn::Init::glorot_uniform, ag::f64),
+                                                std::make_shared<SquaredGain>());
+  const ag::Tensor x = inputs_5x3();
+  const auto loss = [&](nn::Module& m) { return ag::sum(ag::square(m(x))); };
+  const Snapshot before = snapshot(*model);
+
+  const ag::GradcheckResult first = nn::gradcheck_module(*model, loss);
+  CHECK_MESSAGE(first.ok, first.report);
+  const ag::GradcheckResult second = nn::gradgradcheck_module(*model, loss);
+  CHECK_FALSE(second.ok);
+  CHECK(second.report.find("gradgradcheck_module(") != std::string::npos);
+  CHECK(second.report.find("'1.gain'") != std::string::npos);
+  // the failing blocks: the gradient of gain w.r.t. gain (2 = parameters 0.weight, 0.bias, 1.gain)
+  const ag::GradcheckBlock* b = second.block(2, 2);
+  REQUIRE(b != nullptr);
+  CHECK_FALSE(b->ok);
+  REQUIRE_FALSE(b->worst.empty());
+  CHECK(b->worst[0].input == 2);
+  CHECK(b->worst[0].output == 2);
+  check_unchanged(*model, before);
+}
+
+TEST_CASE("gradgradcheck_module: a frozen parameter name is a ValueError as in gradcheck_module") {
+  ag::Generator gen(3);
+  auto model = mlp(3, 4, 2, gen, ag::f64);
+  model->named_parameters()[0].second.requires_grad_(false);
+  const ag::Tensor x = inputs_5x3();
+  CHECK_THROWS_AS(nn::gradgradcheck_module(*model, [&](nn::Module& m) { return ag::sum(m(x)); }, {},
+                                           {model->named_parameters()[0].first}),
+                  ag::ValueError);
 }

@@ -21,7 +21,8 @@
 // one), backward ignoring grad_output, transposed (the input's last two axes), output axes
 // permuted (a broadcast gradient summed over the wrong axis), a broadcast input's partials reduced
 // over the wrong axis (naming the axes it should be and was reduced over), a broadcast reduced
-// wrongly, swapped partials. Cost in full mode: 2 calls of f per input element, 1 backward per output
+// wrongly, swapped partials, right only at batch size 1 (the check is repeated with the inputs'
+// leading axis cut to length 1: a VJP that misses a reduction over the batch axis passes there). Cost in full mode: 2 calls of f per input element, 1 backward per output
 // element; fast mode: 2 calls of f per input and 1 backward per output, per projection.
 //
 // Kinks: finite differences are meaningless across a non-differentiable point (relu/abs at 0,
@@ -51,6 +52,34 @@ struct GradcheckOptions {
   std::uint64_t seed = 0;       // random projections and grad_outputs
   std::size_t max_rows = 8;     // worst elements printed per failing (output, input) pair
   bool check_properties = true;  // shape/dtype, linearity in grad_output, determinism, no-grad inputs
+  // When the check fails, repeat it with the inputs' leading axis (of a length B > 1 taken from
+  // an input of rank >= 2) cut to 1, to diagnose a VJP right only at batch size 1. Turn it off
+  // when the leading axes are not batch axes and f must not see other shapes.
+  bool diagnose_batch = true;
+};
+
+// One entry of a Jacobian block: ∂ output[output_element] / ∂ input[input_element] (flat,
+// row-major element indices).
+struct GradcheckEntry {
+  std::size_t output = 0, input = 0;  // output index, input index (position in the inputs passed)
+  std::size_t output_element = 0, input_element = 0;
+  double analytical = 0.0, numerical = 0.0;
+};
+
+// The Jacobian block of one output w.r.t. one input that requires grad, as data.
+struct GradcheckBlock {
+  std::size_t output = 0, input = 0;  // output index, input index (position in the inputs passed)
+  Shape output_shape, input_shape;
+  bool ok = true;
+  std::size_t failed = 0, compared = 0;  // entries (full mode) or projections (fast mode)
+  double max_abs_err = 0.0, max_rel_err = 0.0;
+  // Full mode: the whole blocks, row-major [output element][input element], i.e.
+  // analytical[j·numel(input) + k] = ∂ output[j] / ∂ input[k] from backward, numerical from
+  // central differences. Empty in fast mode (only projections were computed).
+  std::vector<double> analytical, numerical;
+  std::vector<GradcheckEntry> worst;   // failing blocks: worst entries, largest error first
+                                       // (fast mode: those found by bisection); at most max_rows
+  std::vector<std::string> diagnoses;  // failing blocks: what the report says about the error
 };
 
 struct GradcheckResult {
@@ -60,7 +89,18 @@ struct GradcheckResult {
                              // failing entry (inf where num = 0)
   std::string report;        // empty when ok; otherwise per failing pair: table + diagnosis
   bool fast = false;         // the Jacobians were compared by random projections (fast mode)
+  // Every (output, differentiable input) block, output-major, failing or not; and the failed
+  // properties of backward (check_properties), one sentence each.
+  std::vector<GradcheckBlock> blocks;
+  std::vector<std::string> property_failures;
   explicit operator bool() const noexcept { return ok; }
+  // The block of output `output` w.r.t. input `input` (position in the inputs passed); nullptr
+  // when that input does not require grad or the index is out of range.
+  const GradcheckBlock* block(std::size_t output, std::size_t input) const noexcept {
+    for (const GradcheckBlock& b : blocks)
+      if (b.output == output && b.input == input) return &b;
+    return nullptr;
+  }
 };
 
 // f takes the inputs and returns one or more outputs. Inputs must be float64 (convert with
@@ -85,5 +125,38 @@ GradcheckResult gradgradcheck(const GradcheckFn& f, const std::vector<Tensor>& i
                               const GradcheckOptions& options = {});
 GradcheckResult gradgradcheck(const GradcheckFn1& f, const std::vector<Tensor>& inputs,
                               const GradcheckOptions& options = {});
+
+// Forward/reverse consistency: for random u (one per output) and t (one per input that requires
+// grad), <u, J·t> with J·t from ag::jvp must equal <vjp(u), t> = Σ_i <(uᵀJ)_i, t_i> from ag::vjp.
+// jvp runs the VJP of the VJP (double-VJP identity), so this checks that every VJP on the path is
+// linear in its cotangent and recorded with ag ops: a VJP that detaches or reads g outside the
+// tape gives a wrong J·t while backward stays right. No finite differences: any float dtype.
+// A trial passes when |fwd - rev| <= atol + rtol·scale, scale = Σ|u|·|J·t| + Σ|vjp(u)|·|t|
+// (elementwise), so cancellation in the sums does not make it fail. Inputs that do not require
+// grad are held fixed; outputs that are not floating (indices, masks) are ignored.
+struct JvpVjpOptions {
+  std::size_t trials = 2;
+  double atol = 1e-12, rtol = 1e-9;  // float64; for float32 use rtol ~1e-4
+  std::uint64_t seed = 0;
+};
+struct JvpVjpTrial {
+  double forward = 0.0;  // Σ_o <u_o, (J·t)_o>, from ag::jvp
+  double reverse = 0.0;  // Σ_i <vjp(u)_i, t_i>, from ag::vjp
+  double tolerance = 0.0;
+  bool ok = true;
+};
+struct JvpVjpResult {
+  bool ok = true;
+  double max_abs_err = 0.0;  // max |forward - reverse| over the trials
+  std::vector<JvpVjpTrial> trials;
+  // Empty when ok; otherwise the failing trials and, for the worst one, the (output, input) pairs
+  // whose terms <u_o, J_oi t_i> and <(u_oᵀ J_oi), t_i> differ.
+  std::string report;
+  explicit operator bool() const noexcept { return ok; }
+};
+JvpVjpResult check_jvp_vjp(const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                           const JvpVjpOptions& options = {});
+JvpVjpResult check_jvp_vjp(const GradcheckFn1& f, const std::vector<Tensor>& inputs,
+                           const JvpVjpOptions& options = {});
 
 }  // namespace ag

@@ -112,6 +112,7 @@ GradcheckResult Checker::run() {
   } catch (const BackwardFailed& e) {
     backward_error_ = e.message;
   }
+  if (backward_error_.empty()) diagnose_batch();
   return finish();
 }
 

@@ -128,6 +128,7 @@ class Checker {
   void diagnose_fast(PairReport& p);
   void swapped_partials_full();
   void swapped_partials_fast();
+  void diagnose_batch();
   std::string factor_text(double c, const Shape& in_s, const Shape& out_s, const std::string& in_name,
                           const std::string& out_name) const;
   std::string swapped_text(std::size_t t, std::size_t t2) const;
@@ -151,6 +152,7 @@ class Checker {
   std::vector<std::string> property_failures_;
   std::string backward_error_;
   std::vector<std::string> forward_notes_;  // non-finite outputs at x
+  bool batch_probe_ = true;  // diagnose_batch may run a second check at batch size 1
 };
 
 }  // namespace ag::detail

@@ -14,6 +14,8 @@
 #include <fmt/core.h>
 #include <fmt/format.h>
 
+#include "ag/autograd.hpp"
+#include "ag/ops.hpp"
 #include "core/internal.hpp"
 #include "tools/gradcheck_internal.hpp"
 
@@ -564,9 +566,83 @@ std::string Checker::projection_summary(const PairReport& p, const Projection& p
       fmt_num(proj_tol(m, n, pr.n(o, t))));
 }
 
+// Right only at batch size 1: the same check with the inputs' leading axis (of length B > 1) cut
+// to length 1. A failing block that passes there has a VJP that handles one sample but not a
+// batch: typically a reduction over the batch axis that is missing (the first sample's term only,
+// a product of batch sums where a sum of products is due) or done twice. Candidate B: the leading
+// lengths of the inputs of rank >= 2, in order; every input (any rank) with that leading length is
+// cut; the first B under which a failing block passes is reported.
+void Checker::diagnose_batch() {
+  if (!batch_probe_ || !opt_.diagnose_batch || std::none_of(pairs_.begin(), pairs_.end(), [](const PairReport& p) { return p.failed; }))
+    return;
+  std::vector<std::size_t> batch_sizes;
+  for (const Shape& s : in_shapes_)
+    if (s.size() >= 2 && s[0] > 1 && std::find(batch_sizes.begin(), batch_sizes.end(), s[0]) == batch_sizes.end())
+      batch_sizes.push_back(s[0]);
+  GradcheckOptions o = opt_;
+  o.check_properties = false;
+  for (std::size_t b : batch_sizes) {
+    std::vector<Tensor> cut;
+    std::vector<std::string> cut_names;
+    for (std::size_t i = 0; i < originals_.size(); ++i) {
+      const Tensor& x = originals_[i];
+      if (in_shapes_[i].empty() || in_shapes_[i][0] != b) {
+        cut.push_back(x);
+        continue;
+      }
+      Tensor one = no_grad([&] { return slice(x, 0, 0, 1); });
+      cut.push_back(Tensor(xt::xarray<double>(one.value<double>()), x.requires_grad()));
+      cut_names.push_back(fmt::format("{} {}", labels_.inputs[i], shape_str(in_shapes_[i])));
+    }
+    std::vector<PairReport> at_one;
+    try {
+      Checker sub(who_, f_, cut, o, labels_);
+      sub.batch_probe_ = false;
+      sub.run();
+      if (sub.out_shapes_.size() != out_shapes_.size() || !sub.backward_error_.empty()) continue;
+      at_one = std::move(sub.pairs_);
+    } catch (const std::exception&) {
+      continue;  // f does not take batch size 1 (or another length-b axis was cut)
+    }
+    if (at_one.size() != pairs_.size()) continue;
+    bool found = false;
+    for (std::size_t q = 0; q < pairs_.size(); ++q) {
+      if (!pairs_[q].failed || at_one[q].failed) continue;
+      found = true;
+      pairs_[q].diagnoses.push_back(fmt::format(
+          "right only at batch size 1: with the leading axis of {} cut from {} to 1 this block "
+          "passes; at batch size {} it does not (a reduction over the batch axis missing or done "
+          "twice: the VJP uses one sample's term, multiplies batch sums where it should sum "
+          "per-sample products, or sums an already summed gradient)",
+          fmt::join(cut_names, ", "), b, b));
+    }
+    if (found) return;
+  }
+}
+
 GradcheckResult Checker::finish() {
   GradcheckResult r;
   r.fast = fast_;
+  r.property_failures = property_failures_;
+  for (const PairReport& p : pairs_) {
+    GradcheckBlock b;
+    b.output = p.o;
+    b.input = diff_[p.t];
+    b.output_shape = out_shapes_[p.o];
+    b.input_shape = in_shapes_[b.input];
+    b.ok = !p.failed;
+    b.failed = p.n_fail;
+    b.compared = p.n_total;
+    b.max_abs_err = p.max_abs;
+    b.max_rel_err = p.max_rel;
+    if (!fast_ && p.o < ana_.size() && p.t < ana_[p.o].size()) {
+      b.analytical = ana_[p.o][p.t];
+      b.numerical = num_[p.o][p.t];
+    }
+    for (const Entry& e : p.worst) b.worst.push_back({p.o, b.input, e.j, e.k, e.a, e.n});
+    b.diagnoses = p.diagnoses;
+    r.blocks.push_back(std::move(b));
+  }
   for (const PairReport& p : pairs_) {
     max_into(r.max_abs_err, p.max_abs);
     max_into(r.max_rel_err, p.max_rel);

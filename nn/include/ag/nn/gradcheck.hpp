@@ -19,7 +19,7 @@
 // the outputs); its data must be float64. It must be deterministic: call model.eval() first when
 // the model has Dropout. Cost (full mode): 2 forwards per parameter element, 1 forward + backward
 // per element of loss's result; bigger parameters switch to fast mode as in ag::gradcheck.
-// First derivatives only (there is no gradgradcheck for modules).
+// Second derivatives: gradgradcheck_module (below).
 #include <functional>
 #include <string>
 #include <vector>
@@ -36,5 +36,17 @@ using ModuleLossFn = std::function<Tensor(Module&)>;
 GradcheckResult gradcheck_module(Module& model, const ModuleLossFn& loss,
                                  const GradcheckOptions& options = {},
                                  const std::vector<std::string>& parameters = {});
+
+// Second order for a whole model: ag::gradgradcheck on f(θ) = loss(model with θ), i.e. gradcheck of
+// h(θ, u) = ∂<u, loss(model)>/∂θ (u one extra input, standard normal), which checks the model's
+// backward under create_graph (Hessian-vector products, gradient penalties) against central
+// differences of its first derivatives. Same arguments, model restoration and errors as
+// gradcheck_module. Each layer's VJP must be written with ag ops (as the built-in ones are); a
+// layer whose create_graph path differs from its first-order path is caught here. Cost (full
+// mode): 2 forward+backward per element of θ and u, and one forward + 2 backwards per element of θ.
+// Third derivatives are not supported (a GradError if requested).
+GradcheckResult gradgradcheck_module(Module& model, const ModuleLossFn& loss,
+                                     const GradcheckOptions& options = {},
+                                     const std::vector<std::string>& parameters = {});
 
 }  // namespace ag::nn
