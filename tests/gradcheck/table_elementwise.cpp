@@ -12,7 +12,7 @@ GRADCHECK_ROW(add, "same shapes, broadcast, 0-d",
               row(GCT_BINARY_CASES(ag::add), {any({2, 3}), any({2, 3}), any({2, 1}), any({3}), any({})}));
 GRADCHECK_ROW(sub, "same shapes, broadcast, 0-d",
               row(GCT_BINARY_CASES(ag::sub), {any({2, 3}), any({2, 3}), any({2, 1}), any({3}), any({})}));
-GRADCHECK_ROW(mul, "same shapes, broadcast, 0-d; automatic broadcast cases of the first two",
+GRADCHECK_ROW(mul, "same shapes, broadcast, 0-d, automatic broadcast cases of the first two",
               row(GCT_BINARY_CASES(ag::mul), {any({2, 3}), any({2, 3}), any({2, 1}), any({3}), any({})}).broadcast({0, 1}));
 GRADCHECK_ROW(div, "same shapes, broadcast, 0-d",
               row(GCT_BINARY_CASES(ag::div), {any({2, 3}), nonzero({2, 3}), any({2, 1}), nonzero({3}), nonzero({})}));

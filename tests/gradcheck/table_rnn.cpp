@@ -6,9 +6,9 @@ using gct::Ts;
 using gct::any;
 using gct::row;
 
-GRADCHECK_ROW(lstm_gates, "B = 3, H = 2; B = 1, H = 1",
+GRADCHECK_ROW(lstm_gates, "B = 3, H = 2, B = 1, H = 1",
               row([](const Ts& x) -> Ts { return {ag::lstm_gates(x[0], x[1]), ag::lstm_gates(x[2], x[3])}; },
                   {any({3, 8}), any({3, 2}), any({1, 4}), any({1, 1})}));
-GRADCHECK_ROW(gru_gates, "B = 3, H = 2; B = 1, H = 1",
+GRADCHECK_ROW(gru_gates, "B = 3, H = 2, B = 1, H = 1",
               row([](const Ts& x) -> Ts { return {ag::gru_gates(x[0], x[1], x[2]), ag::gru_gates(x[3], x[4], x[5])}; },
                   {any({3, 6}), any({3, 6}), any({3, 2}), any({1, 3}), any({1, 3}), any({1, 1})}));

@@ -37,13 +37,13 @@ GRADCHECK_ROW(prod, "with zeros over non-adjacent axes",
                   },
                   {nonzero({2, 3}), uniform({2, 3}, 0, 0)}));
 
-GRADCHECK_ROW(cumsum, "axes 0, 1, -1; 1-D",
+GRADCHECK_ROW(cumsum, "axes 0, 1, -1, 1-D",
               row([](const Ts& x) -> Ts {
                     return {ag::cumsum(x[0], 0), ag::cumsum(x[0], 1), ag::cumsum(x[0], -1), ag::cumsum(x[1], 0)};
                   },
                   {any({2, 3, 2}), any({4})}));
 
-GRADCHECK_ROW(cumprod, "axes 0, 1, -1; 1-D",
+GRADCHECK_ROW(cumprod, "axes 0, 1, -1, 1-D",
               row([](const Ts& x) -> Ts {
                     return {ag::cumprod(x[0], 0), ag::cumprod(x[0], 1), ag::cumprod(x[0], -1), ag::cumprod(x[1], 0)};
                   },

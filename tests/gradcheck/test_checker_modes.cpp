@@ -160,7 +160,7 @@ TEST_CASE("gradgradcheck: a VJP that is not differentiable passes gradcheck but 
 }
 
 // ---- a whole model -----------------------------------------------------------------------------------
-TEST_CASE("gradcheck and gradgradcheck on a 2-layer MLP (W1, b1, W2, b2; x fixed)") {
+TEST_CASE("gradcheck and gradgradcheck on a 2-layer MLP (W1, b1, W2, b2, x fixed)") {
   Tensor w1 = input({4, 3}, 51), b1 = input({4}, 52), w2 = input({2, 4}, 53), b2 = input({2}, 54);
   w1.set_name("W1");
   const Tensor x = input({5, 3}, 55, -2.0, 2.0, /*requires_grad=*/false);

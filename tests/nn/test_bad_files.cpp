@@ -252,7 +252,7 @@ TEST_CASE("bad input: model files with wrong names, shapes, dtypes or duplicates
   CHECK(snapshot(*model) == snapshot(*src));
 }
 
-TEST_CASE("tensor files: every dtype round-trips exactly; a bool byte other than 0/1 is an IOError") {
+TEST_CASE("tensor files: every dtype round-trips exactly, a bool byte other than 0/1 is an IOError") {
   TempDir dir;
   const std::string f = dir.file("t.tgp");
   const std::int64_t big = (std::int64_t{1} << 62) + 3;

@@ -102,7 +102,7 @@ ag::Tensor inputs_5x3() {
 
 }  // namespace
 
-TEST_CASE("gradcheck_module: Sequential(Dense, Tanh, Dense) with MSE passes; the float32 model is restored") {
+TEST_CASE("gradcheck_module: Sequential(Dense, Tanh, Dense) with MSE passes, the float32 model is restored") {
   ag::Generator gen(7);
   auto model = mlp(3, 4, 2, gen, ag::f32);
   const ag::Tensor x = inputs_5x3();

@@ -109,7 +109,7 @@ TEST_CASE("nn::init: fan_in_out reads [in, out] for rank 2 and [out, in, k...] f
   CHECK(contains(error_of<ag::ValueError>([] { init::fan_in_out(ag::Tensor()); }), "undefined"));
 }
 
-TEST_CASE("nn::init: every initialiser fills the same handle in place; a parameter stays a leaf") {
+TEST_CASE("nn::init: every initialiser fills the same handle in place, a parameter stays a leaf") {
   ag::Generator gen(1);
   const std::vector<std::pair<const char*, std::function<ag::Tensor(ag::Tensor)>>> inits = {
       {"uniform_", [&](ag::Tensor t) { return init::uniform_(t, gen, -1, 1); }},
@@ -144,7 +144,7 @@ TEST_CASE("nn::init: every initialiser fills the same handle in place; a paramet
     }
 }
 
-TEST_CASE("nn::init: parameters from const accessors; a backward over the old values is refused") {
+TEST_CASE("nn::init: parameters from const accessors, a backward over the old values is refused") {
   nn::Dense d(5, 3);
   const std::vector<double> before = values(d.weight());
   init::kaiming_uniform_(d.weight());  // Dense::weight() is a const accessor: the handle suffices
@@ -247,7 +247,7 @@ TEST_CASE("nn::init: xavier_* and kaiming_* have the documented scale") {
     CHECK(s.max > 0.999 * bound);
     check_moments(s, 0, bound / std::sqrt(3.0));
   }
-  SUBCASE("xavier_normal_: std gain·√(2 / (fan_in + fan_out)); conv fans for rank 4") {
+  SUBCASE("xavier_normal_: std gain·√(2 / (fan_in + fan_out)), conv fans for rank 4") {
     check_moments(stats_of(init::xavier_normal_(param({256, 512}, ag::f32), gen)), 0, n_xavier);
     // [out 32, in 16, 3, 3]: fan_in 144, fan_out 288
     check_moments(stats_of(init::xavier_normal_(param({32, 16, 3, 3}), gen, 2)), 0,

@@ -88,7 +88,7 @@ TEST_CASE("bce_loss in float32 with eps below the dtype's resolution stays finit
   check_values(t.grad(), {2}, {std::log(0.7) - std::log(0.3), std::log(0.2) - std::log(0.8)});
 }
 
-TEST_CASE("bce_with_logits: stable for any logit; d/dz = sigmoid(z) - y") {
+TEST_CASE("bce_with_logits: stable for any logit, d/dz = sigmoid(z) - y") {
   ag::Tensor z({-1000, 0, 2, 1000}, ag::f64, true);
   ag::Tensor y({1, 1, 0, 1}, ag::f64);
   ag::Tensor l = nn::bce_with_logits(z, y, Reduction::none);
@@ -572,7 +572,7 @@ TEST_CASE("kl_div: t·(log t - lp) with 0 where t = 0, log_target, mean / batchm
   check_values(tt.grad(), {2, 3}, want);
 }
 
-TEST_CASE("kl_div: bad input names the loss and the shapes; batchmean is kl_div's alone") {
+TEST_CASE("kl_div: bad input names the loss and the shapes, batchmean is kl_div's alone") {
   ag::Tensor a = ag::zeros({2, 3}), b = ag::zeros({3, 2});
   std::string msg = error_of<ag::ShapeError>([&] { nn::kl_div(a, b); });
   CHECK(contains(msg, "kl_div"));

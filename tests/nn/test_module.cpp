@@ -129,7 +129,7 @@ TEST_CASE("Module: train/eval is recursive") {
   CHECK(drop->is_training());
 }
 
-TEST_CASE("Module: to(dtype) converts parameters in place; they stay leaves with requires_grad") {
+TEST_CASE("Module: to(dtype) converts parameters in place, they stay leaves with requires_grad") {
   ag::Generator gen(4);
   nn::Sequential m(std::make_shared<nn::Dense>(3, 2, gen));
   ag::Tensor w = m.parameters()[0];  // a handle held elsewhere (as an optimizer would)

@@ -135,7 +135,7 @@ TEST_CASE("state_dict / load_state_dict: strict and not, every mismatch at once,
   CHECK(contains(error_of<ag::ValueError>([&] { c.load_state_dict(partial); }), "missing: 'fc.weight'"));
 }
 
-TEST_CASE("multi-tensor modules: a typed call, parameters, gradients; Sequential names what it cannot chain") {
+TEST_CASE("multi-tensor modules: a typed call, parameters, gradients, Sequential names what it cannot chain") {
   Cell cell(3);
   CHECK(names(cell.named_parameters()) == std::vector<std::string>{"in.weight"});
   const ag::Tensor x = ag::tensor({{0.1, -0.2, 0.3}}, ag::f64);

@@ -18,7 +18,7 @@ namespace {
 std::vector<float> vals(const ag::Tensor& t) { return t.to_vector<float>(); }
 }  // namespace
 
-TEST_CASE("save_state: PyTorch's names and Linear's [out, in] layout; load_state restores exactly") {
+TEST_CASE("save_state: PyTorch's names and Linear's [out, in] layout, load_state restores exactly") {
   const std::string path = "state_test_mlp.safetensors";
   ag::Generator gen(3);
   nn::Sequential a(std::make_shared<nn::Dense>(3, 4, gen), std::make_shared<nn::ReLU>(),
@@ -87,7 +87,7 @@ TEST_CASE("save_state: conv, recurrent, embedding and norm layers keep their nam
   std::remove(path.c_str());
 }
 
-TEST_CASE("load_state: mismatches are reported together and change nothing; non-strict loads the rest") {
+TEST_CASE("load_state: mismatches are reported together and change nothing, non-strict loads the rest") {
   const std::string path = "state_test_mismatch.safetensors";
   ag::Generator gen(8);
   nn::Sequential a(std::make_shared<nn::Dense>(3, 4, gen), std::make_shared<nn::Dense>(4, 2, gen));

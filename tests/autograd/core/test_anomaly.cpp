@@ -22,7 +22,7 @@ template <class F> std::string anomaly_message(F&& f) {
 }
 }  // namespace
 
-TEST_CASE("anomaly: off by default; NaN flows through silently") {
+TEST_CASE("anomaly: off by default, NaN flows through silently") {
   REQUIRE_FALSE(ag::is_anomaly_enabled());
   ag::Tensor x({-1.0, 4.0}, ag::f64, true);
   ag::Tensor y = ag::log(x);  // log(-1) = nan

@@ -80,7 +80,7 @@ TEST_CASE("dtypes: creation of every dtype, literals checked") {
   CHECK_THROWS_AS(ag::linspace(0, 1, 3, ag::i64), ag::DtypeError);
 }
 
-TEST_CASE("dtypes: only floating tensors require grad; integer results are never recorded") {
+TEST_CASE("dtypes: only floating tensors require grad, integer results are never recorded") {
   check_error<ag::DtypeError>([] { ag::zeros({2}, ag::i64, true); }, {"requires_grad", "int64"});
   ag::Tensor i = ag::zeros({2}, ag::i32);
   check_error<ag::DtypeError>([&] { i.requires_grad_(); }, {"requires_grad", "int32"});
@@ -123,7 +123,7 @@ TEST_CASE("dtypes: printing integers and bools") {
   CHECK(has(str(ag::gt(make({1, -1}, {2}), 0.0)), "dtype=bool"));
 }
 
-TEST_CASE("dtypes: arithmetic promotes like PyTorch; float32 and float64 do not mix") {
+TEST_CASE("dtypes: arithmetic promotes like PyTorch, float32 and float64 do not mix") {
   const ag::Tensor i = ag::tensor({1, 2, 3}, ag::i64), f = make({0.5, 0.5, 0.5}, {3}, ag::f32);
   ag::Tensor r = i + f;
   CHECK(r.dtype() == ag::f32);
@@ -229,7 +229,7 @@ TEST_CASE("dtypes: var and std of integers compute in float32, like mean") {
   check(ag::std(i, {0}, false), {}, {std::sqrt(1.25)}, 1e-6);
 }
 
-TEST_CASE("dtypes: cumsum of integers and bools is int64; ordering and rearranging take any dtype") {
+TEST_CASE("dtypes: cumsum of integers and bools is int64, ordering and rearranging take any dtype") {
   const ag::Tensor mask = ag::Tensor({1, 0, 1, 1}, ag::bool_);
   CHECK(ag::cumsum(mask, 0).dtype() == ag::i64);
   check(ag::cumsum(mask, 0), {4}, {1, 1, 2, 3}, 0);  // positions of the true entries, 1-based
@@ -290,7 +290,7 @@ TEST_CASE("dtypes: float-only ops name themselves and the dtype") {
   check_error<ag::DtypeError>([&] { twice(i); }, {"twice", "int64"});
 }
 
-TEST_CASE("dtypes: integer indices for the index ops; bool masks are not indices") {
+TEST_CASE("dtypes: integer indices for the index ops, bool masks are not indices") {
   const ag::Tensor x = make({1, 2, 3, 4, 5, 6}, {2, 3}, ag::f64, true);
   check(ag::index_select(x, 1, ag::tensor({2, 0}, ag::i64)), {2, 2}, {3, 1, 6, 4}, 0);
   check(ag::index_select(x, 0, ag::tensor({1}, ag::i32)), {1, 3}, {4, 5, 6}, 0);

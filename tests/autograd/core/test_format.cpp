@@ -17,7 +17,7 @@ std::string str(const ag::Tensor& t) {
 
 }  // namespace
 
-TEST_CASE("format: a float spec formats every element; rows on lines with aligned columns") {
+TEST_CASE("format: a float spec formats every element, rows on lines with aligned columns") {
   const ag::Tensor t({{1, -2.5, 3}, {40, 5, 6.25}}, ag::f64);
   CHECK(fmt::format("{:.2f}", t) ==
         "tensor([[ 1.00, -2.50,  3.00],\n"

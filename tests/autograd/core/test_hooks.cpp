@@ -21,7 +21,7 @@ TEST_CASE("hooks: a leaf hook sees the total gradient once and may replace it") 
   check_values(a.grad(), {2}, {30.0, 50.0});
 }
 
-TEST_CASE("hooks: a non-leaf hook changes what flows to the inputs; a void hook only observes") {
+TEST_CASE("hooks: a non-leaf hook changes what flows to the inputs, a void hook only observes") {
   ag::Tensor x({1.0, 2.0, 3.0}, ag::f64, true);
   ag::Tensor h = ag::mul(x, 2.0);
   int calls = 0;

@@ -86,7 +86,7 @@ TEST_CASE("method forms equal the free functions") {
   same(x.relu().sum(), ag::sum(ag::relu(x)), "relu().sum()");
 }
 
-TEST_CASE("method forms: x.max(1) is torch.max(x, dim); x.max({1}) the values-only reduction") {
+TEST_CASE("method forms: x.max(1) is torch.max(x, dim), x.max({1}) the values-only reduction") {
   const ag::Tensor x = make({1, 5, 5, 7, -2, 0}, {2, 3}, ag::f64, true);
   auto [v, i] = x.max(1);
   opt::check(v, {2}, {5, 7}, 0);

@@ -131,7 +131,7 @@ TEST_CASE("a VJP may return more gradients than fit in place, or a std::vector")
   }
 }
 
-TEST_CASE("Tensor::size(axis) reads one dimension; negative axes count from the end") {
+TEST_CASE("Tensor::size(axis) reads one dimension, negative axes count from the end") {
   ag::Tensor t = ag::zeros({2, 3, 4});
   CHECK(t.size(0) == 2);
   CHECK(t.size(2) == 4);

@@ -189,7 +189,7 @@ TEST_CASE("thread: grad mode is per thread, in both directions and while both th
   CHECK(tr.losses.size() == 3);
 }
 
-TEST_CASE("thread: tape sizes are per thread; a thread's graphs leave nothing on another's tape") {
+TEST_CASE("thread: tape sizes are per thread, a thread's graphs leave nothing on another's tape") {
   ag::Tensor x({1.0, 2.0}, ag::f64, true);
   const std::size_t live0 = ag::live_node_count();
   ag::Tensor keep = x * x;  // one node on this tape

@@ -88,7 +88,7 @@ TEST_CASE("safetensors: the layout (length, JSON header padded to 8, raw little-
   std::remove(path.c_str());
 }
 
-TEST_CASE("safetensors: F16 and BF16 widen to float32; offsets listed in any order") {
+TEST_CASE("safetensors: F16 and BF16 widen to float32, offsets listed in any order") {
   const Bytes data = [] {
     Bytes d = le(std::vector<std::uint16_t>{0x3C00, 0xC000});  // half 1, -2
     Bytes b = le(std::vector<std::uint16_t>{0x3FC0, 0x4049});  // bfloat16 1.5, 3.140625

@@ -73,7 +73,7 @@ TEST_CASE("activations match their closed forms and derivatives") {
                    [](double v) { return 1 / v; }, [](double v) { return -1 / (v * v); });
 }
 
-TEST_CASE("gelu and elu known values; softplus, log1p and expm1 in their hard ranges") {
+TEST_CASE("gelu and elu known values, softplus, log1p and expm1 in their hard ranges") {
   // the tanh approximation keeps the values gelu had before the exact form became the default
   check(ag::gelu(make({1.0, -0.5}, {2}), ag::GeluApprox::tanh), {2}, {0.8411919906082768, -0.15428599017485606}, 1e-14);
   // exact x·Φ(x); references from python3: 0.5 * x * math.erfc(-x / math.sqrt(2))

@@ -9,7 +9,7 @@ using opt::check;
 using opt::iota;
 using opt::make;
 
-TEST_CASE("flip reverses the given axes; its gradient is g flipped back") {
+TEST_CASE("flip reverses the given axes, its gradient is g flipped back") {
   for (ag::DType d : opt::kDtypes) {
     ag::Tensor x = iota({2, 3}, d, true);  // [[0, 1, 2], [3, 4, 5]]
     check(ag::flip(x, {1}), {2, 3}, {2, 1, 0, 5, 4, 3}, 0);
@@ -42,7 +42,7 @@ TEST_CASE("roll shifts with wrap-around along axes, or over the flattened values
   check(ag::roll(ag::zeros({2, 0}), 1, 1), {2, 0}, {}, 0);
 }
 
-TEST_CASE("tile is numpy.tile (torch's Tensor.repeat); its gradient sums the copies") {
+TEST_CASE("tile is numpy.tile (torch's Tensor.repeat), its gradient sums the copies") {
   for (ag::DType d : opt::kDtypes) {
     ag::Tensor x = make({1, 2}, {2}, d, true);
     check(ag::tile(x, {3}), {6}, {1, 2, 1, 2, 1, 2}, 0);
@@ -60,7 +60,7 @@ TEST_CASE("tile is numpy.tile (torch's Tensor.repeat); its gradient sums the cop
   check(m.grad(), {2, 2}, {6, 6, 6, 6}, 0);
 }
 
-TEST_CASE("repeat_interleave repeats each entry in place; its gradient sums each entry's copies") {
+TEST_CASE("repeat_interleave repeats each entry in place, its gradient sums each entry's copies") {
   for (ag::DType d : opt::kDtypes) {
     ag::Tensor x = iota({2, 2}, d, true);  // [[0, 1], [2, 3]]
     check(ag::repeat_interleave(x, 2, 0), {4, 2}, {0, 1, 0, 1, 2, 3, 2, 3}, 0);
@@ -75,7 +75,7 @@ TEST_CASE("repeat_interleave repeats each entry in place; its gradient sums each
   check(v.grad(), {2}, {0, 0}, 0);
 }
 
-TEST_CASE("triu and tril keep a band of the last two axes, batched; the gradient is masked alike") {
+TEST_CASE("triu and tril keep a band of the last two axes, batched, the gradient is masked alike") {
   for (ag::DType d : opt::kDtypes) {
     ag::Tensor x = make({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, {3, 4}, d, true);
     check(ag::triu(x), {3, 4}, {1, 2, 3, 4, 0, 6, 7, 8, 0, 0, 11, 12}, 0);

@@ -255,7 +255,7 @@ TEST_CASE("conv_transpose2d is the adjoint of conv2d in the input: <conv2d(u, w)
   }
 }
 
-TEST_CASE("unfold: values against the definition; fold is its adjoint (<unfold(x), y> = <x, fold(y)>)") {
+TEST_CASE("unfold: values against the definition, fold is its adjoint (<unfold(x), y> = <x, fold(y)>)") {
   ag::Generator gen(13);
   struct U {
     ag::Shape xs;

@@ -9,7 +9,7 @@ using opt::check;
 using opt::make;
 using opt::vals;
 
-TEST_CASE("index_select with a list or an integer-valued tensor; repeats accumulate") {
+TEST_CASE("index_select with a list or an integer-valued tensor, repeats accumulate") {
   for (ag::DType d : opt::kDtypes) {
     ag::Tensor x = make({10, 20, 30}, {3}, d, true);
     ag::Tensor y = ag::index_select(x, 0, {2, 0, 2});

@@ -129,7 +129,7 @@ TEST_CASE("batch_norm training: batch statistics, running statistics updated wit
   }
 }
 
-TEST_CASE("batch_norm: [N, C, L] reduces over N and L; k steps of running statistics") {
+TEST_CASE("batch_norm: [N, C, L] reduces over N and L, k steps of running statistics") {
   // channel 0 holds 0..5 (mean 2.5, var 35/12, unbiased 3.5); channel 1 holds 10·(0..5)
   const ag::Tensor x = make({0, 1, 2, 0, 10, 20, 3, 4, 5, 30, 40, 50}, {2, 2, 3});
   ag::Tensor rm = make({0, 0}, {2}), rv = make({1, 1}, {2});
@@ -145,7 +145,7 @@ TEST_CASE("batch_norm: [N, C, L] reduces over N and L; k steps of running statis
   check(rv, {2}, {3.5 + (1 - 3.5) * keep, 350 + (1 - 350) * keep}, 1e-12);
 }
 
-TEST_CASE("batch_norm eval: the running statistics normalise; undefined ones mean batch statistics") {
+TEST_CASE("batch_norm eval: the running statistics normalise, undefined ones mean batch statistics") {
   const ag::Tensor x = make({1, 10, 2, 20, 3, 30, 4, 50}, {4, 2}, ag::f64, true);
   const ag::Tensor rm = make({1, 20}, {2}), rv = make({4, 100}, {2});
   const ag::Tensor w = make({2, 1}, {2}, ag::f64, true), b = make({0, -1}, {2}, ag::f64, true);
@@ -181,7 +181,7 @@ TEST_CASE("batch_norm: gradients equal those of the composed formula ([N, C] and
                     {2, 3, 2, 2}, {3});
 }
 
-TEST_CASE("batch_norm: one value per channel in training is a ValueError; nothing is updated") {
+TEST_CASE("batch_norm: one value per channel in training is a ValueError, nothing is updated") {
   ag::Tensor rm = make({0, 0, 0}, {3}), rv = make({1, 1, 1}, {3});
   const ag::Tensor x = make({1, 2, 3}, {1, 3});
   const std::string m = message_of([&] { ag::batch_norm(x, rm, rv, {}, {}, true); });
@@ -219,7 +219,7 @@ TEST_CASE("batch_norm: typed errors name the op and the shapes") {
 }
 
 // ---- group_norm ----------------------------------------------------------------------------------
-TEST_CASE("group_norm: each group of channels per sample; per-channel affine") {
+TEST_CASE("group_norm: each group of channels per sample, per-channel affine") {
   ag::Generator gen(5);
   const ag::Tensor x = ag::randn({2, 6, 3}, gen, ag::f64);
   // 3 groups of 2 channels = layer_norm over [2, 3] of x viewed as [2, 3, 2, 3]

@@ -112,7 +112,7 @@ TEST_CASE("max_pool2d and max_pool1d: values against a nested-loop reference, fl
   CHECK(ag::max_pool1d(make(xv, {6, 9}), 2).shape() == ag::Shape{6, 4});  // unbatched [C, L]
 }
 
-TEST_CASE("max_pool2d: ties send the gradient to the first maximum; overlapping windows add; NaN propagates") {
+TEST_CASE("max_pool2d: ties send the gradient to the first maximum, overlapping windows add, NaN propagates") {
   // one window, all equal: the gradient goes to the first position only (PyTorch's rule)
   const ag::Tensor x = ag::full({1, 1, 2, 2}, 3.0, ag::f64, true);
   ag::sum(ag::max_pool2d(x, 2)).backward();

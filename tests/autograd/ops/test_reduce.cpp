@@ -130,7 +130,7 @@ TEST_CASE("max and min over all elements and over axes, with keepdims") {
   CHECK(std::isnan(nan[0]));
 }
 
-TEST_CASE("max and min gradients go to the selected elements; ties split evenly") {
+TEST_CASE("max and min gradients go to the selected elements, ties split evenly") {
   ag::Tensor x = make(kM, {2, 3}, ag::f64, true);
   ag::max(x, {1}).sum().backward();
   check(x.grad(), {2, 3}, {0, 0.5, 0.5, 1, 0, 0}, 0);

@@ -97,7 +97,7 @@ TEST_CASE("squeeze, unsqueeze, flatten and expand") {
   check(z.grad(), {2, 1, 3}, {1, 2, 3, 4, 5, 6}, 0);
 }
 
-TEST_CASE("concat joins along an axis; its gradient splits back") {
+TEST_CASE("concat joins along an axis, its gradient splits back") {
   for (ag::DType d : opt::kDtypes) {
     ag::Tensor a = make({1, 2, 3, 4}, {2, 2}, d, true), b = make({5, 6}, {2, 1}, d, true);
     ag::Tensor y = ag::concat({a, b}, 1);
@@ -172,7 +172,7 @@ TEST_CASE("slice follows python's semantics") {
   check(m.grad(), {2, 4}, {0, 2, 0, 1, 0, 4, 0, 3}, 0);
 }
 
-TEST_CASE("select removes the axis; negative indices count from the end") {
+TEST_CASE("select removes the axis, negative indices count from the end") {
   ag::Tensor m = iota({2, 3}, ag::f32, true);
   ag::Tensor c = ag::select(m, 1, -1);
   check(c, {2}, {2, 5}, 0);

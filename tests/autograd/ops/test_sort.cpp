@@ -70,7 +70,7 @@ TEST_CASE("argsort: indices only, no history") {
   check(ag::argsort(x, 0, true), {2, 2}, {1, 1, 0, 0}, 0);
 }
 
-TEST_CASE("topk: the k largest or smallest, sorted or by position; gradient to the chosen positions") {
+TEST_CASE("topk: the k largest or smallest, sorted or by position, gradient to the chosen positions") {
   for (ag::DType d : opt::kDtypes) {
     ag::Tensor x = make({4, 9, 1, 7, 3, 8, 2, 6}, {2, 4}, d, true);
     auto [v, i] = ag::topk(x, 2);

@@ -35,7 +35,7 @@ TEST_CASE("dot: ops, shapes, dtypes, leaf names, requires_grad and edges") {
   CHECK(count(dot, "peripheries=2") == 1);
 }
 
-TEST_CASE("dot: a shared input appears once; labels are escaped") {
+TEST_CASE("dot: a shared input appears once, labels are escaped") {
   ag::Tensor a({1.0, 2.0}, ag::f64, true);
   a.set_name("a \"quoted\"");
   ag::Tensor y = ag::sum(ag::add(ag::mul(a, a), a));

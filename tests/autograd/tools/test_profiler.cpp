@@ -48,7 +48,7 @@ TEST_CASE("profiler: counts forwards, recordings and backwards per op") {
   CHECK(t.find("total") != std::string::npos);
 }
 
-TEST_CASE("profiler: self time excludes nested ops; one active profiler per thread") {
+TEST_CASE("profiler: self time excludes nested ops, one active profiler per thread") {
   ag::Profiler prof;
   CHECK_THROWS_AS(ag::Profiler(), ag::ValueError);
   ag::Tensor x = ag::ones({64, 64}, ag::f64, true);

@@ -235,7 +235,7 @@ TEST_CASE("jvp is J·t and vjp is vᵀ·J, for one tensor and for lists") {
   check_values(Jo[1], {2}, {1, 1});
 }
 
-TEST_CASE("transforms compose with create_graph: jacobian of a jacobian is the hessian; grad through a jvp") {
+TEST_CASE("transforms compose with create_graph: jacobian of a jacobian is the hessian, grad through a jvp") {
   auto f = [](const Tensor& x) { return ag::sum(ag::sin(x) * x * x); };
   const Tensor x = vec({0.5, -1.0, 2.0});
   const Tensor H = ag::hessian(f, x);

@@ -176,7 +176,7 @@ TEST_CASE("read_csv errors: gzip, zip, UTF-16 and binary files are refused up fr
   CHECK(contains(error_of<ag::IOError>([&] { nn::read_csv(cut); }), cut + ":3: invalid UTF-8 (byte e2 at offset 4)"));
 }
 
-TEST_CASE("read_csv: a UTF-8 byte-order mark is skipped; UTF-8 labels are kept") {
+TEST_CASE("read_csv: a UTF-8 byte-order mark is skipped, UTF-8 labels are kept") {
   const std::string path = write_file("bom.csv", "\xef\xbb\xbflabel,x\n\xe2\x82\xac,1.5\nB,2\n");
   nn::CsvOptions o;
   o.label = "label";

@@ -40,7 +40,7 @@ void check_param_grads(nn::Module& model, const ag::Tensor& x, double eps = 1e-6
 
 }  // namespace
 
-TEST_CASE("Sequential: children named 0, 1, ...; emplace and indexing") {
+TEST_CASE("Sequential: children named 0, 1, ..., emplace and indexing") {
   nn::Sequential s;
   auto d = s.emplace<nn::Dense>(2, 3);
   s.push_back(std::make_shared<nn::Sigmoid>());

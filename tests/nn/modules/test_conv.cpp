@@ -91,7 +91,7 @@ TEST_CASE("pooling layers and Flatten: forward = the op, descriptions") {
   CHECK(nn::MaxPool2d(2).parameters().empty());
 }
 
-TEST_CASE("a small CNN: summary() shows output shapes and parameter counts; errors name the layer") {
+TEST_CASE("a small CNN: summary() shows output shapes and parameter counts, errors name the layer") {
   ag::Generator gen(33);
   auto m = small_cnn(gen);
   const std::string s = nn::summary(*m, {2, 1, 8, 8});
@@ -115,7 +115,7 @@ TEST_CASE("a small CNN: summary() shows output shapes and parameter counts; erro
   CHECK(contains(error_of<ag::DtypeError>([&] { (*m)(ag::ones({2, 1, 8, 8}, ag::f64)); }), "Conv2d(1 -> 4"));
 }
 
-TEST_CASE("a small CNN: saved and loaded, predictions identical; gradcheck_module passes") {
+TEST_CASE("a small CNN: saved and loaded, predictions identical, gradcheck_module passes") {
   ag::Generator gen(34);
   auto a = small_cnn(gen);
   const ag::Tensor x = ag::randn({3, 1, 8, 8}, gen);

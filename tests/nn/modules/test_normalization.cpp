@@ -73,7 +73,7 @@ TEST_CASE("LayerNorm: errors name the layer and the shapes") {
 }
 
 // ---- BatchNorm --------------------------------------------------------------------------------------
-TEST_CASE("BatchNorm1d: parameters and buffers under PyTorch's names; describe") {
+TEST_CASE("BatchNorm1d: parameters and buffers under PyTorch's names, describe") {
   nn::BatchNorm1d bn(2);
   CHECK(bn.describe() == "BatchNorm1d(2)");
   CHECK(names(bn.named_parameters()) == std::vector<std::string>{"weight", "bias"});
@@ -99,7 +99,7 @@ TEST_CASE("BatchNorm1d: parameters and buffers under PyTorch's names; describe")
   CHECK(names(seq.named_parameters()) == std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias"});
 }
 
-TEST_CASE("BatchNorm1d train: batch statistics; running statistics after k steps; eval uses them") {
+TEST_CASE("BatchNorm1d train: batch statistics, running statistics after k steps, eval uses them") {
   nn::BatchNorm1d bn(2, 1e-5, 0.1, true, true, ag::f64);
   set_values(bn.weight(), {2, 1});
   set_values(bn.bias(), {0, -1});
@@ -165,7 +165,7 @@ TEST_CASE("BatchNorm1d [N, C, L] and BatchNorm2d [N, C, H, W]: statistics over a
   check_values(bn2.running_mean(), {3}, {0.1 * m4[0], 0.1 * m4[1], 0.1 * m4[2]});
 }
 
-TEST_CASE("BatchNorm: errors name the layer and the shapes; a failed call changes nothing") {
+TEST_CASE("BatchNorm: errors name the layer and the shapes, a failed call changes nothing") {
   nn::BatchNorm1d bn(4);
   std::string m = error_of<ag::ShapeError>([&] { bn(ag::zeros({2, 3})); });
   CHECK(contains(m, "BatchNorm1d(4)"));
@@ -264,7 +264,7 @@ TEST_CASE("gradcheck_module: the normalisation layers in train and eval mode") {
   }
 }
 
-TEST_CASE("BatchNorm1d: running statistics are saved and loaded with the model; eval predictions identical") {
+TEST_CASE("BatchNorm1d: running statistics are saved and loaded with the model, eval predictions identical") {
   ag::Generator gen(8);
   auto make = [] {
     return std::make_shared<ag::nn::Sequential>(std::make_shared<ag::nn::Dense>(3, 4), std::make_shared<ag::nn::BatchNorm1d>(4));

@@ -80,7 +80,7 @@ TEST_CASE("AdamW: decoupled weight decay") {
   CHECK(w.type_name() == "AdamW");
 }
 
-TEST_CASE("RMSprop: plain; centered with momentum and weight decay") {
+TEST_CASE("RMSprop: plain, centered with momentum and weight decay") {
   // step 1: v = 0.01·g², p -= 0.01·g/(0.1·|g| + eps) ≈ 0.1·sign(g)
   check_steps([](auto ps) { return std::make_unique<nn::RMSprop>(ps, 0.01); },
               {{0.900000019999996, -1.900000009999999},
@@ -102,7 +102,7 @@ TEST_CASE("Adagrad: lr decay, weight decay, initial accumulator") {
                {0.9136132520882138, -1.90842986087128}});
 }
 
-TEST_CASE("optimizers skip parameters without a gradient; state is per parameter") {
+TEST_CASE("optimizers skip parameters without a gradient, state is per parameter") {
   ag::Tensor a({1.0, 2.0}, ag::f64, true), b({3.0}, ag::f64, true);
   nn::Adam opt({a, b}, 0.1);
   a.set_grad(ag::Tensor({1.0, -1.0}, ag::f64));
