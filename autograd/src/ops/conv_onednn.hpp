@@ -1,6 +1,7 @@
 #pragma once
 // The oneDNN convolution backend (conv_onednn.cpp, built only with TAPEGRAD_HAVE_ONEDNN): float32
-// only, plain NCHW / OIHW (GOIHW) memory, the same geometry and results as the portable kernels.
+// only, on the caller's plain NCHW / OIHW (GOIHW) memory, the same geometry and results as the
+// portable kernels.
 // Each returns false when oneDNN has no primitive for the geometry (the caller then runs the
 // portable kernel); primitives are created once per geometry and thread and kept in a small LRU.
 #include <string>
