@@ -1,8 +1,9 @@
 // The convolution backends (ag/conv_backend.hpp): oneDNN and the portable im2col + GEMM path give
 // the same float32 values for conv2d / conv1d / conv_transpose2d and all their gradients, on many
 // geometries (stride, padding per side, dilation, groups, depthwise, 1×1, batch 1 and larger,
-// unbatched), and both agree with the float64 portable result; second order through create_graph
-// with oneDNN active; the selection API. Without oneDNN built in, only the portable checks run.
+// unbatched; oneDNN's plain and blocked layouts), and both agree with the float64 portable
+// result; second order through create_graph with oneDNN active; the selection API. Without
+// oneDNN built in, only the portable checks run.
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -91,6 +92,11 @@ std::vector<Case> cases() {
       {"\"same\" with an even kernel and dilation", {2, 3, 7, 7}, {4, 3, 4, 2}, true, c2(O().padding("same").dilation({1, 2}))},
       {"5×5 on 1×28×28 (LeNet's first layer), batch 8", {8, 1, 28, 28}, {6, 1, 5, 5}, true, c2(O())},
       {"64→64 3×3 padding 1 on 16×16, batch 2", {2, 64, 16, 16}, {64, 64, 3, 3}, true, c2(O().padding(1))},
+      {"24→20 channels (blocked layouts padded to 16-channel blocks), stride 2", {3, 24, 9, 9}, {20, 24, 3, 3}, true,
+       c2(O().stride(2).padding(1))},
+      {"groups 2 with 32 channels per group (blocked)", {2, 64, 6, 6}, {64, 32, 3, 3}, true, c2(O().groups(2).padding(1))},
+      {"depthwise 20 channels (blocked depthwise kernel, padded block)", {2, 20, 7, 7}, {20, 1, 3, 3}, true,
+       c2(O().groups(20).padding(1))},
       {"unbatched [C, H, W]", {3, 7, 6}, {5, 3, 3, 3}, true, c2(O().padding(1))},
       {"kernel as large as the input", {2, 3, 5, 5}, {4, 3, 5, 5}, true, c2(O())},
       {"conv1d: stride 2, padding 1, dilation 2", {3, 4, 20}, {6, 4, 3}, true,
