@@ -5,6 +5,7 @@
 #include "ag/autograd.hpp"
 #include "ag/blas.hpp"
 #include "ag/checkpoint.hpp"
+#include "ag/conv_backend.hpp"
 #include "ag/errors.hpp"
 #include "ag/format.hpp"
 #include "ag/functional.hpp"

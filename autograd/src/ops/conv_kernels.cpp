@@ -3,13 +3,25 @@
 // each group is one GEMM: y_g [O/G, L] = w_g [O/G, K]·cols_g [K, L], K = (C/G)·kh·kw.
 // Small images are batched: the columns of several samples sit side by side ([C·kh·kw, m·L]) so
 // one GEMM covers them (fewer, larger BLAS calls); the chunk is sized to keep the buffer small.
+// Float32 convolutions go to oneDNN instead (ops/conv_onednn.cpp) when it was built in and the
+// backend selection (ag/conv_backend.hpp) allows it.
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
+#include <type_traits>
 #include <vector>
 
+#include "ag/blas.hpp"
+#include "ag/conv_backend.hpp"
 #include "core/internal.hpp"
 #include "ops/conv_kernels.hpp"
 #include "ops/gemm.hpp"
+#ifdef TAPEGRAD_HAVE_ONEDNN
+#include "ops/conv_onednn.hpp"
+#endif
 
 namespace ag::detail {
 
@@ -145,6 +157,17 @@ template <class T> void forward_t(const T* x, const T* w, const T* b, T* y, cons
   }
 }
 
+// dx[n, c] += b[c] (the bias of a transposed convolution).
+template <class T> void add_channel_bias(T* dx, const T* b, const ConvGeometry& g) {
+  const std::size_t HW = g.H * g.W;
+  for (std::size_t n = 0; n < g.N; ++n)
+    for (std::size_t c = 0; c < g.C; ++c) {
+      T* p = dx + (n * g.C + c) * HW;
+      const T bc = b[c];
+      for (std::size_t i = 0; i < HW; ++i) p[i] += bc;
+    }
+}
+
 template <class T> void input_grad_t(const T* gy, const T* w, const T* b, T* dx, const ConvGeometry& g) {
   const std::size_t Cg = g.C / g.G, Og = g.O / g.G, K = Cg * g.kh * g.kw, L = g.OH * g.OW, HW = g.H * g.W,
                     CHW = g.C * HW;
@@ -170,13 +193,7 @@ template <class T> void input_grad_t(const T* gy, const T* w, const T* b, T* dx,
       col2im_sample(cols.data() + s * L, ld, g.C, g, dxn);
     }
   }
-  if (b)
-    for (std::size_t n = 0; n < g.N; ++n)
-      for (std::size_t c = 0; c < g.C; ++c) {
-        T* p = dx + (n * g.C + c) * HW;
-        const T bc = b[c];
-        for (std::size_t i = 0; i < HW; ++i) p[i] += bc;
-      }
+  if (b) add_channel_bias(dx, b, g);
 }
 
 template <class T> void weight_grad_t(const T* x, const T* gy, T* dw, const ConvGeometry& g) {
@@ -203,6 +220,41 @@ template <class T> void weight_grad_t(const T* x, const T* gy, T* dw, const Conv
   }
 }
 
+// ---- backend selection ---------------------------------------------------------------------------
+
+constexpr bool kHaveOnednn =
+#ifdef TAPEGRAD_HAVE_ONEDNN
+    true;
+#else
+    false;
+#endif
+
+// TAPEGRAD_CONV_BACKEND, read once; an unknown or unavailable value is reported and ignored.
+ConvBackend backend_from_env() {
+  const char* v = std::getenv("TAPEGRAD_CONV_BACKEND");
+  if (v == nullptr || *v == '\0') return ConvBackend::automatic;
+  const std::string s = v;
+  if (s == "automatic") return ConvBackend::automatic;
+  if (s == "portable") return ConvBackend::portable;
+  if (s == "onednn" && kHaveOnednn) return ConvBackend::onednn;
+  std::fprintf(stderr, "tapegrad: TAPEGRAD_CONV_BACKEND=%s is not %s; using automatic\n", v,
+               kHaveOnednn ? "portable, onednn or automatic" : "portable or automatic (built without oneDNN)");
+  return ConvBackend::automatic;
+}
+
+std::atomic<ConvBackend>& selected() {
+  static std::atomic<ConvBackend> b{backend_from_env()};
+  return b;
+}
+
+thread_local ConvKernelCounts counts;
+
+// Whether this float32 convolution should try oneDNN (which may still decline a geometry).
+template <class T> bool use_onednn() {
+  if constexpr (!std::is_same_v<T, float> || !kHaveOnednn) return false;
+  else return selected().load(std::memory_order_relaxed) != ConvBackend::portable;
+}
+
 }  // namespace
 
 Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeometry& g) {
@@ -210,6 +262,12 @@ Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Con
     using T = decltype(t);
     Tensor y = empty_tensor<T>(g.y_shape);
     if (y.numel() == 0) return y;
+#ifdef TAPEGRAD_HAVE_ONEDNN
+    if constexpr (std::is_same_v<T, float>)
+      if (use_onednn<T>() && onednn_conv_forward(data<T>(x), data<T>(w), b.defined() ? data<T>(b) : nullptr, data<T>(y), g))
+        return ++counts.onednn, y;
+#endif
+    ++counts.portable;
     forward_t<T>(data<T>(x), data<T>(w), b.defined() ? data<T>(b) : nullptr, data<T>(y), g);
     return y;
   });
@@ -220,6 +278,14 @@ Tensor conv_input_grad(const Tensor& gy, const Tensor& w, const Tensor& b, const
     using T = decltype(t);
     Tensor dx = empty_tensor<T>(g.x_shape);
     if (dx.numel() == 0) return dx;
+#ifdef TAPEGRAD_HAVE_ONEDNN
+    if constexpr (std::is_same_v<T, float>)
+      if (use_onednn<T>() && onednn_conv_input_grad(data<T>(gy), data<T>(w), data<T>(dx), g)) {
+        if (b.defined()) add_channel_bias(data<T>(dx), data<T>(b), g);
+        return ++counts.onednn, dx;
+      }
+#endif
+    ++counts.portable;
     input_grad_t<T>(data<T>(gy), data<T>(w), b.defined() ? data<T>(b) : nullptr, data<T>(dx), g);
     return dx;
   });
@@ -230,6 +296,11 @@ Tensor conv_weight_grad(const Tensor& x, const Tensor& gy, const ConvGeometry& g
     using T = decltype(t);
     Tensor dw = empty_tensor<T>(g.w_shape);
     if (dw.numel() == 0) return dw;
+#ifdef TAPEGRAD_HAVE_ONEDNN
+    if constexpr (std::is_same_v<T, float>)
+      if (use_onednn<T>() && onednn_conv_weight_grad(data<T>(x), data<T>(gy), data<T>(dw), g)) return ++counts.onednn, dw;
+#endif
+    ++counts.portable;
     weight_grad_t<T>(data<T>(x), data<T>(gy), data<T>(dw), g);
     return dw;
   });
@@ -261,3 +332,27 @@ Tensor col2im(const Tensor& cols, const ConvGeometry& g) {
 }
 
 }  // namespace ag::detail
+
+namespace ag {
+
+void set_conv_backend(ConvBackend backend) {
+  if (!conv_backend_available(backend))
+    throw ValueError("set_conv_backend: oneDNN is not available (tapegrad was built without it: "
+                     "TAPEGRAD_WITH_ONEDNN=OFF or libdnnl not found)");
+  detail::selected().store(backend);
+}
+
+ConvBackend conv_backend() { return detail::selected().load(); }
+
+ConvKernelCounts conv_kernel_counts() { return detail::counts; }
+
+bool conv_backend_available(ConvBackend backend) { return backend != ConvBackend::onednn || detail::kHaveOnednn; }
+
+std::string conv_backend_info() {
+#ifdef TAPEGRAD_HAVE_ONEDNN
+  if (conv_backend() != ConvBackend::portable) return detail::onednn_info();
+#endif
+  return "portable (im2col + " + blas_info() + ")";
+}
+
+}  // namespace ag
