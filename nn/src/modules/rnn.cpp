@@ -48,6 +48,33 @@ Tensor gru_step(const Tensor& gx, const Tensor& h, const Tensor& w_hh, const Ten
   return n + z * (h - n);  // (1 - z)·n + z·h
 }
 
+// The T rows [B, G] of a sequence tensor [T, B, G]. With select, each row's VJP would build a
+// zero-filled [T, B, G] gradient (T² work per backward, a seventh of an LSTM training step at
+// T = 32); halving the tensor recursively costs about log2(T) passes over it instead. Small
+// tensors, where the per-node overhead dominates, and tensors without gradient use select.
+void halve_into(const Tensor& part, std::vector<Tensor>& rows) {
+  const std::size_t n = part.size(0);
+  if (n == 1) {
+    rows.push_back(squeeze(part, {0}));
+    return;
+  }
+  const std::vector<Tensor> halves = split(part, {n / 2, n - n / 2}, 0);
+  halve_into(halves[0], rows);
+  halve_into(halves[1], rows);
+}
+
+std::vector<Tensor> step_rows(const Tensor& all) {
+  const std::size_t T = all.size(0);
+  std::vector<Tensor> rows;
+  rows.reserve(T);
+  if (T > 2 && all.numel() >= 65536 && all.requires_grad() && is_grad_enabled()) {
+    halve_into(all, rows);
+  } else {
+    for (std::size_t t = 0; t < T; ++t) rows.push_back(select(all, 0, static_cast<std::ptrdiff_t>(t)));
+  }
+  return rows;
+}
+
 Tensor uniform_param(std::vector<std::size_t> shape, double k, Generator& gen, DType dtype) {
   return init::uniform_(zeros(Shape(shape.begin(), shape.end()), dtype), gen, -k, k);
 }
@@ -316,15 +343,15 @@ TensorList RecurrentBase::run(const TensorList& inputs) {
       const bool fold = kind_ != Kind::gru && w[3].defined();
       const Tensor b_in = fold ? w[2] + w[3] : w[2];
       const Tensor b_step = fold ? Tensor() : w[3];
-      const Tensor gx_all = reshape(
+      const std::vector<Tensor> gx_rows = step_rows(reshape(
           project(reshape(layer_in, {static_cast<std::ptrdiff_t>(T * B), static_cast<std::ptrdiff_t>(in)}), w[0], b_in),
-          {static_cast<std::ptrdiff_t>(T), static_cast<std::ptrdiff_t>(B), -1});
+          {static_cast<std::ptrdiff_t>(T), static_cast<std::ptrdiff_t>(B), -1}));
       Tensor h = select(init[0], 0, static_cast<std::ptrdiff_t>(l * D + d));
       Tensor c = lstm ? select(init[1], 0, static_cast<std::ptrdiff_t>(l * D + d)) : Tensor();
       std::vector<Tensor> ys(T);
       for (std::size_t s = 0; s < T; ++s) {
         const std::size_t t = d == 0 ? s : T - 1 - s;
-        const Tensor gx = select(gx_all, 0, static_cast<std::ptrdiff_t>(t));
+        const Tensor& gx = gx_rows[t];
         Tensor h2, c2;
         if (lstm)
           std::tie(h2, c2) = lstm_step(gx, h, c, w[1], b_step, o.fused());
