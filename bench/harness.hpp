@@ -34,6 +34,9 @@ inline constexpr WorkloadInfo kWorkloads[] = {
     {"mlp_digits_b512", "us", 1e-5, "MLP 64-128-10 ReLU, softmax CE, SGD momentum 0.9, batch 512, per step"},
     {"mlp_mnist_b32", "ms", 1e-5, "MLP 784-256-256-10 ReLU, softmax CE, SGD momentum 0.9, batch 32, per step"},
     {"mlp_mnist_b512", "ms", 1e-5, "MLP 784-256-256-10 ReLU, softmax CE, SGD momentum 0.9, batch 512, per step"},
+    {"lstm_h32_t32_b1", "us", 1e-4, "LSTM 1 layer in=hidden=32, seq 32, batch 1: forward + MSE(h_T) + backward + Adam"},
+    {"lstm_h128_t64_b32", "ms", 1e-4, "LSTM 1 layer in=hidden=128, seq 64, batch 32: forward + MSE(h_T) + backward + Adam"},
+    {"lstm_h512_t32_b64", "ms", 1e-4, "LSTM 1 layer in=hidden=512, seq 32, batch 64: forward + MSE(h_T) + backward + Adam"},
 };
 
 struct Options {
