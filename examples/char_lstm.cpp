@@ -153,7 +153,7 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--full") == 0)
       set = {32, 256, 6000, 64, 5000, 0.005};
     else if (std::strcmp(argv[i], "--quick") == 0)
-      set = {16, 48, 150, 32, 500, 0.02};
+      set = {16, 32, 120, 32, 400, 0.02};
     else
       dir = argv[i];
   }

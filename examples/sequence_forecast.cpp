@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
   std::string dir = TAPEGRAD_DATA_DIR;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--full") == 0)
-      set = {48, 600, 32, 0.005};
+      set = {48, 300, 32, 0.005};
     else if (std::strcmp(argv[i], "--quick") == 0)
       set = {16, 60, 32, 0.02};
     else
