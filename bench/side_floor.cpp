@@ -262,7 +262,7 @@ BENCH_SIDE(mlp_mnist_b512) { return run_mlp(mlp::mnist(512), opt); }
 // alone took a third of the step).
 namespace {
 inline float exp_f(float v) {
-  const float x = std::min(std::max(v, -87.0f), 88.0f);
+  const float x = v != v ? 0.0f : std::min(std::max(v, -87.0f), 88.0f);  // NaN: any finite x (no UB below)
   const float k = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
   const float r = (x - k * 0.693145752f) - k * 1.42860677e-6f;
   float p = 1.0f / 5040;

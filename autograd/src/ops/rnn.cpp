@@ -20,7 +20,7 @@ namespace {
 // (truncation < 1.3e-8 relative), 2^k written into the exponent bits. v is clamped to [-87, 88]
 // (the result stays a normal float); NaN passes through. Within 2 ulps of e^v.
 inline float exp_f(float v) {
-  const float x = std::min(std::max(v, -87.0f), 88.0f);
+  const float x = v != v ? 0.0f : std::min(std::max(v, -87.0f), 88.0f);  // NaN: any finite x (no UB below)
   const float k = (x * 1.44269504f + 12582912.0f) - 12582912.0f;  // round to nearest (1.5·2²³)
   const float r = (x - k * 0.693145752f) - k * 1.42860677e-6f;
   float p = 1.0f / 5040;
