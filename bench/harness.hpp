@@ -43,6 +43,9 @@ inline constexpr WorkloadInfo kWorkloads[] = {
     // 2·N·Cout·Cin·kh·kw·H·W per pass; forward + input gradient + weight gradient = 3 passes
     {"conv_layer", "ms", 1e-4, "conv2d 64->64 3x3 pad 1 on 16x64x32x32 with bias: forward, backward with a fixed upstream gradient (dx, dW, db), SGD lr 1e-3, per step",
      3.0 * 2 * 16 * 64 * 64 * 9 * 32 * 32},
+    {"lstm_h32_t32_b1", "us", 1e-4, "LSTM 1 layer in=hidden=32, seq 32, batch 1: forward + MSE(h_T) + backward + Adam"},
+    {"lstm_h128_t64_b32", "ms", 1e-4, "LSTM 1 layer in=hidden=128, seq 64, batch 32: forward + MSE(h_T) + backward + Adam"},
+    {"lstm_h512_t32_b64", "ms", 1e-4, "LSTM 1 layer in=hidden=512, seq 32, batch 64: forward + MSE(h_T) + backward + Adam"},
 };
 
 struct Options {

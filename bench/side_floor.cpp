@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "harness.hpp"
 #include "workloads.hpp"
@@ -488,6 +490,172 @@ Result run_cnn(const cnn::Spec& s, const Options& opt) {
   CnnFloor net(s, data);
   double first = 0, last = 0;
   for (std::size_t i = 0; i < mlp::check_steps; ++i) {
+// ---- lstm_*: a hand-written LSTM: cblas_sgemm for the matrix products, plain loops for the gates ----
+// Forward: the input projection of every step in one GEMM, [T·B, H]·W_ihᵀ + (b_ih + b_hh), then per
+// step A_t += h_{t-1}·W_hhᵀ and the gate loop. Backward through time with the gate derivatives in
+// one loop per step and dh_{t-1} = dA_t·W_hh; the weight gradients of all steps at once afterwards,
+// dW_hh = dAᵀ·[h_{-1} .. h_{T-2}] and dW_ih = dAᵀ·X (two GEMMs with K = T·B).
+// The gate loops use the same branch-free e^v as tapegrad's fused gate kernels
+// (autograd/src/ops/rnn.cpp, within 2 ulps; this file is built with -fno-trapping-math too, so the
+// loops vectorize): the floor measures framework overhead, not the choice of libm (glibc's tanhf
+// alone took a third of the step).
+namespace {
+inline float exp_f(float v) {
+  const float x = v != v ? 0.0f : std::min(std::max(v, -87.0f), 88.0f);  // NaN: any finite x (no UB below)
+  const float k = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+  const float r = (x - k * 0.693145752f) - k * 1.42860677e-6f;
+  float p = 1.0f / 5040;
+  p = p * r + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const std::int32_t bits = (static_cast<std::int32_t>(k) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return v != v ? v : p * scale;
+}
+inline float sigm(float v) { return 1.0f / (1.0f + exp_f(-v)); }
+inline float tanh_f(float v) {
+  const float a = std::fabs(v), s = v * v;
+  const float small =
+      v * (1.0f + s * (-1.0f / 3 + s * (2.0f / 15 + s * (-17.0f / 315 + s * (62.0f / 2835 + s * (-1382.0f / 155925))))));
+  const float e = exp_f(-2.0f * a);
+  return a < 0.25f ? small : std::copysign((1.0f - e) / (1.0f + e), v);
+}
+
+struct LstmFloor {
+  int T, B, H, G;                                  // G = 4H: gates i, f, g, o
+  std::vector<float> p[4], grad[4], m[4], v[4];    // w_ih [G, H], w_hh [G, H], b_ih [G], b_hh [G]
+  const std::vector<float>& x;                     // [T, B, H]
+  const std::vector<float>& y;                     // [B, H]
+  std::vector<float> act;                          // [T, B, G]: pre-activations, then σ(i) σ(f) tanh(g) σ(o)
+  std::vector<float> c, h;                         // [T + 1, B, H]: index 0 holds the zero initial state
+  std::vector<float> tc;                           // [T, B, H]: tanh(c_t)
+  std::vector<float> da;                           // [T, B, G]: gradient of the pre-activations
+  std::vector<float> dh, dc;                       // [B, H]
+  long steps = 0;
+  LstmFloor(const lstm::Spec& s, const lstm::Init& in)
+      : T(static_cast<int>(s.seq)), B(static_cast<int>(s.batch)), H(static_cast<int>(s.hidden)), G(4 * H), x(in.x),
+        y(in.y) {
+    p[0] = in.w_ih;
+    p[1] = in.w_hh;
+    p[2] = in.b_ih;
+    p[3] = in.b_hh;
+    for (int k = 0; k < 4; ++k) {
+      grad[k].assign(p[k].size(), 0.0f);
+      m[k].assign(p[k].size(), 0.0f);
+      v[k].assign(p[k].size(), 0.0f);
+    }
+    act.assign(static_cast<std::size_t>(T) * B * G, 0.0f);
+    da.assign(act.size(), 0.0f);
+    c.assign(static_cast<std::size_t>(T + 1) * B * H, 0.0f);
+    h.assign(c.size(), 0.0f);
+    tc.assign(static_cast<std::size_t>(T) * B * H, 0.0f);
+    dh.assign(static_cast<std::size_t>(B) * H, 0.0f);
+    dc.assign(dh.size(), 0.0f);
+  }
+  float step() {
+    const std::size_t BH = static_cast<std::size_t>(B) * H, BG = static_cast<std::size_t>(B) * G;
+    // forward
+    for (int r = 0; r < T * B; ++r)
+      for (int j = 0; j < G; ++j) act[static_cast<std::size_t>(r) * G + j] = p[2][j] + p[3][j];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T * B, G, H, 1.0f, x.data(), H, p[0].data(), H, 1.0f,
+                act.data(), G);
+    for (int t = 0; t < T; ++t) {
+      float* a = &act[t * BG];
+      const float* hp = &h[t * BH];
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, G, H, 1.0f, hp, H, p[1].data(), H, 1.0f, a, G);
+      const float* cp = &c[t * BH];
+      float* cn = &c[(t + 1) * BH];
+      float* hn = &h[(t + 1) * BH];
+      float* tct = &tc[t * BH];
+      for (int b = 0; b < B; ++b) {
+        float* ab = a + static_cast<std::size_t>(b) * G;
+        for (int j = 0; j < H; ++j) {
+          const float i = sigm(ab[j]), f = sigm(ab[H + j]), g = tanh_f(ab[2 * H + j]), o = sigm(ab[3 * H + j]);
+          ab[j] = i;
+          ab[H + j] = f;
+          ab[2 * H + j] = g;
+          ab[3 * H + j] = o;
+          const std::size_t k = static_cast<std::size_t>(b) * H + j;
+          cn[k] = f * cp[k] + i * g;
+          tct[k] = tanh_f(cn[k]);
+          hn[k] = o * tct[k];
+        }
+      }
+    }
+    // loss = mean((h_T - y)²), dh_T = 2(h_T - y)/(B·H)
+    const float* hT = &h[T * BH];
+    double loss = 0;
+    const float scale = 2.0f / static_cast<float>(BH);
+    for (std::size_t k = 0; k < BH; ++k) {
+      const float e = hT[k] - y[k];
+      loss += static_cast<double>(e) * e;
+      dh[k] = scale * e;
+      dc[k] = 0.0f;
+    }
+    // backward through time
+    for (int t = T - 1; t >= 0; --t) {
+      const float* a = &act[t * BG];
+      float* d = &da[t * BG];
+      const float* cp = &c[t * BH];
+      const float* tct = &tc[t * BH];
+      for (int b = 0; b < B; ++b) {
+        const float* ab = a + static_cast<std::size_t>(b) * G;
+        float* db = d + static_cast<std::size_t>(b) * G;
+        for (int j = 0; j < H; ++j) {
+          const std::size_t k = static_cast<std::size_t>(b) * H + j;
+          const float i = ab[j], f = ab[H + j], g = ab[2 * H + j], o = ab[3 * H + j], tcv = tct[k];
+          const float dcv = dc[k] + dh[k] * o * (1.0f - tcv * tcv);
+          db[j] = dcv * g * i * (1.0f - i);
+          db[H + j] = dcv * cp[k] * f * (1.0f - f);
+          db[2 * H + j] = dcv * i * (1.0f - g * g);
+          db[3 * H + j] = dh[k] * tcv * o * (1.0f - o);
+          dc[k] = dcv * f;
+        }
+      }
+      if (t > 0)  // dh_{t-1} = dA_t·W_hh
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, G, 1.0f, d, G, p[1].data(), H, 0.0f,
+                    dh.data(), H);
+    }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, H, T * B, 1.0f, da.data(), G, x.data(), H, 0.0f,
+                grad[0].data(), H);  // dW_ih = dAᵀ·X
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, H, T * B, 1.0f, da.data(), G, h.data(), H, 0.0f,
+                grad[1].data(), H);  // dW_hh = dAᵀ·[h_{-1} .. h_{T-2}]
+    std::fill(grad[2].begin(), grad[2].end(), 0.0f);
+    for (int r = 0; r < T * B; ++r)
+      for (int j = 0; j < G; ++j) grad[2][j] += da[static_cast<std::size_t>(r) * G + j];
+    grad[3] = grad[2];  // both biases add to the same pre-activation
+    // Adam (PyTorch's form): p -= lr/bc1 · m / (√v/√bc2 + eps)
+    ++steps;
+    const float b1 = static_cast<float>(lstm::beta1), b2 = static_cast<float>(lstm::beta2);
+    const float bc1 = static_cast<float>(1.0 - std::pow(lstm::beta1, static_cast<double>(steps)));
+    const float sbc2 = static_cast<float>(std::sqrt(1.0 - std::pow(lstm::beta2, static_cast<double>(steps))));
+    const float step_size = static_cast<float>(lstm::lr) / bc1, eps = static_cast<float>(lstm::eps);
+    for (int k = 0; k < 4; ++k)
+      for (std::size_t e = 0; e < p[k].size(); ++e) {
+        const float g = grad[k][e];
+        m[k][e] = b1 * m[k][e] + (1.0f - b1) * g;
+        v[k][e] = b2 * v[k][e] + (1.0f - b2) * g * g;
+        p[k][e] -= step_size * m[k][e] / (std::sqrt(v[k][e]) / sbc2 + eps);
+      }
+    return static_cast<float>(loss / static_cast<double>(BH));
+  }
+};
+
+Result run_lstm(const lstm::Spec& s, const Options& opt) {
+  const lstm::Init in = lstm::make_init(s);
+  Result r;
+  {
+    LstmFloor timed(s, in);
+    r = time_it([&] { timed.step(); clobber(); }, opt);
+  }
+  LstmFloor net(s, in);
+  double first = 0, last = 0;
+  for (std::size_t i = 0; i < lstm::check_steps; ++i) {
     last = net.step();
     if (i == 0) first = last;
   }
@@ -500,6 +668,7 @@ Result run_cnn(const cnn::Spec& s, const Options& opt) {
     append_checksums(r.check, l.w.data(), l.w.size());
     append_checksums(r.check, l.b.data(), l.b.size());
   }
+  for (const auto& q : net.p) append_checksums(r.check, q.data(), q.size());
   return r;
 }
 }  // namespace
@@ -568,5 +737,8 @@ BENCH_SIDE(conv_layer) {
   append_checksums(r.check, run.b.data(), run.b.size());
   return r;
 }
+BENCH_SIDE(lstm_h32_t32_b1) { return run_lstm(lstm::h32_t32_b1(), opt); }
+BENCH_SIDE(lstm_h128_t64_b32) { return run_lstm(lstm::h128_t64_b32(), opt); }
+BENCH_SIDE(lstm_h512_t32_b64) { return run_lstm(lstm::h512_t32_b64(), opt); }
 
 }  // namespace bench

@@ -239,5 +239,51 @@ inline Data make_data() {
   return d;
 }
 }  // namespace conv_layer
+// ---- lstm_*: one LSTM layer, training step over a whole sequence ------------------------------------
+// Input size = hidden size H, sequence T, batch B, float32, time-major x [T, B, H] uniform in
+// [-1, 1). One timed iteration = zero the gradients, run the layer over the sequence from a zero
+// state, loss = mean((h_T - y)²) over [B, H] (y a fixed target uniform in [-0.5, 0.5)), backward,
+// one Adam step (lr 1e-3, betas 0.9/0.999, eps 1e-8, PyTorch's formula). The check runs
+// `check_steps` steps on a fresh layer: first and last loss, then checksums of the parameters.
+// Parameters in PyTorch's layout (nn::LSTM shares it): w_ih [4H, H], w_hh [4H, H], b_ih, b_hh [4H],
+// gates i, f, g, o; all uniform in [-1/√H, 1/√H) (PyTorch's default bound).
+namespace lstm {
+inline constexpr double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+inline constexpr std::size_t check_steps = 5;
+struct Spec {
+  std::size_t hidden, seq, batch;
+  std::uint64_t seed;
+};
+inline Spec h32_t32_b1() { return {32, 32, 1, 400}; }
+inline Spec h128_t64_b32() { return {128, 64, 32, 500}; }
+inline Spec h512_t32_b64() { return {512, 32, 64, 600}; }
+
+struct Init {
+  std::vector<float> w_ih, w_hh, b_ih, b_hh;  // PyTorch's layout and order
+  std::vector<float> x;                       // [T, B, H]
+  std::vector<float> y;                       // [B, H]
+};
+inline Init make_init(const Spec& s) {
+  const std::size_t H = s.hidden, G = 4 * H;
+  Init in;
+  in.w_ih.resize(G * H);
+  in.w_hh.resize(G * H);
+  in.b_ih.resize(G);
+  in.b_hh.resize(G);
+  fill_uniform(in.w_ih.data(), in.w_ih.size(), s.seed);
+  fill_uniform(in.w_hh.data(), in.w_hh.size(), s.seed + 1);
+  fill_uniform(in.b_ih.data(), in.b_ih.size(), s.seed + 2);
+  fill_uniform(in.b_hh.data(), in.b_hh.size(), s.seed + 3);
+  const float bound = 1.0f / std::sqrt(static_cast<float>(H));
+  for (auto* v : {&in.w_ih, &in.w_hh, &in.b_ih, &in.b_hh})
+    for (float& e : *v) e *= bound;
+  in.x.resize(s.seq * s.batch * H);
+  fill_uniform(in.x.data(), in.x.size(), s.seed + 4);
+  in.y.resize(s.batch * H);
+  fill_uniform(in.y.data(), in.y.size(), s.seed + 5);
+  for (float& e : in.y) e *= 0.5f;
+  return in;
+}
+}  // namespace lstm
 
 }  // namespace bench

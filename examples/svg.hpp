@@ -63,10 +63,12 @@ struct Series {
 };
 
 // A line chart of per-epoch values in the box (x, y, w, h): axes, ticks, legend, and a dashed
-// vertical line at `mark_epoch` (1-based; 0 = none) labelled `mark_label`.
+// vertical line at `mark_epoch` (1-based; 0 = none) labelled `mark_label`. The x axis counts
+// x_first, x_first + 1, ... (epochs from 1 by default; years for a time series).
 inline void line_chart(Document& d, double x, double y, double w, double h,
                        const std::string& title, const std::vector<Series>& series,
-                       std::size_t mark_epoch = 0, const std::string& mark_label = "") {
+                       std::size_t mark_epoch = 0, const std::string& mark_label = "",
+                       const std::string& x_label = "epoch", long x_first = 1) {
   const double left = x + 50, right = x + w - 10, top = y + 28, bottom = y + h - 36;
   std::size_t n = 1;
   double lo = INFINITY, hi = -INFINITY;
@@ -90,11 +92,11 @@ inline void line_chart(Document& d, double x, double y, double w, double h,
     d.text(left - 6, py(v) + 4, fmt::format("{:.3g}", v), 10, "end");
   }
   const std::size_t step = std::max<std::size_t>(1, (n + 4) / 5);
-  for (std::size_t i = 0; i < n; i += step) {  // x ticks: epochs 1..n
+  for (std::size_t i = 0; i < n; i += step) {  // x ticks: x_first .. x_first + n - 1
     d.line(px(double(i)), bottom, px(double(i)), bottom + 4, "#444");
-    d.text(px(double(i)), bottom + 16, std::to_string(i + 1), 10, "middle");
+    d.text(px(double(i)), bottom + 16, std::to_string(x_first + static_cast<long>(i)), 10, "middle");
   }
-  d.text((left + right) / 2, bottom + 30, "epoch", 11, "middle");
+  d.text((left + right) / 2, bottom + 30, x_label, 11, "middle");
   if (mark_epoch >= 1 && mark_epoch <= n) {
     const double mx = px(double(mark_epoch - 1));
     d.line(mx, top, mx, bottom, "#888", 1, "stroke-dasharray=\"4,3\"");

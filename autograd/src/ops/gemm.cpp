@@ -53,17 +53,56 @@ void small_gemm(bool ta, bool tb, int m, int n, int k, const T* a, int lda, cons
 }
 constexpr long kSmallGemm = 1024;  // m·n·k up to this: plain loop
 
+// Products with one row (m = 1), one column (n = 1) or rank one (k = 1) as BLAS level 2: ?gemm
+// packs its operands first, which for an LSTM step at batch 1 ([1, 32]·[32, 128]) cost more than
+// the arithmetic. Returns false when the shape is none of these.
+template <class T, class Gemv, class Ger>
+bool level2(bool ta, bool tb, int m, int n, int k, const T* a, int lda, const T* b, int ldb, T beta, T* c,
+            int ldc, Gemv gemv, Ger ger) {
+  if (m == 1) {  // c[j] = Σ_p op(A)(0, p)·op(B)(p, j): c = op(B)ᵀ·a
+    if (beta == T(0)) std::fill(c, c + n, T(0));  // c may hold NaN bits: never rely on 0·NaN
+    const int inc_a = ta ? lda : 1;
+    if (tb)  // B stored [n, k]
+      gemv(CblasRowMajor, CblasNoTrans, n, k, T(1), b, ldb, a, inc_a, beta, c, 1);
+    else  // B stored [k, n]
+      gemv(CblasRowMajor, CblasTrans, k, n, T(1), b, ldb, a, inc_a, beta, c, 1);
+    return true;
+  }
+  if (n == 1) {  // c[i] = Σ_p op(A)(i, p)·op(B)(p, 0): c = op(A)·b
+    if (beta == T(0))
+      for (int i = 0; i < m; ++i) c[static_cast<long>(i) * ldc] = T(0);
+    const int inc_b = tb ? 1 : ldb;
+    if (ta)  // A stored [k, m]
+      gemv(CblasRowMajor, CblasTrans, k, m, T(1), a, lda, b, inc_b, beta, c, ldc);
+    else  // A stored [m, k]
+      gemv(CblasRowMajor, CblasNoTrans, m, k, T(1), a, lda, b, inc_b, beta, c, ldc);
+    return true;
+  }
+  if (k == 1) {  // c = beta·c + op(A)(:, 0)·op(B)(0, :)
+    for (int i = 0; i < m; ++i) {
+      T* ci = c + static_cast<long>(i) * ldc;
+      if (beta == T(0)) std::fill(ci, ci + n, T(0));
+      else if (beta != T(1)) for (int j = 0; j < n; ++j) ci[j] *= beta;
+    }
+    ger(CblasRowMajor, m, n, T(1), a, ta ? 1 : lda, b, tb ? ldb : 1, c, ldc);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 void gemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
           float* c, int ldc, float beta) {
   if (long(m) * n * k <= kSmallGemm) return small_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+  if (level2(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, cblas_sgemv, cblas_sger)) return;
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k,
               1.0f, a, lda, b, ldb, beta, c, ldc);
 }
 void gemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, const double* b, int ldb,
           double* c, int ldc, double beta) {
   if (long(m) * n * k <= kSmallGemm) return small_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+  if (level2(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, cblas_dgemv, cblas_dger)) return;
   cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k,
               1.0, a, lda, b, ldb, beta, c, ldc);
 }

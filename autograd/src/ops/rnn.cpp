@@ -1,7 +1,11 @@
 // Fused LSTM and GRU gate ops. Forward: one loop over [B, H] computing every gate of a step.
 // VJP: one loop that recomputes the gates from the saved inputs (cheaper than keeping them) for a
 // first-order backward; the same formulas in ag ops under create_graph.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "ops/kernels.hpp"
 
@@ -10,7 +14,52 @@ using detail::dispatch;
 
 namespace {
 
-template <class T> T sig(T v) { return T(1) / (T(1) + std::exp(-v)); }
+// float: e^v without a libm call or a branch, so that the gate loops vectorize (this file is built
+// with -fno-trapping-math, which lets GCC if-convert the clamp and the selects): v = k·ln2 + r with
+// |r| ≤ ln2/2 (ln2 split in two for an exact k·ln2), e^r by its Taylor polynomial to r⁷
+// (truncation < 1.3e-8 relative), 2^k written into the exponent bits. v is clamped to [-87, 88]
+// (the result stays a normal float); NaN passes through. Within 2 ulps of e^v.
+inline float exp_f(float v) {
+  const float x = v != v ? 0.0f : std::min(std::max(v, -87.0f), 88.0f);  // NaN: any finite x (no UB below)
+  const float k = (x * 1.44269504f + 12582912.0f) - 12582912.0f;  // round to nearest (1.5·2²³)
+  const float r = (x - k * 0.693145752f) - k * 1.42860677e-6f;
+  float p = 1.0f / 5040;
+  p = p * r + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const std::int32_t bits = (static_cast<std::int32_t>(k) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return v != v ? v : p * scale;
+}
+
+template <class T> T sig(T v) {
+  if constexpr (std::is_same_v<T, float>)
+    return 1.0f / (1.0f + exp_f(-v));
+  else
+    return T(1) / (T(1) + std::exp(-v));
+}
+
+// tanh in the gate loops. float: tanh|v| = (1 - e^{-2|v|}) / (1 + e^{-2|v|}) from exp_f, and the
+// odd Taylor series to v¹¹ below |v| < 1/4, where 1 - e^{-2|v|} would cancel (truncation < 1e-10
+// relative there); within 3 ulps. (glibc's tanhf goes through expm1f: a third of an LSTM
+// training step.) double: std::tanh (gradcheck runs in double).
+template <class T> T tanh_(T v) {
+  if constexpr (std::is_same_v<T, float>) {
+    const float a = std::fabs(v), s = v * v;
+    const float small =
+        v * (1.0f + s * (-1.0f / 3 + s * (2.0f / 15 + s * (-17.0f / 315 + s * (62.0f / 2835 + s * (-1382.0f / 155925))))));
+    const float e = exp_f(-2.0f * a);
+    const float big = std::copysign((1.0f - e) / (1.0f + e), v);
+    return a < 0.25f ? small : big;
+  } else {
+    return std::tanh(v);
+  }
+}
 
 // [B, k·H] and [B, H] of one dtype; returns H.
 std::size_t check_gates(const char* op, const Tensor& gates, std::size_t k, const Tensor& state, const char* name,
@@ -30,6 +79,32 @@ std::size_t check_gates(const char* op, const Tensor& gates, std::size_t k, cons
   return H;
 }
 
+// One row of the LSTM gate math: a [4H] pre-activations, c [H] -> y [2H] = [h' | c'].
+template <class T>
+void lstm_forward_row(const T* __restrict a, const T* __restrict c, T* __restrict y, std::size_t H) {
+  for (std::size_t j = 0; j < H; ++j) {
+    const T c2 = sig(a[H + j]) * c[j] + sig(a[j]) * tanh_(a[2 * H + j]);
+    y[j] = sig(a[3 * H + j]) * tanh_(c2);
+    y[H + j] = c2;
+  }
+}
+
+// Its VJP for one row: g [2H] = [g_h | g_c] -> da [4H], dc [H] (the gates recomputed from a and c).
+template <class T>
+void lstm_backward_row(const T* __restrict a, const T* __restrict c, const T* __restrict g, T* __restrict da,
+                       T* __restrict dc, std::size_t H) {
+  for (std::size_t j = 0; j < H; ++j) {
+    const T i = sig(a[j]), f = sig(a[H + j]), gg = tanh_(a[2 * H + j]), o = sig(a[3 * H + j]);
+    const T tc = tanh_(f * c[j] + i * gg);
+    const T dc2 = g[H + j] + g[j] * o * (T(1) - tc * tc);
+    da[j] = dc2 * gg * i * (T(1) - i);
+    da[H + j] = dc2 * c[j] * f * (T(1) - f);
+    da[2 * H + j] = dc2 * i * (T(1) - gg * gg);
+    da[3 * H + j] = g[j] * tc * o * (T(1) - o);
+    dc[j] = dc2 * f;
+  }
+}
+
 std::vector<Tensor> split4(const Tensor& a, std::size_t parts) { return split(a, parts, -1); }
 
 }  // namespace
@@ -44,12 +119,7 @@ Tensor lstm_gates(const Tensor& gates, const Tensor& c) {
     const T* a = detail::data<T>(gates);
     const T* pc = detail::data<T>(c);
     T* py = detail::data<T>(y);
-    for (std::size_t b = 0; b < B; ++b, a += 4 * H, pc += H, py += 2 * H)
-      for (std::size_t j = 0; j < H; ++j) {
-        const T c2 = sig(a[H + j]) * pc[j] + sig(a[j]) * std::tanh(a[2 * H + j]);
-        py[j] = sig(a[3 * H + j]) * std::tanh(c2);
-        py[H + j] = c2;
-      }
+    for (std::size_t b = 0; b < B; ++b, a += 4 * H, pc += H, py += 2 * H) lstm_forward_row(a, pc, py, H);
     return y;
   });
   return record("lstm_gates", {gates, c}, std::move(out), [H](const VjpContext& ctx, const Tensor& g) -> Grads {
@@ -75,16 +145,7 @@ Tensor lstm_gates(const Tensor& gates, const Tensor& c) {
       T* pda = detail::data<T>(da);
       T* pdc = detail::data<T>(dc);
       for (std::size_t b = 0; b < B; ++b, pa += 4 * H, pc += H, pg += 2 * H, pda += 4 * H, pdc += H)
-        for (std::size_t j = 0; j < H; ++j) {
-          const T i = sig(pa[j]), f = sig(pa[H + j]), gg = std::tanh(pa[2 * H + j]), o = sig(pa[3 * H + j]);
-          const T tc = std::tanh(f * pc[j] + i * gg);
-          const T dc2 = pg[H + j] + pg[j] * o * (T(1) - tc * tc);
-          pda[j] = dc2 * gg * i * (T(1) - i);
-          pda[H + j] = dc2 * pc[j] * f * (T(1) - f);
-          pda[2 * H + j] = dc2 * i * (T(1) - gg * gg);
-          pda[3 * H + j] = pg[j] * tc * o * (T(1) - o);
-          pdc[j] = dc2 * f;
-        }
+        lstm_backward_row(pa, pc, pg, pda, pdc, H);
       return {ctx.needs_grad(0) ? da : Tensor(), ctx.needs_grad(1) ? dc : Tensor()};
     });
   });
@@ -104,7 +165,7 @@ Tensor gru_gates(const Tensor& gx, const Tensor& gh, const Tensor& h) {
     for (std::size_t b = 0; b < B; ++b, px += 3 * H, pg += 3 * H, ph += H, py += H)
       for (std::size_t j = 0; j < H; ++j) {
         const T r = sig(px[j] + pg[j]), z = sig(px[H + j] + pg[H + j]);
-        const T n = std::tanh(px[2 * H + j] + r * pg[2 * H + j]);
+        const T n = tanh_(px[2 * H + j] + r * pg[2 * H + j]);
         py[j] = n + z * (ph[j] - n);
       }
     return y;
@@ -137,7 +198,7 @@ Tensor gru_gates(const Tensor& gx, const Tensor& gh, const Tensor& h) {
       for (std::size_t b = 0; b < B; ++b, px += 3 * H, pgh += 3 * H, ph += H, pg += H, pdx += 3 * H, pdh += 3 * H, pd += H)
         for (std::size_t j = 0; j < H; ++j) {
           const T r = sig(px[j] + pgh[j]), z = sig(px[H + j] + pgh[H + j]);
-          const T n = std::tanh(px[2 * H + j] + r * pgh[2 * H + j]);
+          const T n = tanh_(px[2 * H + j] + r * pgh[2 * H + j]);
           const T dan = pg[j] * (T(1) - z) * (T(1) - n * n);
           const T daz = pg[j] * (ph[j] - n) * z * (T(1) - z);
           const T dar = dan * pgh[2 * H + j] * r * (T(1) - r);

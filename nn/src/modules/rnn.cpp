@@ -48,6 +48,34 @@ Tensor gru_step(const Tensor& gx, const Tensor& h, const Tensor& w_hh, const Ten
   return n + z * (h - n);  // (1 - z)·n + z·h
 }
 
+// The T steps [B, G] of a time-major projection [T·B, G]: rows t·B .. t·B + B - 1, one slice
+// node each. One slice per step would build, in backward, a zero-filled [T·B, G] gradient per step
+// (T² work in all, a seventh of an LSTM training step at T = 32); halving the rows recursively
+// costs about log2(T) passes instead. Small projections (per-node overhead dominates) and
+// projections without gradient take one slice per step.
+void halve_into(const Tensor& part, std::size_t steps, std::size_t B, std::vector<Tensor>& rows) {
+  if (steps == 1) {
+    rows.push_back(part);
+    return;
+  }
+  const std::size_t first = steps / 2;
+  const std::vector<Tensor> halves = split(part, {first * B, (steps - first) * B}, 0);
+  halve_into(halves[0], first, B, rows);
+  halve_into(halves[1], steps - first, B, rows);
+}
+
+std::vector<Tensor> step_rows(const Tensor& all, std::size_t T, std::size_t B) {
+  std::vector<Tensor> rows;
+  rows.reserve(T);
+  if (T > 2 && all.numel() >= 65536 && all.requires_grad() && is_grad_enabled()) {
+    halve_into(all, T, B, rows);
+  } else {
+    for (std::size_t t = 0; t < T; ++t)
+      rows.push_back(slice(all, 0, static_cast<std::ptrdiff_t>(t * B), static_cast<std::ptrdiff_t>((t + 1) * B)));
+  }
+  return rows;
+}
+
 Tensor uniform_param(std::vector<std::size_t> shape, double k, Generator& gen, DType dtype) {
   return init::uniform_(zeros(Shape(shape.begin(), shape.end()), dtype), gen, -k, k);
 }
@@ -311,20 +339,20 @@ TensorList RecurrentBase::run(const TensorList& inputs) {
     for (std::size_t d = 0; d < D; ++d) {
       const std::vector<Tensor>& w = weights_[l * D + d];
       const std::size_t in = layer_in.size(2);
-      // One product for every step: [T·B, in]·[in, G·H] -> [T, B, G·H]. RNN and LSTM add b_hh here
+      // One product for every step: [T·B, in]·[in, G·H] -> [T·B, G·H]. RNN and LSTM add b_hh here
       // too (it only ever adds to the same pre-activation); GRU's b_hn sits inside r·(h·W_hnᵀ + b_hn).
       const bool fold = kind_ != Kind::gru && w[3].defined();
       const Tensor b_in = fold ? w[2] + w[3] : w[2];
       const Tensor b_step = fold ? Tensor() : w[3];
-      const Tensor gx_all = reshape(
+      const std::vector<Tensor> gx_rows = step_rows(
           project(reshape(layer_in, {static_cast<std::ptrdiff_t>(T * B), static_cast<std::ptrdiff_t>(in)}), w[0], b_in),
-          {static_cast<std::ptrdiff_t>(T), static_cast<std::ptrdiff_t>(B), -1});
+          T, B);
       Tensor h = select(init[0], 0, static_cast<std::ptrdiff_t>(l * D + d));
       Tensor c = lstm ? select(init[1], 0, static_cast<std::ptrdiff_t>(l * D + d)) : Tensor();
       std::vector<Tensor> ys(T);
       for (std::size_t s = 0; s < T; ++s) {
         const std::size_t t = d == 0 ? s : T - 1 - s;
-        const Tensor gx = select(gx_all, 0, static_cast<std::ptrdiff_t>(t));
+        const Tensor& gx = gx_rows[t];
         Tensor h2, c2;
         if (lstm)
           std::tie(h2, c2) = lstm_step(gx, h, c, w[1], b_step, o.fused());
@@ -342,7 +370,9 @@ TensorList RecurrentBase::run(const TensorList& inputs) {
           ys[t] = where(masks[t], h2, zeros({1}, h2.dtype()));
         }
       }
-      dir_out.push_back(stack(ys, 0));  // [T, B, H]
+      // [T, B, H]: one concat along the rows and one reshape (stack would add an unsqueeze per step)
+      dir_out.push_back(reshape(concat(ys, 0), {static_cast<std::ptrdiff_t>(T), static_cast<std::ptrdiff_t>(B),
+                                                static_cast<std::ptrdiff_t>(H)}));
       h_n.push_back(h);
       if (lstm) c_n.push_back(c);
     }

@@ -249,6 +249,11 @@ TEST_CASE("matmul_t transposes operands without copies and differentiates") {
   check_transposes({}, 1, 3, 16);  // the tutorial's per-row shapes
   check_transposes({}, 16, 1, 1);
   check_transposes({}, 12, 10, 11);
+  // beyond the plain loop, one row, one column or rank one go to BLAS level 2 (?gemv, ?ger), in
+  // the forward product and in the two backward ones
+  check_transposes({}, 1, 40, 50);
+  check_transposes({}, 40, 30, 1);
+  check_transposes({}, 40, 1, 50);
 }
 
 TEST_CASE("matmul chains differentiate through both factors") {

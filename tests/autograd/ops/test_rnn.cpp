@@ -1,5 +1,8 @@
 // The fused recurrent gate ops against the same step composed of elementwise ops: values, and
 // gradients of the first-order loop and of the create_graph path.
+#include <cmath>
+#include <vector>
+
 #include <doctest/doctest.h>
 
 #include "ag/ag.hpp"
@@ -73,4 +76,28 @@ TEST_CASE("lstm_gates and gru_gates: bad shapes and dtypes name the op and the s
         "gru_gates: gates [2, 6] and gh [2, 3] and h [2, 2] do not fit: expected [B, 3·H] and [B, H]");
   CHECK_THROWS_AS(ag::gru_gates(ag::zeros({2, 6}), ag::zeros({2, 6}), ag::zeros({2, 2}, ag::f64)), ag::DtypeError);
   CHECK_THROWS_AS(ag::lstm_gates(ag::zeros({2, 8}, ag::i64), ag::zeros({2, 2}, ag::i64)), ag::DtypeError);
+}
+
+TEST_CASE("lstm_gates in float32: saturating, tiny and NaN pre-activations (the kernels' own e^v and tanh)") {
+  // One row, H = 4: gates i, f, g, o take the same four values in each column position
+  // (-100, -1e-6, 0.3, 100), so every sigmoid and tanh meets both saturations, the small-|v|
+  // series and the exponential branch; a NaN in c comes out as NaN in c' and h'.
+  const std::vector<double> v{-100.0, -1e-6, 0.3, 100.0};
+  std::vector<double> a;
+  for (int gate = 0; gate < 4; ++gate) a.insert(a.end(), v.begin(), v.end());
+  const std::vector<double> c{0.5, -2.0, 1e-7, std::nan("")};
+  const ag::Tensor y32 = ag::lstm_gates(ag::tensor(a, {1, 16}).to(ag::f32), ag::tensor(c, {1, 4}).to(ag::f32));
+  const std::vector<float> got = y32.to_vector<float>();
+  auto sig = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
+  for (std::size_t j = 0; j < 4; ++j) {
+    const double c2 = sig(v[j]) * c[j] + sig(v[j]) * std::tanh(v[j]), h2 = sig(v[j]) * std::tanh(c2);
+    INFO("column " << j);
+    if (std::isnan(c[j])) {
+      CHECK(std::isnan(got[j]));
+      CHECK(std::isnan(got[4 + j]));
+      continue;
+    }
+    CHECK(got[j] == doctest::Approx(h2).epsilon(1e-6));
+    CHECK(got[4 + j] == doctest::Approx(c2).epsilon(1e-6));
+  }
 }

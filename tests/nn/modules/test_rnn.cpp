@@ -394,3 +394,34 @@ TEST_CASE("rnn layers: the fused gate ops give the composed layer's values and g
     }
   }
 }
+
+TEST_CASE("rnn layers: long sequences (rows taken by halving) give the step-by-step cell's values and gradients") {
+  // T·B·4H = 17·16·256 >= 65536 with gradient: the layer takes the rows of its input projection by
+  // recursive halving (uneven halves at T = 17) instead of one select per step. Reference: the
+  // same parameters through nn::lstm_cell, one select of x per step.
+  ag::Generator gen(12);
+  const std::size_t T = 17, B = 16, H = 64, in = 5;
+  nn::LSTM lstm(nn::RNNOptions(in, H).dtype(ag::f64), gen);
+  const ag::Tensor x = rnd({T, B, in}, gen).requires_grad_();
+  const ag::Tensor w = rnd({T, B, H}, gen);  // a fixed cotangent for the outputs
+  const nn::LSTMResult r = lstm(x);
+  const ag::Tensor la = ag::sum(r.output * w) + ag::sum(r.c_n);
+  const std::vector<ag::Tensor> p = lstm.layer_parameters(0);
+  const std::vector<ag::Tensor> inputs{x, p[0], p[1], p[2], p[3]};
+  const auto ga = ag::grad({la}, inputs);
+
+  ag::Tensor h = ag::zeros({B, H}, ag::f64), c = ag::zeros({B, H}, ag::f64), lb = ag::zeros({}, ag::f64);
+  for (std::size_t t = 0; t < T; ++t) {
+    std::tie(h, c) = nn::lstm_cell(ag::select(x, 0, static_cast<std::ptrdiff_t>(t)), h, c, p[0], p[1], p[2], p[3]);
+    lb = lb + ag::sum(h * ag::select(w, 0, static_cast<std::ptrdiff_t>(t)));
+  }
+  lb = lb + ag::sum(c);
+  const auto gb = ag::grad({lb}, inputs);
+  CHECK(la.item() == doctest::Approx(lb.item()).epsilon(1e-12));
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    INFO("input " << i);
+    const Vec a = ga[i].to_vector<double>(), b = gb[i].to_vector<double>();
+    REQUIRE(a.size() == b.size());
+    for (std::size_t k = 0; k < a.size(); ++k) CHECK(a[k] == doctest::Approx(b[k]).epsilon(1e-11));
+  }
+}
