@@ -490,6 +490,87 @@ Result run_cnn(const cnn::Spec& s, const Options& opt) {
   CnnFloor net(s, data);
   double first = 0, last = 0;
   for (std::size_t i = 0; i < mlp::check_steps; ++i) {
+    last = net.step();
+    if (i == 0) first = last;
+  }
+  r.check = {first, last};
+  for (const auto& c : net.conv) {
+    append_checksums(r.check, c.w.data(), c.w.size());
+    append_checksums(r.check, c.b.data(), c.b.size());
+  }
+  for (const auto& l : net.fc) {
+    append_checksums(r.check, l.w.data(), l.w.size());
+    append_checksums(r.check, l.b.data(), l.b.size());
+  }
+  return r;
+}
+}  // namespace
+
+BENCH_SIDE(lenet_b32) { return run_cnn(cnn::lenet(32), opt); }
+BENCH_SIDE(lenet_b256) { return run_cnn(cnn::lenet(256), opt); }
+BENCH_SIDE(convdigits_b1) { return run_cnn(cnn::digits(1), opt); }
+BENCH_SIDE(convdigits_b64) { return run_cnn(cnn::digits(64), opt); }
+
+// ---- conv_layer: im2col + sgemm, one image at a time (Caffe's scheme) ---------------------------------
+// Per image n, with K = C·k·k rows of cols_n [K, H·W]:
+//   forward   y_n = W [Co, K] · cols_n + b
+//   backward  dW = Σ_n g_n · cols_nᵀ,  db = Σ_{n, pixels} g_n,  dcols = Wᵀ · g_n, dx_n = col2im(dcols)
+// cols of every image are kept from the forward pass for dW (no second im2col), as a framework would.
+namespace {
+struct ConvFloor {
+  static constexpr int N = conv_layer::n, C = conv_layer::c, H = conv_layer::h, W = conv_layer::w,
+                       k = conv_layer::k, pad = conv_layer::pad, K = C * k * k, P = H * W;
+  static constexpr Geom geom{C, H, W, k, pad};
+  const conv_layer::Data& d;
+  std::vector<float> w, b, dw, db, y, dx, cols, dcols;
+  explicit ConvFloor(const conv_layer::Data& data)
+      : d(data), w(data.init.w), b(data.init.b), dw(w.size()), db(b.size()), y(std::size_t{N} * C * P),
+        dx(std::size_t{N} * C * P), cols(std::size_t{N} * K * P), dcols(std::size_t{K} * P) {}
+  void step() {
+    const float* x = d.x.data();
+    const float* g = d.g.data();
+    for (int n = 0; n < N; ++n) {
+      float* col = &cols[std::size_t{K} * P * n];
+      float* yn = &y[std::size_t{C} * P * n];
+      im2col(geom, x + std::size_t{C} * P * n, col);
+      for (int o = 0; o < C; ++o) std::fill(yn + o * P, yn + (o + 1) * P, b[o]);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, C, P, K, 1.0f, w.data(), K, col, P, 1.0f, yn, P);
+    }
+    std::fill(db.begin(), db.end(), 0.0f);
+    for (int n = 0; n < N; ++n) {
+      const float* gn = g + std::size_t{C} * P * n;
+      for (int o = 0; o < C; ++o) {
+        float s = 0;
+        for (int p = 0; p < P; ++p) s += gn[o * P + p];
+        db[o] += s;
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, C, K, P, 1.0f, gn, P, &cols[std::size_t{K} * P * n], P,
+                  n == 0 ? 0.0f : 1.0f, dw.data(), K);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, C, 1.0f, w.data(), K, gn, P, 0.0f, dcols.data(), P);
+      col2im(geom, dcols.data(), &dx[std::size_t{C} * P * n]);
+    }
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] -= conv_layer::lr * dw[i];
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] -= conv_layer::lr * db[i];
+  }
+};
+}  // namespace
+
+BENCH_SIDE(conv_layer) {
+  const conv_layer::Data data = conv_layer::make_data();
+  Result r;
+  {
+    ConvFloor timed(data);
+    r = time_it([&] { timed.step(); clobber(); }, opt);
+  }
+  ConvFloor run(data);
+  for (std::size_t i = 0; i < conv_layer::check_steps; ++i) run.step();
+  append_checksums(r.check, run.y.data(), run.y.size());
+  append_checksums(r.check, run.dx.data(), run.dx.size());
+  append_checksums(r.check, run.w.data(), run.w.size());
+  append_checksums(r.check, run.b.data(), run.b.size());
+  return r;
+}
+
 // ---- lstm_*: a hand-written LSTM: cblas_sgemm for the matrix products, plain loops for the gates ----
 // Forward: the input projection of every step in one GEMM, [T·B, H]·W_ihᵀ + (b_ih + b_hh), then per
 // step A_t += h_{t-1}·W_hhᵀ and the gate loop. Backward through time with the gate derivatives in
@@ -660,83 +741,11 @@ Result run_lstm(const lstm::Spec& s, const Options& opt) {
     if (i == 0) first = last;
   }
   r.check = {first, last};
-  for (const auto& c : net.conv) {
-    append_checksums(r.check, c.w.data(), c.w.size());
-    append_checksums(r.check, c.b.data(), c.b.size());
-  }
-  for (const auto& l : net.fc) {
-    append_checksums(r.check, l.w.data(), l.w.size());
-    append_checksums(r.check, l.b.data(), l.b.size());
-  }
   for (const auto& q : net.p) append_checksums(r.check, q.data(), q.size());
   return r;
 }
 }  // namespace
 
-BENCH_SIDE(lenet_b32) { return run_cnn(cnn::lenet(32), opt); }
-BENCH_SIDE(lenet_b256) { return run_cnn(cnn::lenet(256), opt); }
-BENCH_SIDE(convdigits_b1) { return run_cnn(cnn::digits(1), opt); }
-BENCH_SIDE(convdigits_b64) { return run_cnn(cnn::digits(64), opt); }
-
-// ---- conv_layer: im2col + sgemm, one image at a time (Caffe's scheme) ---------------------------------
-// Per image n, with K = C·k·k rows of cols_n [K, H·W]:
-//   forward   y_n = W [Co, K] · cols_n + b
-//   backward  dW = Σ_n g_n · cols_nᵀ,  db = Σ_{n, pixels} g_n,  dcols = Wᵀ · g_n, dx_n = col2im(dcols)
-// cols of every image are kept from the forward pass for dW (no second im2col), as a framework would.
-namespace {
-struct ConvFloor {
-  static constexpr int N = conv_layer::n, C = conv_layer::c, H = conv_layer::h, W = conv_layer::w,
-                       k = conv_layer::k, pad = conv_layer::pad, K = C * k * k, P = H * W;
-  static constexpr Geom geom{C, H, W, k, pad};
-  const conv_layer::Data& d;
-  std::vector<float> w, b, dw, db, y, dx, cols, dcols;
-  explicit ConvFloor(const conv_layer::Data& data)
-      : d(data), w(data.init.w), b(data.init.b), dw(w.size()), db(b.size()), y(std::size_t{N} * C * P),
-        dx(std::size_t{N} * C * P), cols(std::size_t{N} * K * P), dcols(std::size_t{K} * P) {}
-  void step() {
-    const float* x = d.x.data();
-    const float* g = d.g.data();
-    for (int n = 0; n < N; ++n) {
-      float* col = &cols[std::size_t{K} * P * n];
-      float* yn = &y[std::size_t{C} * P * n];
-      im2col(geom, x + std::size_t{C} * P * n, col);
-      for (int o = 0; o < C; ++o) std::fill(yn + o * P, yn + (o + 1) * P, b[o]);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, C, P, K, 1.0f, w.data(), K, col, P, 1.0f, yn, P);
-    }
-    std::fill(db.begin(), db.end(), 0.0f);
-    for (int n = 0; n < N; ++n) {
-      const float* gn = g + std::size_t{C} * P * n;
-      for (int o = 0; o < C; ++o) {
-        float s = 0;
-        for (int p = 0; p < P; ++p) s += gn[o * P + p];
-        db[o] += s;
-      }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, C, K, P, 1.0f, gn, P, &cols[std::size_t{K} * P * n], P,
-                  n == 0 ? 0.0f : 1.0f, dw.data(), K);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, C, 1.0f, w.data(), K, gn, P, 0.0f, dcols.data(), P);
-      col2im(geom, dcols.data(), &dx[std::size_t{C} * P * n]);
-    }
-    for (std::size_t i = 0; i < w.size(); ++i) w[i] -= conv_layer::lr * dw[i];
-    for (std::size_t i = 0; i < b.size(); ++i) b[i] -= conv_layer::lr * db[i];
-  }
-};
-}  // namespace
-
-BENCH_SIDE(conv_layer) {
-  const conv_layer::Data data = conv_layer::make_data();
-  Result r;
-  {
-    ConvFloor timed(data);
-    r = time_it([&] { timed.step(); clobber(); }, opt);
-  }
-  ConvFloor run(data);
-  for (std::size_t i = 0; i < conv_layer::check_steps; ++i) run.step();
-  append_checksums(r.check, run.y.data(), run.y.size());
-  append_checksums(r.check, run.dx.data(), run.dx.size());
-  append_checksums(r.check, run.w.data(), run.w.size());
-  append_checksums(r.check, run.b.data(), run.b.size());
-  return r;
-}
 BENCH_SIDE(lstm_h32_t32_b1) { return run_lstm(lstm::h32_t32_b1(), opt); }
 BENCH_SIDE(lstm_h128_t64_b32) { return run_lstm(lstm::h128_t64_b32(), opt); }
 BENCH_SIDE(lstm_h512_t32_b64) { return run_lstm(lstm::h512_t32_b64(), opt); }

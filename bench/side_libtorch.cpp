@@ -245,40 +245,6 @@ struct CnnRun {
     loss.backward();
     opt->step();
     k = (k + 1) % mlp::batches;
-// ---- lstm_*: torch::nn::LSTM over a sequence, MSE of the last hidden state, Adam --------------------
-namespace {
-struct LstmRun {
-  lstm::Spec s;
-  torch::nn::LSTM layer;
-  std::unique_ptr<torch::optim::Adam> opt;
-  torch::Tensor x, y;  // [T, B, H], [B, H]
-  LstmRun(const lstm::Spec& spec, const lstm::Init& in)
-      : s(spec),
-        layer(torch::nn::LSTMOptions(static_cast<int64_t>(spec.hidden), static_cast<int64_t>(spec.hidden))) {
-    const auto H = static_cast<int64_t>(s.hidden);
-    {
-      torch::NoGradGuard no_grad;
-      layer->named_parameters()["weight_ih_l0"].copy_(
-          torch::from_blob(const_cast<float*>(in.w_ih.data()), {4 * H, H}, torch::kFloat32));
-      layer->named_parameters()["weight_hh_l0"].copy_(
-          torch::from_blob(const_cast<float*>(in.w_hh.data()), {4 * H, H}, torch::kFloat32));
-      layer->named_parameters()["bias_ih_l0"].copy_(
-          torch::from_blob(const_cast<float*>(in.b_ih.data()), {4 * H}, torch::kFloat32));
-      layer->named_parameters()["bias_hh_l0"].copy_(
-          torch::from_blob(const_cast<float*>(in.b_hh.data()), {4 * H}, torch::kFloat32));
-    }
-    opt = std::make_unique<torch::optim::Adam>(
-        layer->parameters(),
-        torch::optim::AdamOptions(lstm::lr).betas(std::make_tuple(lstm::beta1, lstm::beta2)).eps(lstm::eps));
-    x = from_floats(in.x.data(), {static_cast<int64_t>(s.seq), static_cast<int64_t>(s.batch), H}, false);
-    y = from_floats(in.y.data(), {static_cast<int64_t>(s.batch), H}, false);
-  }
-  torch::Tensor step() {
-    opt->zero_grad();
-    torch::Tensor out = std::get<0>(layer->forward(x));  // [T, B, H]
-    torch::Tensor loss = torch::mse_loss(out[static_cast<int64_t>(s.seq) - 1], y);
-    loss.backward();
-    opt->step();
     return loss;
   }
 };
@@ -293,16 +259,6 @@ Result run_cnn(const cnn::Spec& s, const Options& opt) {
   CnnRun run(s, data);
   double first = 0, last = 0;
   for (std::size_t i = 0; i < mlp::check_steps; ++i) {
-Result run_lstm(const lstm::Spec& s, const Options& opt) {
-  const lstm::Init in = lstm::make_init(s);
-  Result r;
-  {
-    LstmRun timed(s, in);
-    r = time_it([&] { timed.step(); }, opt);
-  }
-  LstmRun run(s, in);
-  double first = 0, last = 0;
-  for (std::size_t i = 0; i < lstm::check_steps; ++i) {
     last = run.step().item<float>();
     if (i == 0) first = last;
   }
@@ -312,8 +268,6 @@ Result run_lstm(const lstm::Spec& s, const Options& opt) {
     append_checksums(r.check, c->bias.detach());
   }
   for (const auto& l : run.fc) append_layer(r.check, l);
-  for (const char* name : {"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"})
-    append_checksums(r.check, run.layer->named_parameters()[name].detach());
   return r;
 }
 }  // namespace
@@ -361,6 +315,65 @@ BENCH_SIDE(conv_layer) {
   append_checksums(r.check, run.conv->bias.detach());
   return r;
 }
+
+// ---- lstm_*: torch::nn::LSTM over a sequence, MSE of the last hidden state, Adam --------------------
+namespace {
+struct LstmRun {
+  lstm::Spec s;
+  torch::nn::LSTM layer;
+  std::unique_ptr<torch::optim::Adam> opt;
+  torch::Tensor x, y;  // [T, B, H], [B, H]
+  LstmRun(const lstm::Spec& spec, const lstm::Init& in)
+      : s(spec),
+        layer(torch::nn::LSTMOptions(static_cast<int64_t>(spec.hidden), static_cast<int64_t>(spec.hidden))) {
+    const auto H = static_cast<int64_t>(s.hidden);
+    {
+      torch::NoGradGuard no_grad;
+      layer->named_parameters()["weight_ih_l0"].copy_(
+          torch::from_blob(const_cast<float*>(in.w_ih.data()), {4 * H, H}, torch::kFloat32));
+      layer->named_parameters()["weight_hh_l0"].copy_(
+          torch::from_blob(const_cast<float*>(in.w_hh.data()), {4 * H, H}, torch::kFloat32));
+      layer->named_parameters()["bias_ih_l0"].copy_(
+          torch::from_blob(const_cast<float*>(in.b_ih.data()), {4 * H}, torch::kFloat32));
+      layer->named_parameters()["bias_hh_l0"].copy_(
+          torch::from_blob(const_cast<float*>(in.b_hh.data()), {4 * H}, torch::kFloat32));
+    }
+    opt = std::make_unique<torch::optim::Adam>(
+        layer->parameters(),
+        torch::optim::AdamOptions(lstm::lr).betas(std::make_tuple(lstm::beta1, lstm::beta2)).eps(lstm::eps));
+    x = from_floats(in.x.data(), {static_cast<int64_t>(s.seq), static_cast<int64_t>(s.batch), H}, false);
+    y = from_floats(in.y.data(), {static_cast<int64_t>(s.batch), H}, false);
+  }
+  torch::Tensor step() {
+    opt->zero_grad();
+    torch::Tensor out = std::get<0>(layer->forward(x));  // [T, B, H]
+    torch::Tensor loss = torch::mse_loss(out[static_cast<int64_t>(s.seq) - 1], y);
+    loss.backward();
+    opt->step();
+    return loss;
+  }
+};
+
+Result run_lstm(const lstm::Spec& s, const Options& opt) {
+  const lstm::Init in = lstm::make_init(s);
+  Result r;
+  {
+    LstmRun timed(s, in);
+    r = time_it([&] { timed.step(); }, opt);
+  }
+  LstmRun run(s, in);
+  double first = 0, last = 0;
+  for (std::size_t i = 0; i < lstm::check_steps; ++i) {
+    last = run.step().item<float>();
+    if (i == 0) first = last;
+  }
+  r.check = {first, last};
+  for (const char* name : {"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"})
+    append_checksums(r.check, run.layer->named_parameters()[name].detach());
+  return r;
+}
+}  // namespace
+
 BENCH_SIDE(lstm_h32_t32_b1) { return run_lstm(lstm::h32_t32_b1(), opt); }
 BENCH_SIDE(lstm_h128_t64_b32) { return run_lstm(lstm::h128_t64_b32(), opt); }
 BENCH_SIDE(lstm_h512_t32_b64) { return run_lstm(lstm::h512_t32_b64(), opt); }

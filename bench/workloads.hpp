@@ -239,6 +239,7 @@ inline Data make_data() {
   return d;
 }
 }  // namespace conv_layer
+
 // ---- lstm_*: one LSTM layer, training step over a whole sequence ------------------------------------
 // Input size = hidden size H, sequence T, batch B, float32, time-major x [T, B, H] uniform in
 // [-1, 1). One timed iteration = zero the gradients, run the layer over the sequence from a zero
