@@ -91,6 +91,47 @@ using MaxShared = std::shared_ptr<const MaxGeo>;
 template <class T> void max_forward(const T* x, T* y, std::int32_t* at, const MaxGeo& g) {
   const Planes& p = g.pl;
   const auto H = static_cast<std::ptrdiff_t>(p.H), W = static_cast<std::ptrdiff_t>(p.W);
+  if (g.ph == 0 && g.pw == 0) {
+    // No padding: every window lies inside the plane (the output size guarantees it), so no bounds
+    // checks. Same rule as below: the first maximum wins, and the first NaN wins and stays.
+    const bool two_by_two = g.kh == 2 && g.kw == 2 && g.dh == 1 && g.dw == 1;
+    for (std::size_t q = 0; q < p.P; ++q) {
+      const T* xp = x + q * p.H * p.W;
+      for (std::size_t oh = 0; oh < p.OH; ++oh)
+        for (std::size_t ow = 0; ow < p.OW; ++ow) {
+          const std::size_t first = oh * g.sh * p.W + ow * g.sw;
+          T best = xp[first];
+          std::size_t arg = first;
+          if (two_by_two) {  // the common 2×2 window, unrolled
+            const std::size_t ks[3] = {first + 1, first + p.W, first + p.W + 1};
+            for (std::size_t k : ks) {
+              const T v = xp[k];
+              const bool take = (v > best) | ((v != v) & (best == best));
+              best = take ? v : best;
+              arg = take ? k : arg;
+            }
+            const std::size_t o = (q * p.OH + oh) * p.OW + ow;
+            y[o] = best;
+            at[o] = static_cast<std::int32_t>(arg);
+            continue;
+          }
+          // branch-free (random data mispredicts a comparison half the time): take v when it is
+          // larger, or when it is the first NaN
+          for (std::size_t i = 0; i < g.kh; ++i)
+            for (std::size_t j = 0; j < g.kw; ++j) {
+              const std::size_t k = first + i * g.dh * p.W + j * g.dw;
+              const T v = xp[k];
+              const bool take = (v > best) | ((v != v) & (best == best));
+              best = take ? v : best;
+              arg = take ? k : arg;
+            }
+          const std::size_t o = (q * p.OH + oh) * p.OW + ow;
+          y[o] = best;
+          at[o] = static_cast<std::int32_t>(arg);
+        }
+    }
+    return;
+  }
   for (std::size_t q = 0; q < p.P; ++q) {
     const T* xp = x + q * p.H * p.W;
     for (std::size_t oh = 0; oh < p.OH; ++oh)

@@ -128,6 +128,25 @@ TEST_CASE("max_pool2d: ties send the gradient to the first maximum, overlapping 
   const double nan = std::nan("");
   const ag::Tensor n = make({1, nan, 2, 5}, {1, 1, 2, 2}, ag::f64);
   CHECK(std::isnan(ag::max_pool2d(n, 2).item<double>()));
+  // the first NaN takes the gradient, in the unrolled 2×2 windows, the general unpadded path (3×3)
+  // and the padded path alike
+  for (const ag::Shape& shape : {ag::Shape{1, 1, 2, 2}, ag::Shape{1, 1, 3, 3}}) {
+    const std::size_t k = shape[2];
+    for (std::size_t a = 0; a < k * k; ++a)
+      for (std::size_t b = a + 1; b < k * k; ++b) {
+        std::vector<double> v(k * k);
+        for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i % 3);  // ties too
+        v[a] = v[b] = nan;
+        for (int padded = 0; padded < 2; ++padded) {
+          const ag::Tensor w = make(v, shape, ag::f64, true);
+          const ag::Tensor y = padded ? ag::max_pool2d(w, static_cast<int>(k), 1, 1) : ag::max_pool2d(w, static_cast<int>(k));
+          ag::sum(padded ? ag::slice(ag::slice(y, 2, 1, 2), 3, 1, 2) : y).backward();  // the window on the whole plane
+          std::vector<double> want(k * k, 0.0);
+          want[a] = 1;
+          check(w.grad(), shape, want, 0.0);
+        }
+      }
+  }
   // padding never wins: an all-negative window with padding still returns an input value
   const ag::Tensor neg = make({-5, -4, -3, -2}, {1, 1, 2, 2}, ag::f64);
   check(ag::max_pool2d(neg, 2, 1, 1), {1, 1, 3, 3}, {-5, -4, -4, -3, -2, -2, -3, -2, -2}, 0.0);
