@@ -103,17 +103,25 @@ template <class T> void max_forward(const T* x, T* y, std::int32_t* at, const Ma
           T best = xp[first];
           std::size_t arg = first;
           if (two_by_two) {  // the common 2×2 window, unrolled
-            const std::size_t ks[3] = {first + 1, first + p.W, first + p.W + 1};
-            for (std::size_t k : ks) {
-              const T v = xp[k];
-              const bool take = (v > best) | ((v != v) & (best == best));
-              best = take ? v : best;
-              arg = take ? k : arg;
+            const std::size_t k1 = first + 1, k2 = first + p.W, k3 = first + p.W + 1;
+            const T v1 = xp[k1], v2 = xp[k2], v3 = xp[k3];
+            // without a NaN after the first value, "larger" alone decides (conditional moves, no
+            // branches to mispredict on random data); otherwise the careful loop below
+            if (!((v1 != v1) | (v2 != v2) | (v3 != v3))) {
+              // the index by a mask, so that the compiler cannot turn it into a branch
+              auto take = [&](T v, std::size_t k) {
+                const std::size_t m = std::size_t{0} - static_cast<std::size_t>(v > best);
+                arg = (k & m) | (arg & ~m);
+                best = v > best ? v : best;
+              };
+              take(v1, k1);
+              take(v2, k2);
+              take(v3, k3);
+              const std::size_t o = (q * p.OH + oh) * p.OW + ow;
+              y[o] = best;
+              at[o] = static_cast<std::int32_t>(arg);
+              continue;
             }
-            const std::size_t o = (q * p.OH + oh) * p.OW + ow;
-            y[o] = best;
-            at[o] = static_cast<std::int32_t>(arg);
-            continue;
           }
           // branch-free (random data mispredicts a comparison half the time): take v when it is
           // larger, or when it is the first NaN
