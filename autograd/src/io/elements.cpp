@@ -83,6 +83,12 @@ Tensor decode(const unsigned char* p, std::size_t count, const Shape& shape, Ele
     using T = decltype(tag);
     Tensor t = empty_tensor<T>(shape);
     T* out = data<T>(t);
+    // Stored as tapegrad stores it (f32, f64, i64, i32, u8 in this machine's byte order): one copy.
+    // Same width otherwise means uint64 (range-checked below) or bool (validated below).
+    if (!std::is_same_v<T, bool> && k == sizeof(T) && e != Elem::u64 && big_endian != ag::detail::kLittleEndian) {
+      if (count) std::memcpy(out, p, count * k);
+      return t;
+    }
     for (std::size_t i = 0; i < count; ++i) {
       const std::uint64_t b = load_bits(p + i * k, k, big_endian);
       T v{};

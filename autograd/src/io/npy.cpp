@@ -215,15 +215,9 @@ void save_npy(const std::string& path, const Tensor& t) {
   else
     w.uint<std::uint16_t>(static_cast<std::uint16_t>(header.size()));
   w.buf.insert(w.buf.end(), header.begin(), header.end());
-  const Tensor& c = t;
   dispatch_all(t.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    if constexpr (std::is_same_v<T, bool>) {
-      const bool* v = data<bool>(c);
-      for (std::size_t i = 0, m = c.numel(); i < m; ++i) w.buf.push_back(v[i] ? 1 : 0);
-    } else {
-      w.values(data<T>(c), c.numel());
-    }
+    w.values(data<T>(t), t.numel());  // (a bool is one byte, 0 or 1)
   });
   ag::detail::write_atomically(path, w.buf);
 }

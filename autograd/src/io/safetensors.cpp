@@ -168,12 +168,7 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
     const Tensor& t = entry.second;
     dispatch_all(t.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      if constexpr (std::is_same_v<T, bool>) {
-        const bool* v = data<bool>(t);
-        for (std::size_t i = 0, m = t.numel(); i < m; ++i) w.buf.push_back(v[i] ? 1 : 0);
-      } else {
-        w.values(data<T>(t), t.numel());
-      }
+      w.values(data<T>(t), t.numel());  // (a bool is one byte, 0 or 1)
     });
   }
   ag::detail::write_atomically(path, w.buf);
