@@ -8,8 +8,10 @@
 // its compressed size plus a constant (deflate cannot expand more: its longest match, 258 bytes,
 // costs at least 2 bits). The compressed sizes together must fit in the archive, so entries that
 // share their data (the overlapping-entries zip bomb) are refused too. The total decompressed
-// size is therefore at most ~1032 times the archive's size, and every buffer is sized from a
-// claim checked this way; the data read must then match the claim and the CRC-32.
+// size is therefore at most ~1032 times the archive's size; the buffers grow with the data that
+// really arrives, never past a member's checked claim, and the data must match the claim and the
+// CRC-32.
+#include <algorithm>
 #include <cstdint>
 #include <set>
 #include <utility>
@@ -147,16 +149,22 @@ NamedTensors parse_npz(const unsigned char* data, std::size_t size, const std::s
     Entry e;
     e.f = zip_fopen_index(a.za, i, 0);
     if (!e.f) bad(zip_problem(zip_get_error(a.za)));
-    // one byte more than claimed: reading to the end makes libzip compare the CRC-32 and the size,
-    // and data longer than its claim shows up without reading further
-    buf.resize(static_cast<std::size_t>(m.size) + 1);
+    // Up to one byte more than claimed: reading to the end makes libzip compare the CRC-32 and
+    // the size, and data longer than its claim shows up without reading further. The buffer grows
+    // with the data that really arrives (doubling from 64 KiB), so a claim the data does not back
+    // costs nothing.
+    const std::size_t limit = static_cast<std::size_t>(m.size) + 1;
+    buf.resize(std::min<std::size_t>(limit, std::size_t(1) << 16));
     std::size_t got = 0;
     for (;;) {
+      if (got == buf.size()) {
+        if (got == limit) bad(fmt::format("holds more than the {} bytes its directory record claims", m.size));
+        buf.resize(std::min(limit, 2 * got));
+      }
       const zip_int64_t n = zip_fread(e.f, buf.data() + got, buf.size() - got);
       if (n < 0) bad(zip_problem(zip_file_get_error(e.f)));
       if (n == 0) break;
       got += static_cast<std::size_t>(n);
-      if (got == buf.size()) bad(fmt::format("holds more than the {} bytes its directory record claims", m.size));
     }
     if (got != m.size) bad(fmt::format("holds {} bytes but its directory record claims {}", got, m.size));
     const std::string key = m.entry.substr(0, m.entry.size() - kSuffix.size());

@@ -198,7 +198,7 @@ const ag::io::NamedTensors& every_dtype() {
       {"bytes", ag::tensor(std::vector<std::uint8_t>{0, 255, 17}, {3, 1})},
       {"mask", ag::tensor(std::vector<bool>{true, false, true}, {3})},
       {"empty", ag::zeros({0, 4})},
-      {"zeros", ag::zeros({1000}, ag::f64)},
+      {"zeros", ag::zeros({20000}, ag::f64)},  // 160 kB: more than the reader's first buffer
   };
   return ts;
 }
@@ -221,10 +221,10 @@ TEST_CASE("npz: every dtype round-trips exactly, stored and deflated, in the giv
       CHECK(members[i].second == (compressed ? 8u : 0u));
     }
   }
-  // stored members are save_npy's bytes verbatim; deflate shrinks the 8000 bytes of zeros
+  // stored members are save_npy's bytes verbatim; deflate shrinks the 160 kB of zeros
   const Bytes s = read_all(dir.file("s.npz")), c = read_all(dir.file("c.npz"));
   for (const auto& entry : ts) CHECK(contains(s, npy_of(entry.second, dir)));
-  CHECK(s.size() > 8000);
+  CHECK(s.size() > 160000);
   CHECK(c.size() < 2000);
   // no arrays: the 22-byte empty archive numpy.savez writes, which loads as nothing
   ag::io::save_npz(dir.file("none.npz"), {});
@@ -255,6 +255,7 @@ TEST_CASE("npz: broken archives are IOErrors naming the file, the member and the
   Member bad_crc = stored("a.npy", good_npy), encrypted = stored("a.npy", good_npy),
          size_lie = stored("a.npy", good_npy), bomb = deflated("a.npy", good_npy),
          short_claim = deflated("a.npy", good_npy), long_claim = deflated("a.npy", good_npy),
+         big_claim = deflated("a.npy", good_npy),
          bzip2 = stored("a.npy", good_npy), corrupt = deflated("a.npy", good_npy);
   bad_crc.crc ^= 1;
   encrypted.flags = 1;
@@ -262,6 +263,7 @@ TEST_CASE("npz: broken archives are IOErrors naming the file, the member and the
   bomb.size = 0xFFFFFFF0u;  // 4 GB claimed from 45 bytes
   short_claim.size -= 1;
   long_claim.size += 1;
+  big_claim.size = 141 * 1032;  // as much as 141 deflated bytes could hold
   bzip2.method = 12;
   corrupt.data[0] = 0x07;  // BTYPE 11: a reserved (invalid) block type
   Bytes truncated(good.begin(), good.end() - 5), cut_middle = good;
@@ -296,6 +298,7 @@ TEST_CASE("npz: broken archives are IOErrors naming the file, the member and the
       {"deflate bomb claim", zip({bomb}), "t.npz: entry 'a.npy': claims 4294967280 bytes uncompressed from 141 deflated bytes"},
       {"claim shorter than the data", zip({short_claim}), "t.npz: entry 'a.npy': holds more than the 135 bytes"},
       {"claim longer than the data", zip({long_claim}), "t.npz: entry 'a.npy': holds 136 bytes but its directory record claims 137"},
+      {"claim far longer than the data", zip({big_claim}), "t.npz: entry 'a.npy': holds 136 bytes but its directory record claims 145512"},
       {"bzip2", zip({bzip2}), "t.npz: entry 'a.npy': unsupported compression method 12"},
       {"corrupt deflate", zip({corrupt}), "t.npz: entry 'a.npy': the deflated data is corrupt"},
       {"not a .npy inside", zip({stored("x.npy", not_npy)}), "t.npz (entry 'x.npy'): truncated"},
