@@ -7,7 +7,7 @@ back (each .npz both stored and deflated); NumPy then reads tapegrad's files and
 with the originals, after the documented widenings (float16 -> float32, int8/int16/uint16 ->
 int32, uint32/uint64 -> int64). Exits 77 (ctest: skipped) when NumPy is not installed.
 
-    cross_check.py IO_COPY WORKDIR
+    cross_check.py IO_COPY WORKDIR [--without-npz]    (--without-npz: tapegrad built without libzip)
 """
 import json
 import os
@@ -24,6 +24,7 @@ except ImportError:
     sys.exit(77)
 
 io_copy, work = sys.argv[1], sys.argv[2]
+with_npz = "--without-npz" not in sys.argv[3:]
 os.makedirs(work, exist_ok=True)
 rng = np.random.default_rng(7)
 
@@ -95,7 +96,7 @@ for name, a in arrays.items():
     if a.dtype.itemsize > 1:
         members[name + "_big"] = a.astype(a.dtype.newbyteorder(">"))
 members["layers.0.weight"] = arrays["f32"]
-for writer in (np.savez, np.savez_compressed):
+for writer in (np.savez, np.savez_compressed) if with_npz else ():
     for arrays_in in (members, {}):
         src = os.path.join(work, f"np_{writer.__name__}_{len(arrays_in)}.npz")
         writer(src, **arrays_in)
