@@ -336,7 +336,7 @@ TEST_CASE("npz: names and tensors that cannot be saved are ValueErrors, and noth
   CHECK(dir.entries() == 1);
 }
 
-TEST_CASE("npz: saving is atomic and keeps the replaced file's mode; a refused save leaves it untouched") {
+TEST_CASE("npz: saving is atomic and keeps the replaced file's mode, a refused save leaves it untouched") {
   TempDir dir;
   const std::string path = dir.file("w.npz");
   const ag::io::NamedTensors one = {{"w", ag::ones({3})}}, two = {{"w", ag::zeros({5})}, {"b", ag::ones({1})}};
