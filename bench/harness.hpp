@@ -46,6 +46,7 @@ inline constexpr WorkloadInfo kWorkloads[] = {
     {"lstm_h32_t32_b1", "us", 1e-4, "LSTM 1 layer in=hidden=32, seq 32, batch 1: forward + MSE(h_T) + backward + Adam"},
     {"lstm_h128_t64_b32", "ms", 1e-4, "LSTM 1 layer in=hidden=128, seq 64, batch 32: forward + MSE(h_T) + backward + Adam"},
     {"lstm_h512_t32_b64", "ms", 1e-4, "LSTM 1 layer in=hidden=512, seq 32, batch 64: forward + MSE(h_T) + backward + Adam"},
+    {"lstm_infer_h32_t32_b1", "us", 1e-4, "LSTM 1 layer in=hidden=32, seq 32, batch 1: the forward over the sequence alone, no grad (inference)"},
 };
 
 struct Options {
