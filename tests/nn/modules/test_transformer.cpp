@@ -282,3 +282,19 @@ TEST_CASE("Transformer layers: bad options and inputs are typed errors naming th
   CHECK(contains(e, "MultiheadAttention"));
   CHECK(contains(e, "key_padding_mask [2, 4]"));
 }
+
+TEST_CASE("summary() of a transformer layer lists the attention and its sub-modules with their shapes") {
+  ag::Generator gen(9);
+  nn::TransformerEncoderLayer layer(8, 2, gen, nn::TransformerLayerOptions().dim_feedforward(16).batch_first(true));
+  const std::string s = nn::summary(layer, ag::zeros({2, 5, 8}));
+  INFO(s);
+  CHECK(contains(s, "self_attn"));
+  CHECK(contains(s, "MultiheadAttention(8, num_heads=2, dropout=0.1, batch_first)"));
+  CHECK(contains(s, "self_attn.out_proj"));
+  CHECK(contains(s, "[10, 8]"));    // out_proj and the feed-forward run on [rows, d_model]
+  CHECK(contains(s, "[2, 5, 8]"));  // the layer's output
+  nn::MultiheadAttention m(8, 2, gen);
+  const std::string t = nn::summary(m, ag::TensorList{ag::zeros({5, 2, 8}), ag::zeros({3, 2, 8}), ag::zeros({3, 2, 8})});
+  INFO(t);
+  CHECK(contains(t, "[5, 2, 8], [2, 5, 3]"));  // output and head-averaged weights
+}
