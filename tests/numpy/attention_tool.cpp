@@ -7,6 +7,8 @@
 //   attention_tool encoder STATE X.npy KPM.npy Y.npy post|pre
 //     TransformerEncoder(TransformerLayerOptions(8, 2).dim_feedforward(16).dropout(0), 2 layers,
 //     final norm), post-norm relu or pre-norm gelu, batch_first: writes y.
+//   attention_tool decoder STATE TGT.npy MEM.npy MEM_KPM.npy Y.npy
+//     TransformerDecoder of the same options (post-norm relu), tgt_is_causal, memory padding: writes y.
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -18,9 +20,10 @@ namespace nn = ag::nn;
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
-  if (!((mode == "mha" && argc == 7) || (mode == "encoder" && argc == 7))) {
+  if (!((mode == "mha" || mode == "encoder" || mode == "decoder") && argc == 7)) {
     std::fprintf(stderr, "usage: attention_tool mha STATE X.npy KPM.npy MASK.npy OUT_DIR | "
-                         "attention_tool encoder STATE X.npy KPM.npy Y.npy post|pre\n");
+                         "attention_tool encoder STATE X.npy KPM.npy Y.npy post|pre | "
+                         "attention_tool decoder STATE TGT.npy MEM.npy MEM_KPM.npy Y.npy\n");
     return 2;
   }
   try {
@@ -38,6 +41,14 @@ int main(int argc, char** argv) {
       ag::io::save_npy(out + "/gx.npy", xg.grad());
       ag::io::save_npy(out + "/g_in_proj_weight.npy", m.in_proj_weight().grad());
       ag::io::save_npy(out + "/g_out_proj_weight.npy", ag::transpose(m.out_proj().weight().grad()));
+    } else if (mode == "decoder") {
+      nn::TransformerDecoder dec(nn::TransformerLayerOptions(8, 2).dim_feedforward(16).dropout(0.0).batch_first(true),
+                                 2, true);
+      nn::load_state(dec, argv[2]);
+      nn::DecoderCall c;
+      c.tgt_is_causal = true;
+      c.memory_key_padding_mask = ag::io::load_npy(argv[5]);
+      ag::io::save_npy(argv[6], dec(x, kpm, c));  // here x is tgt and "kpm" the memory
     } else {
       const bool pre = std::string(argv[6]) == "pre";
       nn::TransformerEncoder enc(nn::TransformerLayerOptions(8, 2).dim_feedforward(16).dropout(0.0).batch_first(true)

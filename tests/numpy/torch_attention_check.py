@@ -1,4 +1,4 @@
-"""PyTorch cross-check of MultiheadAttention and TransformerEncoder (ctest: nn.torch_attention_check).
+"""PyTorch cross-check of MultiheadAttention, TransformerEncoder and TransformerDecoder (ctest: nn.torch_attention_check).
 
 PyTorch's modules are built here, their state dicts written as .safetensors (from the format's
 definition: the safetensors package is not in Debian) and loaded by attention_tool through
@@ -107,5 +107,21 @@ for kind in ("post", "pre"):
         want = enc(xb, src_key_padding_mask=kpm_b).numpy()
     worst = max(worst, compare(f"TransformerEncoder ({kind}-norm)", np.load(path(f"y_{kind}.npy")), want))
 
-print(f"nn.torch_attention_check: MultiheadAttention (outputs, weights, gradients) and 2-layer "
-      f"TransformerEncoders agree with PyTorch (max difference {worst:.2e}; torch {torch.__version__})")
+# ---- 2-layer TransformerDecoder with a final norm: causal target mask, memory padding
+layer = torch.nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True)
+dec = torch.nn.TransformerDecoder(layer, 2, norm=torch.nn.LayerNorm(8))
+with torch.no_grad():
+    for name, p in dec.named_parameters():
+        p.add_(0.1 * torch.randn_like(p))
+dec.train()
+write_safetensors(path("dec.safetensors"), dec.state_dict())
+tgt = torch.randn(3, 4, 8)
+np.save(path("tgt.npy"), tgt.numpy())
+run("decoder", path("dec.safetensors"), path("tgt.npy"), path("xb.npy"), path("kpm_b.npy"), path("y_dec.npy"))
+causal = torch.triu(torch.full((4, 4), float("-inf")), diagonal=1)
+with torch.no_grad():
+    want = dec(tgt, xb, tgt_mask=causal, memory_key_padding_mask=kpm_b).numpy()
+worst = max(worst, compare("TransformerDecoder", np.load(path("y_dec.npy")), want))
+
+print(f"nn.torch_attention_check: MultiheadAttention (outputs, weights, gradients), 2-layer "
+      f"TransformerEncoders and a TransformerDecoder agree with PyTorch (max difference {worst:.2e}; torch {torch.__version__})")

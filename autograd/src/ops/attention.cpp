@@ -224,7 +224,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
             m = std::max(m, zs);
           }
         }
-        if (m == ninf) {  // every key masked out: a zero row (defined here; PyTorch gives NaN)
+        if (m == ninf) {  // every key masked out: a zero row (PyTorch >= 2.5; NaN before)
           std::fill(row, row + S, T(0));
           dead[b * L + l] = 1;
           any_dead = true;

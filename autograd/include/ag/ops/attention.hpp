@@ -15,8 +15,8 @@ namespace ag {
 // a DtypeError. is_causal masks s > l (the lower triangle of [L, S] takes part, as torch.tril);
 // giving both is a ValueError. scale defaults to 1/√E. dropout_p in [0, 1): drawn from the global
 // generator (like nn::Dropout) whenever dropout_p > 0 — the op has no train/eval mode.
-// A query row whose every key is masked out gives zeros (PyTorch's math path would give NaN) and
-// passes no gradient. VJP (A = P∘D): dv = Aᵀ·g, dP = (g·vᵀ)∘D, dZ = P∘(dP - Σ_s dP∘P),
+// A query row whose every key is masked out gives zeros and passes no gradient (as PyTorch's
+// scaled_dot_product_attention since 2.5; PyTorch before that gives NaN). VJP (A = P∘D): dv = Aᵀ·g, dP = (g·vᵀ)∘D, dZ = P∘(dP - Σ_s dP∘P),
 // dq = scale·dZ·k, dk = scale·dZᵀ·q, d(float mask) = dZ; P is kept from the forward.
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                     const Tensor& attn_mask = Tensor(), double dropout_p = 0.0,

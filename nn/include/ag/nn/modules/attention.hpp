@@ -14,9 +14,10 @@
 //   key_padding_mask [N, S] ([S] unbatched): bool, true = that key is padding and is IGNORED; or
 //     floating, added to the scores.
 //   attn_mask [L, S] or [N·H, L, S]: bool, true = the pair is NOT allowed; or floating, added.
-//   is_causal without attn_mask applies the causal mask (query l sees keys s <= l); with attn_mask
-//     it is a hint, as in PyTorch, and attn_mask is used as given.
-// A query whose every key is masked out gives zeros (PyTorch gives NaN).
+//   is_causal without attn_mask applies the causal mask (query l sees keys s <= l; PyTorch raises
+//     an error there); with attn_mask it is a hint, as in PyTorch, and attn_mask is used as given.
+// A query whose every key is masked out gives zeros, in the output and the weights (PyTorch's
+// MultiheadAttention gives NaN).
 #include <cstdint>
 #include <memory>
 #include <optional>
