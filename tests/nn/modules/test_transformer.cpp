@@ -198,7 +198,9 @@ TEST_CASE("Transformer state dicts have PyTorch's names, order and (in the PyTor
   CHECK(names_of(enc) == want);
   const std::string path = "test_transformer_state.safetensors";
   nn::save_state(enc, path);
-  for (const auto& [name, t] : ag::io::load_safetensors(path).tensors) {
+  for (const auto& entry : ag::io::load_safetensors(path).tensors) {  // no structured binding: INFO captures
+    const std::string& name = entry.first;
+    const Tensor& t = entry.second;
     INFO(name);
     if (contains(name, "linear1.weight")) CHECK(t.shape() == ag::Shape{16, 8});  // Linear's [out, in]
     if (contains(name, "linear2.weight")) CHECK(t.shape() == ag::Shape{8, 16});
