@@ -136,23 +136,30 @@ TEST_CASE("TransformerDecoderLayer equals its composition, tgt_is_causal equals 
     const Tensor causal = nn::generate_square_subsequent_mask(3, ag::f64);
     const Tensor mpad = ag::testing::values({0, 0, 1, 1, 0, 0, 0, 0, 0, 1}, {2, 5}).to(ag::bool_);
     const Tensor mpad_add = ag::reshape(mpad.to(ag::f64) * -1e9, {2, 1, 1, 5});
-    Tensor want;
-    Tensor x = tgt;
-    if (norm_first) {
-      Tensor h = norm(layer.norm1(), x);
-      x = x + attention(layer.self_attn(), h, h, causal);
-      x = x + attention(layer.multihead_attn(), norm(layer.norm2(), x), mem, mpad_add);
-      want = x + ff(layer.linear1(), layer.linear2(), norm(layer.norm3(), x), false);
-    } else {
+    const auto reference = [&](const Tensor& memory_add) {
+      Tensor x = tgt;
+      if (norm_first) {
+        Tensor h = norm(layer.norm1(), x);
+        x = x + attention(layer.self_attn(), h, h, causal);
+        x = x + attention(layer.multihead_attn(), norm(layer.norm2(), x), mem, memory_add);
+        return x + ff(layer.linear1(), layer.linear2(), norm(layer.norm3(), x), false);
+      }
       x = norm(layer.norm1(), x + attention(layer.self_attn(), x, x, causal));
-      x = norm(layer.norm2(), x + attention(layer.multihead_attn(), x, mem, mpad_add));
-      want = norm(layer.norm3(), x + ff(layer.linear1(), layer.linear2(), x, false));
-    }
+      x = norm(layer.norm2(), x + attention(layer.multihead_attn(), x, mem, memory_add));
+      return norm(layer.norm3(), x + ff(layer.linear1(), layer.linear2(), x, false));
+    };
+    const Tensor want = reference(mpad_add);
     check_close(layer(tgt, mem, {causal, Tensor(), Tensor(), mpad}), want, 1e-12);
     nn::DecoderCall c;
     c.tgt_is_causal = true;
     c.memory_key_padding_mask = mpad;
     check_close(layer(tgt, mem, c), want, 1e-12);
+    // memory_mask [T, S], bool true = not allowed, together with the padding
+    const Tensor mm = ag::testing::values({0, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1}, {3, 5}).to(ag::bool_);
+    const Tensor mm_add = ag::reshape(mm.to(ag::f64) * -1e9, {1, 1, 3, 5}) + mpad_add;
+    c.memory_mask = mm;
+    check_close(layer(tgt, mem, c), reference(mm_add), 1e-12);
+    check_close(layer(tgt, mem, c), layer(tgt, mem, {causal, mm, Tensor(), mpad}), 1e-15);
   }
 }
 
