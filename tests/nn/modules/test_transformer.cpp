@@ -307,3 +307,37 @@ TEST_CASE("summary() of a transformer layer lists the attention and its sub-modu
   INFO(t);
   CHECK(contains(t, "[5, 2, 8], [2, 5, 3]"));  // output and head-averaged weights
 }
+
+TEST_CASE("README: attention and transformers") {
+  ag::Generator gen(0);
+  // A 2-layer causal encoder over token embeddings, [batch, seq, features]
+  nn::Embedding embed(100, 64, gen);
+  nn::SinusoidalPositionalEncoding pos(64, /*max_len=*/512, /*batch_first=*/true);
+  nn::TransformerEncoder encoder(
+      nn::TransformerLayerOptions(64, 4).dim_feedforward(256).dropout(0.1).batch_first(true), 2,
+      /*final_norm=*/true, gen);
+  ag::Tensor ids = (ag::rand({8, 20}, gen) * 100.0).to(ag::i64);  // token ids, 0 = padding
+  ag::Tensor pad = ag::eq(ids, 0.0);                                // [8, 20] bool, true = ignored
+  ag::Tensor h = encoder(pos(embed(ids)), {nn::generate_square_subsequent_mask(20), pad});  // [8, 20, 64]
+
+  // One attention layer; the weights are averaged over the heads
+  nn::MultiheadAttention mha(64, 4, gen, nn::MultiheadAttentionOptions().batch_first(true));
+  auto [y, w] = mha(h, h, h, {pad, ag::Tensor()});  // y [8, 20, 64], w [8, 20, 20]
+
+  // The op itself: q, k, v [batch, heads, seq, head_dim]
+  ag::Tensor q = ag::randn({8, 4, 20, 16}, gen);
+  ag::Tensor o = ag::scaled_dot_product_attention(q, q, q, {}, 0.0, /*is_causal=*/true);  // [8, 4, 20, 16]
+
+  CHECK(h.shape() == ag::Shape{8, 20, 64});
+  CHECK(y.shape() == ag::Shape{8, 20, 64});
+  CHECK(w.shape() == ag::Shape{8, 20, 20});
+  CHECK(o.shape() == ag::Shape{8, 4, 20, 16});
+  for (double v : ag::sum(w, {-1}).to_vector<double>()) CHECK(v == doctest::Approx(1.0).epsilon(1e-5));
+  // causal: the first query sees only the first key
+  const auto first = ag::select(ag::select(o, 2, 0), 1, 0).to_vector<double>();
+  const auto v0 = ag::select(ag::select(q, 2, 0), 1, 0).to_vector<double>();
+  for (std::size_t i = 0; i < first.size(); ++i) CHECK(first[i] == doctest::Approx(v0[i]).epsilon(1e-6));
+  ag::mean(h).backward();  // the whole stack trains
+  CHECK(embed.weight().grad().defined());
+  CHECK(encoder.layer(0).self_attn().in_proj_weight().grad().defined());
+}
