@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
              "entropy {:.3f} nats ({:.3f} bits)\n",
              set.steps, set.batch, after, after / ln2, unigram, unigram / ln2);
 
-  print_samples([&](double temperature, ag::Generator& g) { return model.sample_word(temperature, g); }, data.known,
+  print_samples("", [&](double temperature, ag::Generator& g) { return model.sample_word(temperature, g); }, data.known,
                 gen);
   if (!(after <= unigram - 0.25)) {
     fmt::print(stderr, "the validation loss {:.3f} nats is not clearly below the unigram entropy {:.3f}\n", after,

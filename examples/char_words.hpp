@@ -175,9 +175,10 @@ struct CharLSTM : nn::Module {
   }
 };
 
-// Ten sampled words per temperature, words of the list marked with *.
+// Ten sampled words per temperature, words of the list marked with *; each line starts with `label`.
 template <class Sample>
-void print_samples(Sample&& sample_word, const std::unordered_set<std::string>& known, ag::Generator& gen) {
+void print_samples(const std::string& label, Sample&& sample_word, const std::unordered_set<std::string>& known,
+                   ag::Generator& gen) {
   for (double temperature : {0.5, 0.8, 1.0}) {
     std::string line;
     std::size_t novel = 0, n = 10;
@@ -187,8 +188,8 @@ void print_samples(Sample&& sample_word, const std::unordered_set<std::string>& 
       novel += is_new;
       line += " " + w + (is_new ? "" : "*");
     }
-    fmt::print("samples at temperature {:.1f} (* = in the word list, {} of {} new):{}\n", temperature, novel, n,
-               line);
+    fmt::print("{}samples at temperature {:.1f} (* = in the word list, {} of {} new):{}\n", label, temperature, novel,
+               n, line);
   }
 }
 
