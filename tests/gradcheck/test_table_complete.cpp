@@ -20,8 +20,8 @@ std::filesystem::path ops_dir() {
 #ifdef TAPEGRAD_OPS_DIR
   return TAPEGRAD_OPS_DIR;
 #else
-  // <root>/tests/gradcheck/<this file> -> <root>/autograd/include/ag/ops
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "autograd" / "include" /
+  // the public op headers of the source tree
+  return std::filesystem::path(TAPEGRAD_SOURCE_DIR) / "autograd" / "include" /
          "ag" / "ops";
 #endif
 }

@@ -118,7 +118,7 @@ TEST_CASE("terminal_width: a terminal's width, else COLUMNS, else 80") {
     CHECK(nn::terminal_width(devnull) == 80);
   }
   for (const char* bad : {"", "0", "abc", "80x", "-5"}) {
-    ColumnsEnv env(std::string(bad));
+    ColumnsEnv env{std::string(bad)};  // (braces: with parentheses this declared a function)
     CHECK_MESSAGE(nn::terminal_width(devnull) == 80, "COLUMNS='" << bad << "'");
   }
   ::close(devnull);
