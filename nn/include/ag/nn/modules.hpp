@@ -10,3 +10,4 @@
 #include "ag/nn/modules/normalization.hpp"
 #include "ag/nn/modules/pooling.hpp"
 #include "ag/nn/modules/rnn.hpp"
+#include "ag/nn/modules/transformer.hpp"
