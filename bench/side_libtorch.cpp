@@ -427,7 +427,7 @@ struct TransformerRun {
     target = tgt_bt.t().contiguous().reshape({T * B});
     pe = torch::from_blob(const_cast<float*>(in.pe.data()), {T, 1, E}, torch::kFloat32).clone();
   }
-  torch::Tensor step() {
+  template <class AfterBackward = void (*)()> torch::Tensor step(AfterBackward&& after_backward = [] {}) {
     opt->zero_grad();
     torch::Tensor x = embed(ids) + pe;               // [T, B, E]
     torch::Tensor h = encoder(x);                    // [T, B, E]
@@ -435,6 +435,7 @@ struct TransformerRun {
     torch::Tensor loss = torch::nn::functional::cross_entropy(
         logits.reshape({-1, static_cast<int64_t>(transformer::vocab)}), target);
     loss.backward();
+    after_backward();
     opt->step();
     return loss;
   }
@@ -448,16 +449,18 @@ Result run_transformer(const transformer::Spec& s, const Options& opt) {
     r = time_it([&] { timed.step(); }, opt);
   }
   TransformerRun run(s, in);
-  double first = 0, last = 0;
+  std::vector<double> grads;
   for (std::size_t i = 0; i < transformer::check_steps; ++i) {
-    last = run.step().item<float>();
-    if (i == 0) first = last;
+    r.check.push_back(run.step([&] {
+      if (i != 0) return;
+      append_checksums(grads, run.embed->weight.grad());
+      auto named = run.encoder->named_parameters();
+      for (const transformer::Param& p : in.encoder) append_checksums(grads, named[p.name].grad());
+      append_checksums(grads, run.head->weight.grad());
+      append_checksums(grads, run.head->bias.grad());
+    }).item<float>());
   }
-  r.check = {first, last};
-  append_checksums(r.check, run.embed->weight.detach());
-  auto named = run.encoder->named_parameters();
-  for (const transformer::Param& p : in.encoder) append_checksums(r.check, named[p.name].detach());
-  append_layer(r.check, run.head);
+  r.check.insert(r.check.end(), grads.begin(), grads.end());
   return r;
 }
 }  // namespace

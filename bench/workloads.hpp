@@ -295,7 +295,11 @@ inline Init make_init(const Spec& s) {
 // softmax cross-entropy (mean over the B·T positions) against target[b, t] = ids[b, (t + 1) mod T]
 // → backward → AdamW (lr 1e-3, betas 0.9/0.999, eps 1e-8, weight decay 1e-2, PyTorch's formula).
 // One timed iteration = one step on the same batch. The check runs `check_steps` steps on a fresh
-// model: first and last loss, then checksums of every parameter (PyTorch's names and layouts).
+// model: the loss of each step, then checksums of every parameter's gradient after the first
+// backward (PyTorch's names and layouts). Not the parameters after the steps: the key part of
+// in_proj_bias has a zero gradient in exact arithmetic (softmax ignores a shift shared by all keys),
+// so its float gradients are rounding noise, which Adam's normalised step turns into ±lr moves that
+// differ between the sides (the loss does not depend on those biases).
 // tapegrad runs batch_first ([B, T, E]); libtorch 1.13's C++ TransformerEncoderLayer has no
 // batch_first, so it runs sequence-first ([T, B, E]) on the transposed ids: the same numbers.
 namespace transformer {
