@@ -4,11 +4,14 @@
 // two gemms per input plus one fused loop for dZ; under create_graph the same formulas in ag
 // ops on a differentiable recomputation of P, so second derivatives work.
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "ag/ops/attention.hpp"
 #include "ag/random.hpp"
+#include "ops/fast_exp.hpp"
 #include "ops/gemm.hpp"
 #include "ops/kernels.hpp"
 
@@ -56,6 +59,34 @@ std::vector<std::size_t> batch_offsets(const Shape& batch, const Shape& own, std
 }
 
 Shape lead_dims(const Shape& s) { return Shape(s.begin(), s.end() - 2); }
+
+// Row reductions with independent accumulators, so the loops vectorize (a single running max or
+// sum is a dependency chain the compiler may not reorder). Sums in double.
+template <class T> T row_max(const T* p, std::size_t n) {
+  T m[8];
+  std::fill(m, m + 8, -std::numeric_limits<T>::infinity());
+  std::size_t s = 0;
+  for (; s + 8 <= n; s += 8)
+    for (std::size_t j = 0; j < 8; ++j) m[j] = std::max(m[j], p[s + j]);
+  for (; s < n; ++s) m[0] = std::max(m[0], p[s]);
+  return *std::max_element(m, m + 8);
+}
+template <class T> double row_sum(const T* p, std::size_t n) {
+  double a[4] = {0, 0, 0, 0};
+  std::size_t s = 0;
+  for (; s + 4 <= n; s += 4)
+    for (std::size_t j = 0; j < 4; ++j) a[j] += p[s + j];
+  for (; s < n; ++s) a[0] += p[s];
+  return (a[0] + a[1]) + (a[2] + a[3]);
+}
+template <class T> double row_dot(const T* p, const T* q, std::size_t n) {
+  double a[4] = {0, 0, 0, 0};
+  std::size_t s = 0;
+  for (; s + 4 <= n; s += 4)
+    for (std::size_t j = 0; j < 4; ++j) a[j] += static_cast<double>(p[s + j]) * q[s + j];
+  for (; s < n; ++s) a[0] += static_cast<double>(p[s]) * q[s];
+  return (a[0] + a[1]) + (a[2] + a[3]);
+}
 
 // The masks as one additive constant for the recomputation under create_graph: 0 where the pair
 // takes part, -inf where a bool mask or is_causal masks it out (float masks stay an input).
@@ -168,6 +199,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     const T keep = static_cast<T>(1.0 / (1.0 - dropout_p));
     std::vector<T> dropped(D.defined() ? L * S : 0);  // (P∘D) of one slice, the left gemm operand
     Generator& gen = default_generator();
+    const double threshold = std::ldexp(dropout_p, 53);  // Generator::uniform01() >= p, exactly
     for (std::size_t b = 0; b < nb; ++b) {
       T* z = pp + b * L * S;
       if (L * S > 0) {
@@ -177,15 +209,20 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
       }
       for (std::size_t l = 0; l < L; ++l) {
         T* row = z + l * S;
-        const std::size_t mrow = attn_mask.defined() ? om[b] + l * m_row : 0;
         T m = ninf;
-        for (std::size_t s = 0; s < S; ++s) {
-          T zs = row[s] * sc;
-          if (fm) zs += fm[mrow + s * m_col];
-          else if (bm && !bm[mrow + s * m_col]) zs = ninf;
-          if (is_causal && s > l) zs = ninf;
-          row[s] = zs;
-          m = std::max(m, zs);
+        if (!fm && !bm && !is_causal) {  // the common case: loops without branches
+          for (std::size_t s = 0; s < S; ++s) row[s] *= sc;
+          m = row_max(row, S);
+        } else {
+          const std::size_t mrow = attn_mask.defined() ? om[b] + l * m_row : 0;
+          for (std::size_t s = 0; s < S; ++s) {
+            T zs = row[s] * sc;
+            if (fm) zs += fm[mrow + s * m_col];
+            else if (bm && !bm[mrow + s * m_col]) zs = ninf;
+            if (is_causal && s > l) zs = ninf;
+            row[s] = zs;
+            m = std::max(m, zs);
+          }
         }
         if (m == ninf) {  // every key masked out: a zero row (defined here; PyTorch gives NaN)
           std::fill(row, row + S, T(0));
@@ -193,20 +230,19 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
           any_dead = true;
           continue;
         }
-        double sum = 0.0;
+        // e^(z - max), the sum in double; masked keys (-inf) give exactly 0
         for (std::size_t s = 0; s < S; ++s) {
-          const T e = std::exp(row[s] - m);
-          row[s] = e;
-          sum += e;
+          if constexpr (std::is_same_v<T, float>) row[s] = row[s] == ninf ? 0.0f : detail::exp_f(row[s] - m);
+          else row[s] = std::exp(row[s] - m);
         }
-        const T inv = static_cast<T>(1.0 / sum);
+        const T inv = static_cast<T>(1.0 / row_sum(row, S));
         for (std::size_t s = 0; s < S; ++s) row[s] *= inv;
       }
       const T* left = z;
       if (pd) {  // one uniform draw per score, in row-major order (as nn::Dropout)
         T* db = pd + b * L * S;
-        for (std::size_t i = 0; i < L * S; ++i) {
-          db[i] = gen.uniform01() >= dropout_p ? keep : T(0);
+        for (std::size_t i = 0; i < L * S; ++i) {  // u = (r >> 11)·2⁻⁵³ >= p, compared as integers
+          db[i] = static_cast<double>(gen.next() >> 11) >= threshold ? keep : T(0);
           dropped[i] = z[i] * db[i];
         }
         left = dropped.data();
@@ -268,9 +304,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
           for (std::size_t i = 0; i < rows; ++i) {
             const T* y = pp + i * S;
             const T* gr = pg + i * S;
-            double dot = 0.0;
-            for (std::size_t s = 0; s < S; ++s) dot += static_cast<double>(gr[s]) * y[s];
-            const T d = static_cast<T>(dot);
+            const T d = static_cast<T>(row_dot(gr, y, S));
             T* o = pr + i * S;
             for (std::size_t s = 0; s < S; ++s) o[s] = y[s] * (gr[s] - d);
           }

@@ -190,9 +190,13 @@ TensorList MultiheadAttention::forward_list(const TensorList& in) {
   const auto bias = [&](int i) -> Tensor {
     return in_proj_bias_.defined() ? slice(in_proj_bias_, 0, sp(i * E), sp((i + 1) * E)) : Tensor();
   };
-  // x [rows, in]·Wᵀ + b with W [E, in] (PyTorch's layout)
+  // x [rows, in]·Wᵀ + b with W [out, in] (PyTorch's layout). Many rows: one fused linear on a
+  // transposed copy of W; few rows (the copy of W would cost more than the rows): the product
+  // with W read transposed in place, then the bias added.
   const auto project = [](const Tensor& x, const Tensor& w, const Tensor& b) {
-    return b.defined() ? linear(x, transpose(w), b) : matmul_t(x, w, false, true);
+    if (!b.defined()) return matmul_t(x, w, false, true);
+    if (x.size(0) > 2 * x.size(1)) return linear(x, transpose(w), b);
+    return add(matmul_t(x, w, false, true), b);
   };
   Tensor qh, kh, vh;
   const bool self = query.impl() == key.impl() && key.impl() == value.impl();

@@ -42,6 +42,16 @@ MultiheadAttentionOptions mha_options(const TransformerLayerOptions& o) {
 
 Tensor activate(const std::string& act, const Tensor& x) { return act == "gelu" ? gelu(x) : relu(x); }
 
+// linear2(dropout(act(linear1(x)))) on the rows of x as a 2-D [rows, d_model]: Dense on 2-D input
+// is one fused linear op whose weight gradient is one gemm (on 3-D input, matmul + add, whose
+// weight gradient is a gemm per batch entry summed afterwards).
+Tensor feed_forward(Dense& l1, Dropout& drop, Dense& l2, const std::string& act, const Tensor& x) {
+  if (x.dim() == 2) return l2(drop(activate(act, l1(x))));
+  const Shape xs = x.shape();
+  const Tensor y = l2(drop(activate(act, l1(reshape(x, {-1, sp(xs.back())})))));
+  return reshape(y, std::vector<std::ptrdiff_t>(xs.begin(), xs.end()));
+}
+
 std::string layer_describe(const char* type, const TransformerLayerOptions& o, int64_t d, int64_t h) {
   std::string s = fmt::format("{}(d_model={}, nhead={}, dim_feedforward={}, dropout={}", type, d, h,
                               o.dim_feedforward(), o.dropout());
@@ -100,7 +110,7 @@ TensorList TransformerEncoderLayer::forward_list(const TensorList& in) {
   const MhaCall attn{at(in, 2), at(in, 1), false, true, is_causal_};
   const auto sa = [&](const Tensor& t) { return (*dropout1_)((*self_attn_)(t, t, t, attn).output); };
   const auto ff = [&](const Tensor& t) {
-    return (*dropout2_)((*linear2_)((*dropout_)(activate(options_.activation(), (*linear1_)(t)))));
+    return (*dropout2_)(feed_forward(*linear1_, *dropout_, *linear2_, options_.activation(), t));
   };
   if (options_.norm_first()) {
     x = x + sa((*norm1_)(x));
@@ -165,7 +175,7 @@ TensorList TransformerDecoderLayer::forward_list(const TensorList& in) {
     return (*dropout2_)((*multihead_attn_)(t, memory, memory, cross_call).output);
   };
   const auto ff = [&](const Tensor& t) {
-    return (*dropout3_)((*linear2_)((*dropout_)(activate(options_.activation(), (*linear1_)(t)))));
+    return (*dropout3_)(feed_forward(*linear1_, *dropout_, *linear2_, options_.activation(), t));
   };
   if (options_.norm_first()) {
     x = x + sa((*norm1_)(x));
