@@ -21,8 +21,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/core.h>
@@ -97,9 +99,14 @@ struct Setting {
   double lr;
 };
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
+// Seconds of this process's CPU time (what a training run costs on a shared, loaded machine) and
+// of wall-clock time since the start of a run.
+struct Timer {
+  std::clock_t cpu0 = std::clock();
+  std::chrono::steady_clock::time_point wall0 = std::chrono::steady_clock::now();
+  double cpu() const { return static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC; }
+  double wall() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count(); }
+};
 
 }  // namespace
 
@@ -141,7 +148,7 @@ int main(int argc, char** argv) {
   // One model's training: Adam, gradient norm clipped at 1 (as char_lstm), the same batches.
   auto train_model = [&](nn::Module& model, auto&& logits, double lr, const char* name) {
     nn::Adam adam(model.parameters(), lr);
-    const auto t0 = std::chrono::steady_clock::now();
+    const Timer timer;
     for (std::size_t step = 1; step <= set.steps; ++step) {
       const Batch b = make_batch(train, picks[step - 1]);
       adam.zero_grad();
@@ -152,29 +159,33 @@ int main(int argc, char** argv) {
       if (step % std::max<std::size_t>(1, set.steps / 5) == 0)
         fmt::print("{} step {:5d}: training loss {:.3f} nats/char\n", name, step, loss.item());
     }
-    return seconds_since(t0);
+    return std::pair<double, double>{timer.cpu(), timer.wall()};
   };
   auto tf_logits = [&](const Batch& b) { return tf(b.ids); };
   auto lstm_logits = [&](const Batch& b) { return lstm.logits(b); };
 
   const double tf_before = mean_nll(tf_logits, val);
-  const double tf_seconds = train_model(tf, tf_logits, set.lr, "transformer");
+  const auto [tf_cpu, tf_wall] = train_model(tf, tf_logits, set.lr, "transformer");
   const double tf_after = mean_nll(tf_logits, val);
-  const double lstm_seconds = train_model(lstm, lstm_logits, set.lstm_lr, "LSTM       ");
+  const double lstm_before = mean_nll(lstm_logits, val);
+  const auto [lstm_cpu, lstm_wall] = train_model(lstm, lstm_logits, set.lstm_lr, "LSTM       ");
   const double lstm_after = mean_nll(lstm_logits, val);
 
-  fmt::print("validation loss per character after {} steps of {} words (before training: {:.3f} nats):\n",
-             set.steps, set.batch, tf_before);
-  fmt::print("  transformer {:.3f} nats ({:.3f} bits), trained in {:.1f} s\n", tf_after, tf_after / ln2, tf_seconds);
-  fmt::print("  LSTM        {:.3f} nats ({:.3f} bits), trained in {:.1f} s\n", lstm_after, lstm_after / ln2,
-             lstm_seconds);
+  fmt::print("validation loss per character after {} steps of {} words (before training):\n", set.steps, set.batch);
+  fmt::print("  transformer {:.3f} nats ({:.3f} bits; {:.3f} before), trained in {:.1f} s CPU ({:.1f} s wall)\n",
+             tf_after, tf_after / ln2, tf_before, tf_cpu, tf_wall);
+  fmt::print("  LSTM        {:.3f} nats ({:.3f} bits; {:.3f} before), trained in {:.1f} s CPU ({:.1f} s wall)\n",
+             lstm_after, lstm_after / ln2, lstm_before, lstm_cpu, lstm_wall);
   fmt::print("  unigram     {:.3f} nats ({:.3f} bits)\n", data.unigram, data.unigram / ln2);
-  print_samples("transformer ", [&](double temperature, ag::Generator& g) { return tf.sample_word(temperature, g); }, data.known,
-                gen);
-  print_samples("LSTM ", [&](double temperature, ag::Generator& g) { return lstm.sample_word(temperature, g); }, data.known,
-                gen);
+  print_samples(
+      "transformer ", [&](double temperature, ag::Generator& g) { return tf.sample_word(temperature, g); },
+      data.known, gen);
+  print_samples(
+      "LSTM ", [&](double temperature, ag::Generator& g) { return lstm.sample_word(temperature, g); }, data.known,
+      gen);
   if (!(tf_after <= data.unigram - 0.25)) {
-    fmt::print(stderr, "the transformer's validation loss {:.3f} nats is not clearly below the unigram entropy {:.3f}\n",
+    fmt::print(stderr,
+               "the transformer's validation loss {:.3f} nats is not clearly below the unigram entropy {:.3f}\n",
                tf_after, data.unigram);
     return 1;
   }
