@@ -379,6 +379,15 @@ Result run_lstm(const lstm::Spec& s, const Options& opt) {
 BENCH_SIDE(lstm_h32_t32_b1) { return run_lstm(lstm::h32_t32_b1(), opt); }
 BENCH_SIDE(lstm_h128_t64_b32) { return run_lstm(lstm::h128_t64_b32(), opt); }
 BENCH_SIDE(lstm_h512_t32_b64) { return run_lstm(lstm::h512_t32_b64(), opt); }
+BENCH_SIDE(lstm_infer_h32_t32_b1) {  // the forward over the sequence, no grad
+  const lstm::Spec s = lstm::h32_t32_b1();
+  LstmRun run(s, lstm::make_init(s));
+  torch::NoGradGuard no_grad;
+  torch::Tensor last;
+  Result r = time_it([&] { last = std::get<0>(run.layer->forward(run.x))[static_cast<int64_t>(s.seq) - 1]; }, opt);
+  append_checksums(r.check, last.contiguous());
+  return r;
+}
 
 // ---- transformer_*: torch::nn::TransformerEncoder LM, cross-entropy, AdamW --------------------------
 // Sequence-first throughout (libtorch 1.13's C++ layers have no batch_first): ids [T, B].

@@ -3,10 +3,14 @@
 #include <ag/nn.hpp>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <set>
 #include <stdexcept>
 #include <string>
+
+#include <ag/profiler.hpp>
 
 #include "harness.hpp"
 #include "workloads.hpp"
@@ -16,6 +20,20 @@ const char* const kSide = "tapegrad";
 std::vector<std::pair<std::string, std::string>> side_info() { return {}; }
 
 namespace {
+// time_it, then, when TAPEGRAD_BENCH_PROFILE=N is set, N more steps under ag::Profiler with its
+// per-op table on stderr (where the time goes; the profiler's own overhead inflates small ops).
+template <class F> Result measure(F&& step, const Options& opt) {
+  Result r = time_it(step, opt);
+  if (const char* n = std::getenv("TAPEGRAD_BENCH_PROFILE")) {
+    const long steps = std::max(1L, std::atol(n));
+    ag::Profiler prof;
+    for (long i = 0; i < steps; ++i) step();
+    prof.stop();
+    std::fprintf(stderr, "PROFILE %ld steps\n%s\n", steps, prof.table().c_str());
+  }
+  return r;
+}
+
 ag::Tensor from_floats(const float* p, const ag::Shape& shape, bool requires_grad) {
   xt::xarray<float> v = xt::xarray<float>::from_shape(shape);
   std::copy(p, p + v.size(), v.data());
@@ -69,7 +87,7 @@ BENCH_SIDE(tiny_graph) {
     y = (a * b + a).sum();
     y.backward();
   };
-  Result r = time_it(step, opt);
+  Result r = measure(step, opt);
   step();
   r.check.push_back(y.item());
   append_values(r.check, a.grad());
@@ -93,7 +111,7 @@ BENCH_SIDE(matmul_fb) {
     C = ag::matmul(A, B);
     C.backward(G);
   };
-  Result r = time_it(step, opt);
+  Result r = measure(step, opt);
   step();
   append_checksums(r.check, C);
   append_checksums(r.check, A.grad());
@@ -134,7 +152,7 @@ BENCH_SIDE(seed_sgd) {
   const seed_sgd::Data data = seed_sgd::make_data();
   const std::vector<LayerInit> init = seed_sgd::make_init();
   SeedNet timed(data, init);
-  Result r = time_it([&] { timed.step(); }, opt);
+  Result r = measure([&] { timed.step(); }, opt);
   // check: a fresh net, `epochs` passes in order; mean loss of the first and the last pass
   SeedNet net(data, init);
   double first = 0, last = 0;
@@ -194,7 +212,7 @@ Result run_mlp(const mlp::Spec& s, const Options& opt) {
   Result r;
   {
     MlpRun timed(s, data);
-    r = time_it([&] { timed.step(); }, opt);
+    r = measure([&] { timed.step(); }, opt);
   }
   MlpRun run(s, data);  // check: loss of the first and the last of check_steps steps
   double first = 0, last = 0;
@@ -258,7 +276,7 @@ Result run_cnn(const cnn::Spec& s, const Options& opt) {
   Result r;
   {
     CnnRun timed(s, data);
-    r = time_it([&] { timed.step(); }, opt);
+    r = measure([&] { timed.step(); }, opt);
   }
   CnnRun run(s, data);  // check: loss of the first and the last of check_steps steps, then the weights
   double first = 0, last = 0;
@@ -308,7 +326,7 @@ BENCH_SIDE(conv_layer) {
   Result r;
   {
     ConvLayerRun timed(data);
-    r = time_it([&] { timed.step(); }, opt);
+    r = measure([&] { timed.step(); }, opt);
   }
   ConvLayerRun run(data);
   for (std::size_t i = 0; i < conv_layer::check_steps; ++i) run.step();
@@ -354,7 +372,7 @@ Result run_lstm(const lstm::Spec& s, const Options& opt) {
   Result r;
   {
     LstmRun timed(s, in);
-    r = time_it([&] { timed.step(); }, opt);
+    r = measure([&] { timed.step(); }, opt);
   }
   LstmRun run(s, in);
   double first = 0, last = 0;
@@ -371,6 +389,15 @@ Result run_lstm(const lstm::Spec& s, const Options& opt) {
 BENCH_SIDE(lstm_h32_t32_b1) { return run_lstm(lstm::h32_t32_b1(), opt); }
 BENCH_SIDE(lstm_h128_t64_b32) { return run_lstm(lstm::h128_t64_b32(), opt); }
 BENCH_SIDE(lstm_h512_t32_b64) { return run_lstm(lstm::h512_t32_b64(), opt); }
+BENCH_SIDE(lstm_infer_h32_t32_b1) {  // the forward over the sequence, no grad
+  const lstm::Spec s = lstm::h32_t32_b1();
+  LstmRun run(s, lstm::make_init(s));
+  ag::NoGradGuard no_grad;
+  ag::Tensor last;
+  Result r = measure([&] { last = ag::select(run.layer(run.x).output, 0, static_cast<std::ptrdiff_t>(s.seq - 1)); }, opt);
+  append_checksums(r.check, last);
+  return r;
+}
 
 // ---- transformer_*: nn::TransformerEncoder LM (batch_first), cross-entropy, AdamW --------------------
 namespace {
@@ -470,7 +497,7 @@ Result run_transformer(const transformer::Spec& s, const Options& opt) {
   Result r;
   {
     TransformerRun timed(s, in);
-    r = time_it([&] { timed.step(); }, opt);
+    r = measure([&] { timed.step(); }, opt);
   }
   TransformerRun run(s, in);
   std::vector<double> grads;

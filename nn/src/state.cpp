@@ -20,7 +20,7 @@ namespace {
 }
 
 const char* kind_name(std::uint32_t k) {
-  return k == 1 ? "module parameters" : k == 2 ? "optimizer state" : "unknown";
+  return k == 1 ? "module parameters" : k == 2 ? "optimizer state" : k == 3 ? "a training checkpoint" : "unknown";
 }
 
 }  // namespace

@@ -72,7 +72,7 @@ TensorFile load_tensors(const std::string& path) {
 
   TensorFile f;
   const auto kind = r.uint<std::uint32_t>("the kind");
-  if (kind != 1 && kind != 2) io_fail(path, fmt::format("unknown file kind {}", kind));
+  if (kind < 1 || kind > 3) io_fail(path, fmt::format("unknown file kind {}", kind));
   f.kind = static_cast<FileKind>(kind);
   f.type_name = r.str("the type name");
   const auto count = r.uint<std::uint64_t>("the entry count");

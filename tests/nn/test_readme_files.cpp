@@ -28,3 +28,35 @@ TEST_CASE("README: files other programs read") {
   std::remove("mlp.safetensors");
   std::remove("x.npy");
 }
+
+TEST_CASE("README: resumable training") {
+  ag::Generator gen(0);
+  ag::Tensor x = ag::randn({64, 4}, gen);
+  nn::Dataset train(x, ag::argmax(x, 1));  // 4 classes: which feature is largest
+  auto make = [&gen] {
+    return nn::Sequential(std::make_shared<nn::Dense>(4, 8, gen), std::make_shared<nn::ReLU>(),
+                          std::make_shared<nn::Dropout>(0.1), std::make_shared<nn::Dense>(8, 4, gen));
+  };
+  nn::Sequential model = make(), model2 = make();
+  nn::Adam opt(model.parameters(), 0.01), opt2(model2.parameters(), 0.01);
+  nn::FitOptions o;
+  o.verbosity = nn::Verbosity::silent;
+  o.epochs = 3;
+  nn::ModelCheckpointOptions best;
+  best.save_best_only = true;  // monitor "val_loss" by default; "loss" here
+  best.monitor = "loss";
+  best.weights_only = true;    // the model's state only, as .safetensors (PyTorch's layout)
+
+  o.callbacks = {std::make_shared<nn::ModelCheckpoint>("run.ckpt"),  // every epoch and the last
+                 std::make_shared<nn::ModelCheckpoint>("best.safetensors", best)};
+  nn::fit(model, nn::CrossEntropyLoss(), opt, train, o);    // stopped after 3 of 6 epochs
+  // ... later, in a process set up the same way (model, optimizer, callbacks, options):
+  o.epochs = 6;
+  o.resume_from = "run.ckpt";
+  nn::History h = nn::fit(model2, nn::CrossEntropyLoss(), opt2, train, o);  // epochs 4 to 6
+
+  CHECK(h.epochs() == 6);
+  CHECK(h.loss[5] < h.loss[0]);
+  std::remove("run.ckpt");
+  std::remove("best.safetensors");
+}

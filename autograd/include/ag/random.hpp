@@ -4,6 +4,7 @@
 // the same numbers with every standard library.
 #include <cstdint>
 #include <random>
+#include <string>
 
 #include "ag/tensor.hpp"
 
@@ -20,6 +21,13 @@ class Generator {
   double normal();     // standard normal (Box-Muller)
   std::uint64_t next() { return engine_(); }
   std::uint64_t below(std::uint64_t n);  // uniform integer in [0, n)
+  // The whole state as text (the engine's standard text form, then the Box-Muller spare as its
+  // exact bits), for checkpoints: set_state(state()) continues the same stream, across processes
+  // and standard libraries. set_state throws ValueError on text state() did not write and leaves
+  // the generator unchanged then.
+  std::string state() const;
+  void set_state(const std::string& text);
+
  private:
   std::mt19937_64 engine_;
   bool has_spare_ = false;

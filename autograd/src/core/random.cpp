@@ -1,6 +1,10 @@
 // Seeded sampling: mt19937_64 bits turned into numbers by tapegrad itself, so a seed gives the
 // same tensor with every standard library.
 #include <cmath>
+#include <cstring>
+#include <sstream>
+
+#include <fmt/core.h>
 
 #include "ag/random.hpp"
 #include "core/internal.hpp"
@@ -29,6 +33,31 @@ std::uint64_t Generator::below(std::uint64_t n) {
   std::uint64_t v;
   do v = engine_(); while (v >= limit);
   return v % n;
+}
+
+// "<engine text> <has_spare 0|1> <spare's 64 bits in decimal>": the bits, not a printed double,
+// so the spare comes back exactly.
+std::string Generator::state() const {
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &spare_, sizeof bits);
+  std::ostringstream os;
+  os << engine_ << ' ' << (has_spare_ ? 1 : 0) << ' ' << bits;
+  return os.str();
+}
+
+void Generator::set_state(const std::string& text) {
+  std::istringstream is(text);
+  std::mt19937_64 engine;
+  int spare_flag = -1;
+  std::uint64_t bits = 0;
+  is >> engine >> spare_flag >> bits;
+  std::string rest;
+  if (is.fail() || (spare_flag != 0 && spare_flag != 1) || (is >> rest))
+    throw ValueError(fmt::format("Generator::set_state: not a generator state written by "
+                                 "Generator::state() ({} characters)", text.size()));
+  engine_ = engine;
+  has_spare_ = spare_flag == 1;
+  std::memcpy(&spare_, &bits, sizeof bits);
 }
 
 Generator& default_generator() {

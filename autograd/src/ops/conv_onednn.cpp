@@ -4,13 +4,14 @@
 //   conv_weight_grad  -> convolution_backward_weights
 // The caller's memory is plain: src [N, C, H, W] (nchw), weights [O, C, kh, kw] (oihw) or, with G
 // groups, the same buffer viewed as [G, O/G, C/G, kh, kw] (goihw), dst [N, O, OH, OW]; conv1d is
-// the H = 1 case. With at least 16 channels per group on both sides, the primitives are asked for
-// their preferred (blocked, nChw16c-style) layouts and the arguments are reordered in and out:
-// on the 64→64 3×3 32×32 batch-16 layer, one thread, the blocked kernels (jit:avx512_core) ran
-// forward at ~210 GFLOP/s and forward + both gradients at ~175, against ~155 and ~110 for the
-// plain-layout ones (gemm:jit), reorders included. Depthwise convolutions with at least 16
-// channels are blocked too; other small channel counts stay plain (no reorders; the first layer
-// of an image net). Geometry translation: oneDNN's dilation counts the gaps, d - 1; its right /
+// the H = 1 case. The primitives are asked for their preferred (blocked, nChw16c-style) layouts and
+// the arguments are reordered in and out. With the caller's plain layouts oneDNN 2.6 runs its
+// gemm-based kernels (x64:gemm:jit), which lose to the blocked jit:avx512_core ones even with the
+// reorders counted: on the 64→64 3×3 32×32 batch-16 layer, one thread, forward ~210 against ~155
+// GFLOP/s, forward + both gradients ~175 against ~110; on LeNet's 1→6 and 6→16 5×5 layers at batch
+// 256 (DNNL_VERBOSE) the five convolutions of a step took 8.9 ms plain against 4.8 blocked, and the
+// whole LeNet step 11.9 → 8.1 ms CPU (batch 32: 1.43 → 0.89 ms). Only depthwise convolutions with
+// fewer than 16 channels stay plain. Geometry translation: oneDNN's dilation counts the gaps, d - 1; its right /
 // bottom padding is whatever makes its output size formula give our OH:
 //   OH = (H + pl + pr - ((kh - 1)·dh + 1)) / sh + 1   (integer division),
 // so pr = max(0, (OH - 1)·sh + (kh - 1)·dh + 1 - H - pl) (rows the stride skips at the end need
@@ -123,12 +124,12 @@ bool blocked_for(const ConvGeometry& g) {
   const std::string& mode = layout_mode();
   if (mode == "plain") return false;
   if (mode == "blocked") return true;
-  const std::size_t cg = g.C / g.G, og = g.O / g.G;
   // depthwise: only the blocked layout has oneDNN's depthwise kernels (jit_dw); plain runs
   // gemm:jit, slower than the portable path (64 channels 3×3 32×32 batch 16, forward+backward,
-  // one thread: blocked 4.5 ms, plain 15.6 ms, portable 11 ms)
-  if (cg == 1 && og == 1) return g.G >= 16;
-  return cg >= 16 && og >= 16;
+  // one thread: blocked 4.5 ms, plain 15.6 ms, portable 11 ms); below 16 channels the padded
+  // 16-channel block is mostly padding
+  if (g.C / g.G == 1 && g.O / g.G == 1) return g.G >= 16;
+  return true;
 }
 
 // One argument of a primitive: the caller's plain memory, and, when the primitive chose another

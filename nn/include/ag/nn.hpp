@@ -25,4 +25,5 @@
 #include "ag/nn/train/fit.hpp"
 #include "ag/nn/train/metrics.hpp"
 #include "ag/nn/train/callbacks.hpp"
+#include "ag/nn/train/checkpoint.hpp"
 #include "ag/nn/train/progress.hpp"

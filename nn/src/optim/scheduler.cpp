@@ -7,6 +7,8 @@
 
 #include <fmt/core.h>
 
+#include "train/entries.hpp"
+
 namespace ag::nn {
 
 LRScheduler::LRScheduler(Optimizer& opt) : opt_(opt) {
@@ -19,6 +21,18 @@ std::vector<double> LRScheduler::last_lr() const {
   std::vector<double> out;
   for (const auto& g : opt_.param_groups()) out.push_back(g.lr);
   return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> LRScheduler::state() const {
+  return {{"last_epoch", entries::number(static_cast<double>(epoch_))}, {"base_lrs", entries::numbers(base_lrs_)}};
+}
+
+void LRScheduler::load_state(const std::vector<std::pair<std::string, Tensor>>& state) {
+  const entries::Reader r(state, type_name() + "::load_state");
+  r.only({"last_epoch", "base_lrs"});
+  const std::size_t epoch = r.count("last_epoch");
+  base_lrs_ = r.numbers("base_lrs", base_lrs_.size());
+  epoch_ = epoch;
 }
 
 namespace {
@@ -75,6 +89,25 @@ ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& opt, Mode mode, double factor, s
   if (!(threshold >= 0.0))
     throw ValueError(fmt::format("ReduceLROnPlateau: threshold must be >= 0, got {}", threshold));
   if (!(min_lr >= 0.0)) throw ValueError(fmt::format("ReduceLROnPlateau: min_lr must be >= 0, got {}", min_lr));
+}
+
+std::vector<std::pair<std::string, Tensor>> ReduceLROnPlateau::state() const {
+  auto out = LRScheduler::state();
+  out.emplace_back("best", entries::number(best_));
+  out.emplace_back("num_bad_epochs", entries::number(static_cast<double>(bad_epochs_)));
+  out.emplace_back("cooldown_counter", entries::number(static_cast<double>(cooldown_counter_)));
+  return out;
+}
+
+void ReduceLROnPlateau::load_state(const std::vector<std::pair<std::string, Tensor>>& state) {
+  const entries::Reader r(state, "ReduceLROnPlateau::load_state");
+  r.only({"last_epoch", "base_lrs", "best", "num_bad_epochs", "cooldown_counter"});
+  const double best = r.number("best");
+  const std::size_t bad = r.count("num_bad_epochs"), cooldown = r.count("cooldown_counter");
+  LRScheduler::load_state(entries::without(state, {"best", "num_bad_epochs", "cooldown_counter"}));
+  best_ = best;
+  bad_epochs_ = bad;
+  cooldown_counter_ = cooldown;
 }
 
 void ReduceLROnPlateau::step() {

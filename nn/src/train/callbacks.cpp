@@ -7,6 +7,8 @@
 
 #include "ag/nn/train/callbacks.hpp"
 #include "ag/extend.hpp"
+#include "ag/nn/state.hpp"
+#include "train/entries.hpp"
 
 namespace ag::nn {
 
@@ -89,6 +91,37 @@ void ParameterSnapshot::restore(Module& model) const {
     });
 }
 
+NamedTensors ParameterSnapshot::state() const {
+  NamedTensors out;
+  for (std::size_t i = 0; i < values_.size(); ++i) out.emplace_back(std::to_string(i), values_[i]);
+  return out;
+}
+
+ParameterSnapshot ParameterSnapshot::from_state(const NamedTensors& state, const Module& model,
+                                                const std::string& who) {
+  const std::vector<Tensor> params = model.parameters();
+  if (state.size() != params.size())
+    throw ValueError(fmt::format("{}: {} kept weights for a model with {} parameters", who, state.size(),
+                                 params.size()));
+  ParameterSnapshot snap;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const Tensor& t = state[i].second;
+    if (state[i].first != std::to_string(i) || t.shape() != params[i].shape() || t.dtype() != params[i].dtype())
+      throw ValueError(fmt::format("{}: kept weight '{}' is {} {} but parameter {} is {} {}", who,
+                                   state[i].first, dtype_name(t.dtype()), shape_str(t.shape()), i,
+                                   dtype_name(params[i].dtype()), shape_str(params[i].shape())));
+    snap.values_.push_back(entries::copy(t));
+  }
+  return snap;
+}
+
+void Callback::load_state(const NamedTensors& state, const Module&) {
+  if (!state.empty())
+    throw ValueError(fmt::format("callback: the checkpoint holds state ('{}', ...) for a callback that "
+                                 "keeps none (are the callbacks in the order of the run that saved it?)",
+                                 state.front().first));
+}
+
 // ---- MonitorTracker ------------------------------------------------------------------------------
 
 namespace {
@@ -123,6 +156,23 @@ bool MonitorTracker::update(std::size_t epoch, const Logs& logs, const char* who
     best_epoch_ = epoch;
   }
   return improved;
+}
+
+NamedTensors MonitorTracker::state() const {
+  NamedTensors out;
+  if (best_) out.emplace_back("best", entries::number(*best_));
+  out.emplace_back("best_epoch", entries::number(static_cast<double>(best_epoch_)));
+  return out;
+}
+
+void MonitorTracker::load_state(const NamedTensors& state, const std::string& who) {
+  const entries::Reader r(state, who);
+  r.only({"best", "best_epoch"});
+  const std::size_t epoch = r.count("best_epoch");
+  std::optional<double> best;
+  if (r.has("best")) best = r.number("best");
+  best_ = best;
+  best_epoch_ = epoch;
 }
 
 // ---- EarlyStopping -------------------------------------------------------------------------------
@@ -160,6 +210,31 @@ void EarlyStopping::on_train_end(TrainContext& ctx) {
   if (restore_ && !best_weights_.empty()) best_weights_.restore(ctx.model);
 }
 
+NamedTensors EarlyStopping::state() const {
+  NamedTensors out = tracker_.state();
+  out.emplace_back("wait", entries::number(static_cast<double>(wait_)));
+  out.emplace_back("stopped_epoch", entries::number(static_cast<double>(stopped_epoch_)));
+  entries::append(out, "weights.", best_weights_.state());
+  return out;
+}
+
+void EarlyStopping::load_state(const NamedTensors& state, const Module& model) {
+  const std::string who = "EarlyStopping::load_state";
+  const entries::Reader r(state, who);
+  const std::size_t wait = r.count("wait"), stopped = r.count("stopped_epoch");
+  const NamedTensors kept = entries::with_prefix(state, "weights.");
+  ParameterSnapshot weights = kept.empty() ? ParameterSnapshot() : ParameterSnapshot::from_state(kept, model, who);
+  NamedTensors rest;
+  for (const auto& e : state)
+    if (e.first != "wait" && e.first != "stopped_epoch" && e.first.rfind("weights.", 0) != 0) rest.push_back(e);
+  MonitorTracker tracker = tracker_;
+  tracker.load_state(rest, who);  // checked before anything changes
+  tracker_ = tracker;
+  wait_ = wait;
+  stopped_epoch_ = stopped;
+  best_weights_ = std::move(weights);
+}
+
 // ---- KeepBestModel -------------------------------------------------------------------------------
 
 KeepBestModel::KeepBestModel(std::string monitor, Mode mode, double min_delta)
@@ -178,6 +253,23 @@ void KeepBestModel::on_train_end(TrainContext& ctx) {
   if (!best_weights_.empty()) best_weights_.restore(ctx.model);
 }
 
+NamedTensors KeepBestModel::state() const {
+  NamedTensors out = tracker_.state();
+  entries::append(out, "weights.", best_weights_.state());
+  return out;
+}
+
+void KeepBestModel::load_state(const NamedTensors& state, const Module& model) {
+  const std::string who = "KeepBestModel::load_state";
+  const NamedTensors kept = entries::with_prefix(state, "weights.");
+  ParameterSnapshot weights = kept.empty() ? ParameterSnapshot() : ParameterSnapshot::from_state(kept, model, who);
+  NamedTensors rest;
+  for (const auto& e : state)
+    if (e.first.rfind("weights.", 0) != 0) rest.push_back(e);
+  tracker_.load_state(rest, who);  // the last check: nothing has changed if it throws
+  best_weights_ = std::move(weights);
+}
+
 // ---- SchedulerCallback ---------------------------------------------------------------------------
 
 SchedulerCallback::SchedulerCallback(LRScheduler& scheduler, std::string monitor)
@@ -193,6 +285,70 @@ void SchedulerCallback::on_epoch_end(TrainContext&, std::size_t, const Logs& log
     throw ValueError(fmt::format("SchedulerCallback: monitored '{}' is not in the epoch logs (have: {})",
                                  monitor_, logs.keys()));
   scheduler_.step(*v);
+}
+
+NamedTensors SchedulerCallback::state() const {
+  NamedTensors out{{"type", entries::text(scheduler_.type_name())}};
+  entries::append(out, "scheduler.", scheduler_.state());
+  return out;
+}
+
+void SchedulerCallback::load_state(const NamedTensors& state, const Module&) {
+  const entries::Reader r(state, "SchedulerCallback::load_state");
+  const std::string type = r.text("type");
+  if (type != scheduler_.type_name())
+    throw ValueError(fmt::format("SchedulerCallback::load_state: the checkpoint holds a {} but this run "
+                                 "steps a {}", type, scheduler_.type_name()));
+  scheduler_.load_state(entries::with_prefix(state, "scheduler."));
+}
+
+// ---- ModelCheckpoint -----------------------------------------------------------------------------
+
+ModelCheckpoint::ModelCheckpoint(std::string path, ModelCheckpointOptions options)
+    : path_(std::move(path)), o_(std::move(options)), tracker_(o_.monitor, o_.mode, o_.min_delta) {
+  if (path_.empty()) throw ValueError("ModelCheckpoint: the path is empty");
+}
+
+std::string ModelCheckpoint::path_for(std::size_t epoch) const {
+  std::string p = path_;
+  const std::string key = "{epoch}";
+  for (std::size_t at = p.find(key); at != std::string::npos; at = p.find(key, at))
+    p.replace(at, key.size(), std::to_string(epoch));
+  return p;
+}
+
+void ModelCheckpoint::on_train_begin(TrainContext&) { tracker_.reset(); }
+
+void ModelCheckpoint::on_epoch_end(TrainContext& ctx, std::size_t epoch, const Logs& logs) {
+  const std::string path = path_for(epoch);
+  bool now = false, last_only = false;
+  if (o_.save_best_only) {
+    now = tracker_.update(epoch, logs, "ModelCheckpoint");
+  } else {
+    now = o_.every_n_epochs > 0 && epoch % o_.every_n_epochs == 0;
+    last_only = !now;
+  }
+  if (!now && !last_only) return;
+  if (!o_.weights_only) {
+    ctx.request_checkpoint(path, last_only);
+  } else if (now || epoch == ctx.epochs || ctx.stop_training) {
+    // (weights written here: no other callback changes them during on_epoch_end; a stop requested
+    // by a later callback in the list is not seen, so its last epoch is saved only when due)
+    const auto ext = [&](const char* e) {
+      const std::string s(e);
+      return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
+    };
+    if (ext(".safetensors") || ext(".npz"))
+      save_state(ctx.model, path);
+    else
+      save(ctx.model, path);
+  }
+}
+
+NamedTensors ModelCheckpoint::state() const { return tracker_.state(); }
+
+void ModelCheckpoint::load_state(const NamedTensors& state, const Module&) {
+  tracker_.load_state(state, "ModelCheckpoint::load_state");
 }
 
 }  // namespace ag::nn

@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include "ag/nn/train/checkpoint.hpp"
 #include "ag/nn/train/progress.hpp"
 #include "ag/extend.hpp"
 
@@ -155,12 +156,18 @@ History fit(Module& model, const LossFn& loss_fn, Optimizer& optimizer, const Da
   const int width = static_cast<int>(std::to_string(o.epochs).size());
 
   History history;
-  TrainContext ctx{model, optimizer, history, o.epochs, false, {}};
+  TrainContext ctx{model, optimizer, history, o.epochs, false, {}, {}};
   ModeGuard mode(model, true);
   for (const auto& cb : o.callbacks) cb->on_train_begin(ctx);
+  Checkpoint ckpt(model, optimizer);
+  ckpt.loader(loader).callbacks(o.callbacks).history(history);
+  if (!o.resume_from.empty()) {
+    ckpt.load(o.resume_from);
+    if (history.stopped_early) ctx.stop_training = true;
+  }
 
   using Clock = std::chrono::steady_clock;
-  for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
+  for (std::size_t epoch = ckpt.epoch + 1; epoch <= o.epochs && !ctx.stop_training; ++epoch) {
     const auto start = Clock::now();
     const std::string prefix = fmt::format("epoch {:>{}}/{}", epoch, width, o.epochs);
     std::optional<ProgressBar> bar;
@@ -187,6 +194,7 @@ History fit(Module& model, const LossFn& loss_fn, Optimizer& optimizer, const Da
         loss.backward();
       }
       optimizer.step();
+      ++ckpt.step;
       acc.add(lv, o.metrics, pred.detach(), b.y, b.x.shape()[0]);
       if (bar && bar->due(batch_no)) bar->update(batch_no, logs_text(acc.logs(o.metrics, "")));
     }
@@ -208,9 +216,16 @@ History fit(Module& model, const LossFn& loss_fn, Optimizer& optimizer, const Da
     }
 
     for (const auto& cb : o.callbacks) cb->on_epoch_end(ctx, epoch, logs);
+    const bool last = ctx.stop_training || epoch == o.epochs;
     if (ctx.stop_training) {
       history.stopped_early = epoch < o.epochs;
       history.stop_reason = ctx.stop_reason;
+    }
+    ckpt.epoch = epoch;
+    for (const auto& [path, last_only] : ctx.checkpoint_requests)
+      if (!last_only || last) ckpt.save(path);
+    ctx.checkpoint_requests.clear();
+    if (ctx.stop_training) {
       if (verbosity != Verbosity::silent && !ctx.stop_reason.empty()) out << ctx.stop_reason << '\n';
       break;
     }

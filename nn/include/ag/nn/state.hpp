@@ -5,7 +5,7 @@
 // File format, version 1. Integers are little-endian; floats IEEE-754 little-endian, row-major.
 //   magic     8 bytes   "TAPEGRAD"
 //   version   u32       1
-//   kind      u32       1 = module parameters, 2 = optimizer state
+//   kind      u32       1 = module parameters, 2 = optimizer state, 3 = training checkpoint
 //   type      str       the model's / optimizer's type_name()   (str = u32 byte length + UTF-8 bytes)
 //   count     u64       number of entries
 //   count × entry:
@@ -39,7 +39,7 @@ namespace ag::nn {
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
-enum class FileKind : std::uint32_t { parameters = 1, optimizer = 2 };
+enum class FileKind : std::uint32_t { parameters = 1, optimizer = 2, checkpoint = 3 };
 inline constexpr std::uint32_t kFormatVersion = 1;
 
 // The model's named_parameters(). Loading requires exactly the same set of names (any order), and

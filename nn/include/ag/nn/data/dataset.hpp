@@ -74,6 +74,8 @@ class DataLoader {
   const Dataset& dataset() const { return data_; }
   // The row order of the current pass (set by begin()).
   const std::vector<std::size_t>& order() const { return order_; }
+  // The shuffling generator (each begin() draws one permutation from it): checkpoints save it.
+  Generator& generator() { return gen_; }
 
  private:
   Batch batch(std::size_t b) const;

@@ -3,6 +3,7 @@
 // lr of every parameter group from its base lr (the lr at construction). t counts step() calls.
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ag/nn/optim/optimizer.hpp"
@@ -21,6 +22,11 @@ class LRScheduler {
   std::size_t last_epoch() const { return epoch_; }  // number of step() calls so far
   std::vector<double> last_lr() const;               // each group's current lr
   const std::vector<double>& base_lrs() const { return base_lrs_; }
+  // For checkpoints (nn::Checkpoint): what step() depends on besides the optimizer's lrs (which the
+  // optimizer's state holds): t and the base lrs, and ReduceLROnPlateau's best value and counters.
+  // load_state checks every entry before changing anything (ValueError naming the entry).
+  virtual std::vector<std::pair<std::string, Tensor>> state() const;
+  virtual void load_state(const std::vector<std::pair<std::string, Tensor>>& state);
 
  protected:
   Optimizer& opt_;
@@ -84,6 +90,8 @@ class ReduceLROnPlateau : public LRScheduler {
   std::string type_name() const override { return "ReduceLROnPlateau"; }
   double best() const { return best_; }
   std::size_t num_bad_epochs() const { return bad_epochs_; }
+  std::vector<std::pair<std::string, Tensor>> state() const override;
+  void load_state(const std::vector<std::pair<std::string, Tensor>>& state) override;
 
  private:
   bool is_better(double a) const;

@@ -50,7 +50,16 @@ struct TrainContext {
   std::size_t epochs;  // the planned number
   bool stop_training = false;
   std::string stop_reason;
+  // Asks fit to write a training checkpoint (nn::Checkpoint, ag/nn/train/checkpoint.hpp) to `path`
+  // after every callback has seen this epoch, so the file holds exactly the state the next epoch
+  // starts from (whatever the order of the callbacks). last_only: only if this epoch ends training.
+  void request_checkpoint(std::string path, bool last_only = false) {
+    checkpoint_requests.emplace_back(std::move(path), last_only);
+  }
+  std::vector<std::pair<std::string, bool>> checkpoint_requests;  // fit's: cleared every epoch
 };
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 class Callback {
  public:
@@ -59,6 +68,12 @@ class Callback {
   // epoch counts from 1; logs hold the epoch's loss, metrics and validation values.
   virtual void on_epoch_end(TrainContext&, std::size_t /*epoch*/, const Logs& /*logs*/) {}
   virtual void on_train_end(TrainContext&) {}
+  // What a resumed run needs to behave as if it had never stopped (best value so far, patience
+  // counter, kept weights, the scheduler's state), saved in training checkpoints. load_state runs
+  // after on_train_begin and checks everything before it changes anything (ValueError naming the
+  // entry); `model` is the model being trained, for kept weights. The defaults keep no state.
+  virtual NamedTensors state() const { return {}; }
+  virtual void load_state(const NamedTensors& state, const Module& model);
 };
 
 // A copy of a model's parameter values (not their grads), restorable in place.
@@ -68,6 +83,10 @@ class ParameterSnapshot {
   explicit ParameterSnapshot(const Module& model);
   void restore(Module& model) const;  // ValueError if the model's parameters changed shape/dtype
   bool empty() const { return values_.empty(); }
+  // For checkpoints: the values as entries "0", "1", ..., and back (ValueError unless they fit the
+  // model's parameters one by one).
+  NamedTensors state() const;
+  static ParameterSnapshot from_state(const NamedTensors& state, const Module& model, const std::string& who);
 
  private:
   std::vector<Tensor> values_;
@@ -89,6 +108,8 @@ class MonitorTracker {
   bool higher_is_better() const { return max_; }
   std::optional<double> best() const { return best_; }
   std::size_t best_epoch() const { return best_epoch_; }  // 0 before the first update
+  NamedTensors state() const;  // "best" (absent before the first update), "best_epoch"
+  void load_state(const NamedTensors& state, const std::string& who);
 
  private:
   std::string monitor_;
@@ -112,6 +133,8 @@ class EarlyStopping : public Callback {
   std::size_t stopped_epoch() const { return stopped_epoch_; }  // 0 if it never stopped training
   std::size_t best_epoch() const { return tracker_.best_epoch(); }
   std::optional<double> best() const { return tracker_.best(); }
+  NamedTensors state() const override;
+  void load_state(const NamedTensors& state, const Module& model) override;
 
  private:
   MonitorTracker tracker_;
@@ -131,6 +154,8 @@ class KeepBestModel : public Callback {
   void on_train_end(TrainContext& ctx) override;
   std::size_t best_epoch() const { return tracker_.best_epoch(); }
   std::optional<double> best() const { return tracker_.best(); }
+  NamedTensors state() const override;
+  void load_state(const NamedTensors& state, const Module& model) override;
 
  private:
   MonitorTracker tracker_;
@@ -143,10 +168,45 @@ class SchedulerCallback : public Callback {
  public:
   explicit SchedulerCallback(LRScheduler& scheduler, std::string monitor = "");
   void on_epoch_end(TrainContext& ctx, std::size_t epoch, const Logs& logs) override;
+  NamedTensors state() const override;  // the scheduler's state and type
+  void load_state(const NamedTensors& state, const Module& model) override;
 
  private:
   LRScheduler& scheduler_;
   std::string monitor_;
+};
+
+// Writes checkpoints while fit trains (Keras' ModelCheckpoint, Lightning's ModelCheckpoint).
+//   save_best_only = false: every `every_n_epochs` epochs and after the last epoch ("last");
+//   save_best_only = true: whenever the monitored value improves ("best").
+//   weights_only = false: a training checkpoint (model, optimizer, scheduler, generators, epoch,
+//     history: resume with FitOptions::resume_from); true: the model's state only, by extension
+//     (".safetensors"/".npz": nn::save_state, PyTorch layout; otherwise nn::save).
+// "{epoch}" in the path is replaced by the epoch number (keeps one file per epoch).
+struct ModelCheckpointOptions {
+  bool save_best_only = false;
+  std::string monitor = "val_loss";
+  Mode mode = Mode::automatic;
+  double min_delta = 0.0;
+  std::size_t every_n_epochs = 1;  // 0 = only after the last epoch (save_best_only = false)
+  bool weights_only = false;
+};
+
+class ModelCheckpoint : public Callback {
+ public:
+  explicit ModelCheckpoint(std::string path, ModelCheckpointOptions options = {});
+  void on_train_begin(TrainContext& ctx) override;
+  void on_epoch_end(TrainContext& ctx, std::size_t epoch, const Logs& logs) override;
+  NamedTensors state() const override;  // the best value so far
+  void load_state(const NamedTensors& state, const Module& model) override;
+  std::size_t best_epoch() const { return tracker_.best_epoch(); }
+  std::optional<double> best() const { return tracker_.best(); }
+
+ private:
+  std::string path_for(std::size_t epoch) const;
+  std::string path_;
+  ModelCheckpointOptions o_;
+  MonitorTracker tracker_;
 };
 
 }  // namespace ag::nn

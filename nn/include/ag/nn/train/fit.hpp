@@ -60,6 +60,13 @@ struct FitOptions {
   // The progress bar's line width in columns (it uses at most this - 1). 0: the terminal's width
   // when `out` is std::cout on a terminal, else the COLUMNS environment variable, else 80.
   std::size_t terminal_width = 0;
+  // A training checkpoint (ModelCheckpoint writes them; ag/nn/train/checkpoint.hpp) to continue
+  // from: the model, optimizer, callbacks' state (schedulers included), generators, history and
+  // epoch are restored and training goes on with the next epoch up to `epochs` (the total), ending
+  // with bit-identical weights to a run that never stopped. Set up the run as the saved one was
+  // (model, optimizer, callbacks in the same order, options); anything that does not fit is an
+  // IOError and nothing changes. A checkpoint saved after early stopping trains no further.
+  std::string resume_from;
 };
 
 // Trains `model` in place and returns the per-epoch history. The model's training flag is set
