@@ -21,6 +21,7 @@
 #include "ag/nn/data/csv.hpp"
 #include "fuzz/csv_options.hpp"
 #include "support/module_util.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace nn_test;
 namespace nn = ag::nn;
@@ -30,28 +31,10 @@ namespace {
 
 using Bytes = std::vector<unsigned char>;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "tapegrad-bad-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  std::size_t entries() const {
-    return static_cast<std::size_t>(std::distance(fs::directory_iterator(path), fs::directory_iterator()));
-  }
-};
+using test_support::TempDir;
 
-Bytes read_bytes(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-void write_bytes(const std::string& p, const Bytes& b) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-}
+using test_support::read_bytes;
+using test_support::write_bytes;
 void write_text(const std::string& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
 
 // ---- a writer for crafted files in the documented format (ag/nn/state.hpp) --------------------

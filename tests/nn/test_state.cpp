@@ -12,6 +12,7 @@
 #include <doctest/doctest.h>
 
 #include "support/module_util.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace nn_test;
 namespace nn = ag::nn;
@@ -19,25 +20,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "tapegrad-nn-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using test_support::TempDir;
 
-std::vector<unsigned char> read_bytes(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-void write_bytes(const std::string& p, const std::vector<unsigned char>& b) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-}
+using test_support::read_bytes;
+using test_support::write_bytes;
 
 std::shared_ptr<nn::Sequential> make_mlp(std::uint64_t seed, ag::DType d = ag::f32) {
   ag::Generator gen(seed);

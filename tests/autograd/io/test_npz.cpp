@@ -20,6 +20,7 @@
 #include "ag/ag.hpp"
 #include "ag/detail/file_io.hpp"
 #include "ag/io.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
@@ -35,22 +36,7 @@ void write_all(const std::string& path, const Bytes& b) {
   f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
-// A fresh directory, removed with its contents at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string p = (fs::temp_directory_path() / "tapegrad-npz-XXXXXX").string();
-    REQUIRE(::mkdtemp(p.data()) != nullptr);
-    path = p;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  std::size_t entries() const {
-    std::size_t n = 0;
-    for ([[maybe_unused]] const auto& e : fs::directory_iterator(path)) ++n;
-    return n;
-  }
-};
+using test_support::TempDir;
 
 std::string error_of(const std::function<void()>& f) {
   try {

@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "support/module_util.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace nn_test;
 namespace nn = ag::nn;
@@ -17,21 +18,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "tapegrad-ckpt-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using test_support::TempDir;
 
-std::vector<unsigned char> read_bytes(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using test_support::read_bytes;
 
 // A 3-class problem with 120 rows (not a multiple of the batch size, so the last batch is short).
 nn::Dataset blobs(std::uint64_t seed) {
