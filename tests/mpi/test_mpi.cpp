@@ -68,6 +68,8 @@ TEST_CASE("mpi: ordered mode is bit-identical to one process") {
   CHECK(mine == train_data_parallel(dist::single_world(), c, unused));
 }
 
+TEST_CASE("mpi: fit with the communicator trains like one process") { fit_matches_one_process(dist::world()); }
+
 TEST_CASE("mpi: a parameter shape that differs across ranks is named on every rank") {
   if (dist::world().size() > 1) shape_mismatch_is_reported(dist::world());
 }

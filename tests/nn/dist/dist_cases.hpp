@@ -204,3 +204,34 @@ inline void shape_mismatch_is_reported(dist::Communicator& comm) {
 }
 
 }  // namespace dist_cases
+
+namespace dist_cases {
+
+// fit with the communicator (per-rank batch 12 / size) against fit in a world of one (batch 12):
+// close weights, identical logs on every rank.
+inline void fit_matches_one_process(dist::Communicator& comm) {
+  const nn::Dataset train = regression(96), val = regression(31);
+  auto run = [&](dist::Communicator& c, std::size_t batch, std::vector<double>& val_loss) {
+    auto model = make_model(100 + static_cast<std::uint64_t>(c.rank()));
+    nn::Adam opt(model->parameters(), 1e-2);
+    nn::FitOptions o;
+    o.epochs = 3;
+    o.batch_size = batch;
+    o.seed = 21;
+    o.validation_data = val;
+    o.verbosity = nn::Verbosity::silent;
+    o.communicator = &c;
+    val_loss = nn::fit(*model, nn::MSELoss(), opt, train, o).val_loss;
+    return flat_params(*model);
+  };
+  std::vector<double> mine_loss, one_loss;
+  const std::vector<float> mine = run(comm, 12 / static_cast<std::size_t>(comm.size()), mine_loss);
+  const std::vector<float> one = run(dist::single_world(), 12, one_loss);
+  CHECK(max_abs_diff(mine, one) < 2e-5);
+  CHECK(identical_across_ranks(comm, mine));
+  std::vector<float> as_float(mine_loss.begin(), mine_loss.end());
+  CHECK(identical_across_ranks(comm, as_float));
+  CHECK(mine_loss.back() == doctest::Approx(one_loss.back()).epsilon(1e-4));
+}
+
+}  // namespace dist_cases

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
+#include <sstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -309,4 +311,72 @@ TEST_CASE("DataParallel: parameters without a gradient on every rank keep none, 
     CHECK_FALSE(b->parameters()[0].grad().defined());
     CHECK(a->parameters()[0].grad().defined());
   });
+}
+
+// ---- fit with a communicator ---------------------------------------------------------------------------
+
+TEST_CASE("fit with a communicator: 3 ranks x batch 4 like 1 rank x batch 12, same logs everywhere, rank 0 alone prints and saves") {
+  const nn::Dataset train = regression(96), val = regression(31);
+  const auto dir = std::filesystem::temp_directory_path() / "tapegrad-dist-fit";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto run = [&](dist::Communicator& c, std::size_t batch, std::ostringstream& out, std::vector<float>& weights,
+                 nn::History& h) {
+    auto model = make_model(100 + static_cast<std::uint64_t>(c.rank()));
+    nn::Adam opt(model->parameters(), 1e-2);
+    nn::FitOptions o;
+    o.epochs = 4;
+    o.batch_size = batch;
+    o.seed = 21;
+    o.validation_data = val;
+    o.metrics = {nn::metrics::mae()};
+    o.verbosity = nn::Verbosity::epochs;
+    o.out = &out;
+    o.communicator = &c;
+    nn::ModelCheckpointOptions mo;
+    mo.weights_only = true;
+    o.callbacks = {std::make_shared<nn::ModelCheckpoint>(
+                       (dir / ("weights-" + std::to_string(c.size()) + "-" + std::to_string(c.rank()) + ".bin")).string(), mo),
+                   std::make_shared<nn::ModelCheckpoint>(
+                       (dir / ("ckpt-" + std::to_string(c.size()) + "-" + std::to_string(c.rank()) + ".ckpt")).string())};
+    h = nn::fit(*model, nn::MSELoss(), opt, train, o);
+    weights = flat_params(*model);
+    // The validation loss of the last epoch is the loss over every validation row.
+    const nn::Logs full = nn::evaluate(*model, nn::MSELoss(), val, o.metrics);
+    CHECK(h["val_loss"].back() == doctest::Approx(full.get("loss").value()).epsilon(1e-6));
+    CHECK(h["val_mae"].back() == doctest::Approx(full.get("mae").value()).epsilon(1e-6));
+  };
+  std::ostringstream out1;
+  std::vector<float> w1;
+  nn::History h1;
+  dist::local_world(1, [&](dist::Communicator& c) { run(c, 12, out1, w1, h1); });
+
+  std::vector<std::ostringstream> outs(3);
+  std::vector<std::vector<float>> ws(3);
+  std::vector<nn::History> hs(3);
+  dist::local_world(3, [&](dist::Communicator& c) {
+    const auto r = static_cast<std::size_t>(c.rank());
+    run(c, 4, outs[r], ws[r], hs[r]);
+  });
+  CHECK(max_abs_diff(ws[0], w1) < 2e-5);
+  CHECK(ws[1] == ws[0]);
+  CHECK(ws[2] == ws[0]);
+  CHECK_FALSE(outs[0].str().empty());
+  CHECK(outs[1].str().empty());
+  CHECK(outs[2].str().empty());
+  for (const char* key : {"loss", "mae", "val_loss", "val_mae"}) {
+    CAPTURE(key);
+    CHECK(hs[1][key] == hs[0][key]);
+    CHECK(hs[2][key] == hs[0][key]);
+    CHECK(hs[0][key].back() == doctest::Approx(h1[key].back()).epsilon(1e-4));
+  }
+  CHECK(std::filesystem::exists(dir / "weights-3-0.bin"));
+  CHECK(std::filesystem::exists(dir / "ckpt-3-0.ckpt"));
+  CHECK_FALSE(std::filesystem::exists(dir / "weights-3-1.bin"));
+  CHECK_FALSE(std::filesystem::exists(dir / "ckpt-3-2.ckpt"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("fit with a communicator: 2 ranks, the shared check") {
+  dist::local_world(2, [](dist::Communicator& c) { fit_matches_one_process(c); });
 }
