@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <sstream>
+#include <type_traits>
 
 #include <fmt/core.h>
 
@@ -97,12 +98,22 @@ void DataParallel::sync_parameters() {
       throw DtypeError(fmt::format("DataParallel: parameters must be float32 or float64, got {}", dtype_name(p.dtype())));
   numel_ = 0;
   for (const Tensor& p : params_) numel_ += p.numel();
-  contribution_.assign(params_.size(), Tensor());
+  // Reverse parameter order inside each dtype's buffer: the last layer's gradient first.
+  offset_.assign(params_.size(), 0);
+  std::size_t n32 = 0, n64 = 0;
+  for (std::size_t i = params_.size(); i-- > 0;) {
+    std::size_t& n = params_[i].dtype() == f32 ? n32 : n64;
+    offset_[i] = n;
+    n += params_[i].numel();
+  }
+  flat32_.assign(n32, 0.0f);
+  flat64_.assign(n64, 0.0);
+  meta_.assign(params_.size() + 1, 0.0);
   has_grad_.assign(params_.size(), false);
   micro_.clear();
   micro_rows_.clear();
   local_rows_ = 0.0;
-  pending_ = false;
+  accumulated_ = 0;
 }
 
 void DataParallel::accumulate(std::size_t rows) {
@@ -120,7 +131,8 @@ void DataParallel::accumulate(std::size_t rows) {
         ag::dispatch(g.dtype(), [&](auto tag) {
           using T = decltype(tag);
           const T* x = g.data<T>();
-          for (std::size_t k = 0; k < p.numel(); ++k) flat[off + k] = w * static_cast<double>(x[k]);
+          const std::size_t n = p.numel();
+          for (std::size_t k = 0; k < n; ++k) flat[off + k] = w * static_cast<double>(x[k]);
         });
       }
       off += p.numel();
@@ -129,30 +141,33 @@ void DataParallel::accumulate(std::size_t rows) {
     micro_.push_back(std::move(flat));
     micro_rows_.push_back(w);
   } else {
+    // The first micro-batch writes rows * g (zeros where there is no gradient), later ones add.
+    const bool first = accumulated_ == 0;
     for (std::size_t i = 0; i < params_.size(); ++i) {
       Tensor p = params_[i];
       const Tensor g = p.grad();
-      if (!g.defined()) continue;
-      has_grad_[i] = true;
-      ag::dispatch(g.dtype(), [&](auto tag) {
+      ag::dispatch(p.dtype(), [&](auto tag) {
         using T = decltype(tag);
-        const T* x = g.data<T>();
+        T* c = flat<T>() + offset_[i];
         const std::size_t n = p.numel();
+        if (!g.defined()) {
+          if (first) std::fill_n(c, n, T(0));
+          return;
+        }
+        has_grad_[i] = true;
+        const T* x = g.data<T>();
         const T wt = static_cast<T>(w);
-        if (!contribution_[i].defined()) {
-          contribution_[i] = ag::empty_tensor<T>(p.shape());
-          T* c = ag::data<T>(contribution_[i]);
+        if (first) {
           for (std::size_t k = 0; k < n; ++k) c[k] = wt * x[k];
         } else {
-          T* c = ag::data<T>(contribution_[i]);
           for (std::size_t k = 0; k < n; ++k) c[k] += wt * x[k];
         }
       });
       p.zero_grad();
     }
   }
+  ++accumulated_;
   local_rows_ += w;
-  pending_ = true;
 }
 
 void DataParallel::reduce_gradients(std::size_t rows) {
@@ -163,12 +178,11 @@ void DataParallel::reduce_gradients(std::size_t rows) {
 void DataParallel::reduce_gradients() {
   if (options_.ordered) reduce_ordered();
   else reduce_plain();
-  for (Tensor& c : contribution_) c = Tensor();
   has_grad_.assign(params_.size(), false);
   micro_.clear();
   micro_rows_.clear();
   local_rows_ = 0.0;
-  pending_ = false;
+  accumulated_ = 0;
   if (options_.broadcast_buffers) {
     NoGradGuard no_grad;
     for (Tensor b : model_.buffers()) comm_.broadcast(b, 0);
@@ -176,53 +190,42 @@ void DataParallel::reduce_gradients() {
 }
 
 void DataParallel::reduce_plain() {
+  if (accumulated_ == 0) {  // a rank without a batch this step contributes nothing
+    std::fill(flat32_.begin(), flat32_.end(), 0.0f);
+    std::fill(flat64_.begin(), flat64_.end(), 0.0);
+  }
   const auto t0 = Clock::now();
   // Rows and, per parameter, how many ranks have a gradient: one small float64 all-reduce.
-  std::vector<double> meta(params_.size() + 1, 0.0);
-  meta[0] = local_rows_;
-  for (std::size_t i = 0; i < params_.size(); ++i) meta[i + 1] = has_grad_[i] ? 1.0 : 0.0;
-  comm_.all_reduce(meta.data(), meta.size());
-  const double total = meta[0];
+  meta_[0] = local_rows_;
+  for (std::size_t i = 0; i < params_.size(); ++i) meta_[i + 1] = has_grad_[i] ? 1.0 : 0.0;
+  comm_.all_reduce(meta_.data(), meta_.size());
+  const double total = meta_[0];
   last_total_rows_ = total;
   if (total <= 0.0) throw ValueError("DataParallel::reduce_gradients: no rank accumulated any rows");
 
-  // Buckets of consecutive parameters of one dtype, walked from the last parameter to the first
-  // (backward produces the last layers' gradients first).
-  std::size_t i = params_.size();
-  while (i > 0) {
-    const DType dt = params_[i - 1].dtype();
-    std::vector<std::size_t> bucket;
-    std::size_t bytes = 0;
-    while (i > 0 && params_[i - 1].dtype() == dt && (bucket.empty() || bytes < options_.bucket_bytes)) {
-      --i;
-      if (meta[i + 1] == 0.0) continue;  // no rank has a gradient: it keeps none
-      bucket.push_back(i);
-      bytes += params_[i].numel() * (dt == f32 ? 4 : 8);
-    }
-    if (bucket.empty()) continue;
-    ag::dispatch(dt, [&](auto tag) {
+  // Each dtype's buffer in pieces of bucket_bytes: the same all-reduces on every rank.
+  const auto reduce = [&](auto* data, std::size_t n) {
+    using T = std::remove_pointer_t<decltype(data)>;
+    const std::size_t per = std::max<std::size_t>(1, options_.bucket_bytes / sizeof(T));
+    for (std::size_t lo = 0; lo < n; lo += per) comm_.all_reduce(data + lo, std::min(per, n - lo));
+  };
+  reduce(flat32_.data(), flat32_.size());
+  reduce(flat64_.data(), flat64_.size());
+  comm_seconds_ += seconds_since(t0);
+
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (meta_[i + 1] == 0.0) continue;  // no rank has a gradient: it keeps none
+    ag::dispatch(params_[i].dtype(), [&](auto tag) {
       using T = decltype(tag);
-      std::size_t n = 0;
-      for (std::size_t j : bucket) n += params_[j].numel();
-      std::vector<T> flat(n, T(0));
-      std::size_t off = 0;
-      for (std::size_t j : bucket) {
-        if (contribution_[j].defined()) std::copy_n(ag::data<T>(contribution_[j]), params_[j].numel(), flat.data() + off);
-        off += params_[j].numel();
-      }
-      comm_.all_reduce(flat.data(), n);
+      const T* c = flat<T>() + offset_[i];
       const T tt = static_cast<T>(total);
-      off = 0;
-      for (std::size_t j : bucket) {
-        Tensor g = ag::empty_tensor<T>(params_[j].shape());
-        T* d = ag::data<T>(g);
-        for (std::size_t k = 0; k < params_[j].numel(); ++k) d[k] = flat[off + k] / tt;
-        off += params_[j].numel();
-        params_[j].set_grad(g);
-      }
+      Tensor g = ag::empty_tensor<T>(params_[i].shape());
+      T* d = ag::data<T>(g);
+      const std::size_t n = params_[i].numel();
+      for (std::size_t k = 0; k < n; ++k) d[k] = c[k] / tt;
+      params_[i].set_grad(g);
     });
   }
-  comm_seconds_ += seconds_since(t0);
 }
 
 void DataParallel::reduce_ordered() {
