@@ -380,3 +380,32 @@ TEST_CASE("fit with a communicator: 3 ranks x batch 4 like 1 rank x batch 12, sa
 TEST_CASE("fit with a communicator: 2 ranks, the shared check") {
   dist::local_world(2, [](dist::Communicator& c) { fit_matches_one_process(c); });
 }
+
+TEST_CASE("DataParallel: ranks with different numbers of micro-batches, or none this step") {
+  // d/dW of sum(x W) / rows is the column sums of x over rows / rows; rank r's rows are all (r + 1).
+  for (bool ordered : {false, true}) {
+    CAPTURE(ordered);
+    dist::local_world(3, [ordered](dist::Communicator& c) {
+      ag::Generator g(4);
+      nn::Dense layer(2, 1, g, /*bias=*/false);
+      dist::DataParallelOptions o;
+      o.ordered = ordered;
+      dist::DataParallel dp(layer, c, o);
+      // rank 0: two micro-batches of 1 and 2 rows; rank 1: one of 3 rows; rank 2: nothing.
+      const std::vector<std::size_t> mine = c.rank() == 0 ? std::vector<std::size_t>{1, 2}
+                                            : c.rank() == 1 ? std::vector<std::size_t>{3}
+                                                            : std::vector<std::size_t>{};
+      for (std::size_t rows : mine) {
+        ag::Tensor x = ag::full({rows, 2}, 1.0 + c.rank());
+        (layer(x).sum() / static_cast<double>(rows)).backward();
+        dp.accumulate(rows);
+      }
+      dp.reduce_gradients();
+      CHECK(dp.last_total_rows() == 6.0);
+      // (3 rows of 1 + 3 rows of 2) / 6 = 1.5 for both weights
+      for (float v : layer.parameters()[0].grad().to_vector<float>()) CHECK(v == doctest::Approx(1.5));
+      CHECK(c.all_gather(static_cast<double>(layer.parameters()[0].grad().to_vector<float>()[0])) ==
+            std::vector<double>(3, static_cast<double>(layer.parameters()[0].grad().to_vector<float>()[0])));
+    });
+  }
+}

@@ -176,6 +176,16 @@ struct DataParallelOptions {
 //
 // Parameters that received no gradient on any rank keep none (the optimizer skips them, as in one
 // process); frozen parameters are left alone.
+//
+// Identical copies: in plain mode every rank applies the same update only if the all-reduce gives
+// every rank the same bits. The local world sums in rank order on every rank; OpenMPI's algorithms
+// do too (the MPI tests check the weights bit for bit after every step), but the MPI standard does
+// not promise it: ordered mode does.
+//
+// The gradient all-reduce runs after backward, not overlapped with it: the engine hands a leaf its
+// gradient only once the whole sweep is done, and without a progress thread OpenMPI advances a
+// non-blocking collective only inside MPI calls; between ranks on one machine the reduction is work
+// for the same cores that run backward.
 class DataParallel {
  public:
   // Calls sync_parameters().
