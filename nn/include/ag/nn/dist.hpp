@@ -3,15 +3,20 @@
 // shard of the data, and the gradients are summed across ranks before each optimizer step, so the
 // copies stay identical.
 //
-//   auto& comm = ag::nn::dist::world();          // MPI under mpirun, else a world of size 1
-//   ag::nn::dist::DataParallel dp(model, comm);  // broadcasts rank 0's weights, checks shapes
-//   ag::nn::DataLoader loader(train, batch_per_rank, ag::nn::dist::sampler(train.size(), comm, seed));
-//   for (epoch...) for (const auto& [xb, yb] : loader) {
-//     opt.zero_grad();
-//     loss_fn(model(xb), yb).backward();         // a mean over this rank's rows
-//     dp.reduce_gradients(xb.size(0));           // grads = the mean over every rank's rows
-//     opt.step();
-//   }
+//   namespace dist = ag::nn::dist;
+//   dist::Communicator& comm = dist::world();     // MPI under mpirun, else a world of size 1
+//   dist::DataParallel dp(model, comm);            // copies rank 0's weights, checks shapes
+//   dist::SamplerOptions so;  so.seed = 7;         // one shuffle per epoch, the same on every rank
+//   ag::nn::DataLoader loader(train, batch_per_rank, dist::sampler(train.size(), comm, so));
+//   for (int epoch = 0; epoch < epochs; ++epoch)   // each pass over the loader is the next epoch
+//     for (const auto& [xb, yb] : loader) {
+//       opt.zero_grad();
+//       loss_fn(model(xb), yb).backward();        // a mean over this rank's rows
+//       dp.reduce_gradients(xb.size(0));          // grads = the mean over every rank's rows
+//       opt.step();
+//     }
+//
+// Or let fit do all of it: FitOptions::communicator = &comm (ag/nn/train/fit.hpp).
 //
 // Two worlds behind one Communicator interface:
 // - local_world(n, fn): n threads in this process, one model copy each (tapes and generators are
@@ -122,7 +127,10 @@ void run(Communicator& comm, const std::function<void(Communicator&)>& fn);
 enum class Uneven {
   pad,   // repeat rows from the start of the (shuffled) order: every row is seen, a few twice
   drop,  // drop the tail of the order: each epoch misses up to size()*chunk - 1 rows
-  none,  // keep every row once: the shards differ in length by up to `chunk` rows
+  // keep every row once: the shards differ in length by up to `chunk` rows, so with a per-rank
+  // loader a rank may have one batch fewer; it must still call DataParallel::reduce_gradients()
+  // (without accumulate) that step, or the others wait for it
+  none,
 };
 
 struct SamplerOptions {
