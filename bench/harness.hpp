@@ -46,6 +46,10 @@ inline constexpr WorkloadInfo kWorkloads[] = {
     {"lstm_h32_t32_b1", "us", 1e-4, "LSTM 1 layer in=hidden=32, seq 32, batch 1: forward + MSE(h_T) + backward + Adam"},
     {"lstm_h128_t64_b32", "ms", 1e-4, "LSTM 1 layer in=hidden=128, seq 64, batch 32: forward + MSE(h_T) + backward + Adam"},
     {"lstm_h512_t32_b64", "ms", 1e-4, "LSTM 1 layer in=hidden=512, seq 32, batch 64: forward + MSE(h_T) + backward + Adam"},
+    {"lstm_infer_h32_t32_b1", "us", 1e-4, "LSTM 1 layer in=hidden=32, seq 32, batch 1: the forward over the sequence alone, no grad (inference)"},
+    // tapegrad and libtorch only (no hand-written floor)
+    {"transformer_b16_t64", "ms", 1e-4, "TransformerEncoder LM: Embedding(64, 128) + sinusoidal positions, 2 post-norm layers (d_model 128, 4 heads, ff 512, ReLU, dropout 0), Linear(128, 64), CE, AdamW; batch 16, seq 64, per step"},
+    {"transformer_b1_t16", "us", 1e-4, "TransformerEncoder LM as transformer_b16_t64, batch 1, seq 16, per step"},
 };
 
 struct Options {

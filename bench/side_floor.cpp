@@ -638,9 +638,9 @@ struct LstmFloor {
     dh.assign(static_cast<std::size_t>(B) * H, 0.0f);
     dc.assign(dh.size(), 0.0f);
   }
-  float step() {
+  // The forward over the sequence: h[T] holds h_T afterwards.
+  void forward() {
     const std::size_t BH = static_cast<std::size_t>(B) * H, BG = static_cast<std::size_t>(B) * G;
-    // forward
     for (int r = 0; r < T * B; ++r)
       for (int j = 0; j < G; ++j) act[static_cast<std::size_t>(r) * G + j] = p[2][j] + p[3][j];
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T * B, G, H, 1.0f, x.data(), H, p[0].data(), H, 1.0f,
@@ -668,6 +668,10 @@ struct LstmFloor {
         }
       }
     }
+  }
+  float step() {
+    const std::size_t BH = static_cast<std::size_t>(B) * H, BG = static_cast<std::size_t>(B) * G;
+    forward();
     // loss = mean((h_T - y)²), dh_T = 2(h_T - y)/(B·H)
     const float* hT = &h[T * BH];
     double loss = 0;
@@ -749,5 +753,13 @@ Result run_lstm(const lstm::Spec& s, const Options& opt) {
 BENCH_SIDE(lstm_h32_t32_b1) { return run_lstm(lstm::h32_t32_b1(), opt); }
 BENCH_SIDE(lstm_h128_t64_b32) { return run_lstm(lstm::h128_t64_b32(), opt); }
 BENCH_SIDE(lstm_h512_t32_b64) { return run_lstm(lstm::h512_t32_b64(), opt); }
+BENCH_SIDE(lstm_infer_h32_t32_b1) {
+  const lstm::Spec s = lstm::h32_t32_b1();
+  const lstm::Init in = lstm::make_init(s);
+  LstmFloor net(s, in);
+  Result r = time_it([&] { net.forward(); clobber(); }, opt);
+  append_checksums(r.check, &net.h[s.seq * s.batch * s.hidden], s.batch * s.hidden);
+  return r;
+}
 
 }  // namespace bench

@@ -4,6 +4,8 @@
 #include <torch/torch.h>
 
 #include <cstdlib>
+#include <memory>
+#include <stdexcept>
 
 #include "harness.hpp"
 #include "workloads.hpp"
@@ -377,5 +379,102 @@ Result run_lstm(const lstm::Spec& s, const Options& opt) {
 BENCH_SIDE(lstm_h32_t32_b1) { return run_lstm(lstm::h32_t32_b1(), opt); }
 BENCH_SIDE(lstm_h128_t64_b32) { return run_lstm(lstm::h128_t64_b32(), opt); }
 BENCH_SIDE(lstm_h512_t32_b64) { return run_lstm(lstm::h512_t32_b64(), opt); }
+BENCH_SIDE(lstm_infer_h32_t32_b1) {  // the forward over the sequence, no grad
+  const lstm::Spec s = lstm::h32_t32_b1();
+  LstmRun run(s, lstm::make_init(s));
+  torch::NoGradGuard no_grad;
+  torch::Tensor last;
+  Result r = time_it([&] { last = std::get<0>(run.layer->forward(run.x))[static_cast<int64_t>(s.seq) - 1]; }, opt);
+  append_checksums(r.check, last.contiguous());
+  return r;
+}
+
+// ---- transformer_*: torch::nn::TransformerEncoder LM, cross-entropy, AdamW --------------------------
+// Sequence-first throughout (libtorch 1.13's C++ layers have no batch_first): ids [T, B].
+namespace {
+struct TransformerRun {
+  transformer::Spec s;
+  torch::nn::Embedding embed;
+  torch::nn::TransformerEncoder encoder;
+  torch::nn::Linear head;
+  std::unique_ptr<torch::optim::AdamW> opt;
+  torch::Tensor ids, target, pe;  // [T, B], [T·B], [T, 1, E]
+  TransformerRun(const transformer::Spec& spec, const transformer::Init& in)
+      : s(spec),
+        embed(static_cast<int64_t>(transformer::vocab), static_cast<int64_t>(transformer::d_model)),
+        encoder(torch::nn::TransformerEncoderOptions(
+            torch::nn::TransformerEncoderLayerOptions(static_cast<int64_t>(transformer::d_model),
+                                                      static_cast<int64_t>(transformer::heads))
+                .dim_feedforward(static_cast<int64_t>(transformer::ff))
+                .dropout(0.0)
+                .activation(torch::kReLU),
+            static_cast<int64_t>(transformer::layers))),
+        head(linear(in.head)) {
+    const auto T = static_cast<int64_t>(s.seq), B = static_cast<int64_t>(s.batch);
+    const auto E = static_cast<int64_t>(transformer::d_model), V = static_cast<int64_t>(transformer::vocab);
+    {
+      torch::NoGradGuard no_grad;
+      auto named = encoder->named_parameters();
+      if (named.size() != in.encoder.size()) throw std::runtime_error("transformer: parameter count differs");
+      for (const transformer::Param& p : in.encoder) {
+        torch::Tensor t = named[p.name];  // throws on an unknown name
+        std::vector<int64_t> shape(p.shape.begin(), p.shape.end());
+        t.copy_(torch::from_blob(const_cast<float*>(p.value.data()), shape, torch::kFloat32));
+      }
+      embed->weight.copy_(torch::from_blob(const_cast<float*>(in.embedding.data()), {V, E}, torch::kFloat32));
+    }
+    std::vector<torch::Tensor> params = embed->parameters();
+    for (const auto& t : encoder->parameters()) params.push_back(t);
+    for (const auto& t : head->parameters()) params.push_back(t);
+    opt = std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(transformer::lr)
+                                                            .betas(std::make_tuple(transformer::beta1, transformer::beta2))
+                                                            .eps(transformer::eps)
+                                                            .weight_decay(transformer::weight_decay));
+    torch::Tensor ids_bt = torch::from_blob(const_cast<std::int64_t*>(in.ids.data()), {B, T}, torch::kInt64);
+    torch::Tensor tgt_bt = torch::from_blob(const_cast<std::int64_t*>(in.target.data()), {B, T}, torch::kInt64);
+    ids = ids_bt.t().contiguous();
+    target = tgt_bt.t().contiguous().reshape({T * B});
+    pe = torch::from_blob(const_cast<float*>(in.pe.data()), {T, 1, E}, torch::kFloat32).clone();
+  }
+  template <class AfterBackward = void (*)()> torch::Tensor step(AfterBackward&& after_backward = [] {}) {
+    opt->zero_grad();
+    torch::Tensor x = embed(ids) + pe;               // [T, B, E]
+    torch::Tensor h = encoder(x);                    // [T, B, E]
+    torch::Tensor logits = head(h);                  // [T, B, V]
+    torch::Tensor loss = torch::nn::functional::cross_entropy(
+        logits.reshape({-1, static_cast<int64_t>(transformer::vocab)}), target);
+    loss.backward();
+    after_backward();
+    opt->step();
+    return loss;
+  }
+};
+
+Result run_transformer(const transformer::Spec& s, const Options& opt) {
+  const transformer::Init in = transformer::make_init(s);
+  Result r;
+  {
+    TransformerRun timed(s, in);
+    r = time_it([&] { timed.step(); }, opt);
+  }
+  TransformerRun run(s, in);
+  std::vector<double> grads;
+  for (std::size_t i = 0; i < transformer::check_steps; ++i) {
+    r.check.push_back(run.step([&] {
+      if (i != 0) return;
+      append_checksums(grads, run.embed->weight.grad());
+      auto named = run.encoder->named_parameters();
+      for (const transformer::Param& p : in.encoder) append_checksums(grads, named[p.name].grad());
+      append_checksums(grads, run.head->weight.grad());
+      append_checksums(grads, run.head->bias.grad());
+    }).item<float>());
+  }
+  r.check.insert(r.check.end(), grads.begin(), grads.end());
+  return r;
+}
+}  // namespace
+
+BENCH_SIDE(transformer_b16_t64) { return run_transformer(transformer::b16_t64(), opt); }
+BENCH_SIDE(transformer_b1_t16) { return run_transformer(transformer::b1_t16(), opt); }
 
 }  // namespace bench

@@ -2,7 +2,15 @@
 #include <ag/ag.hpp>
 #include <ag/nn.hpp>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <set>
+#include <stdexcept>
+#include <string>
+
+#include <ag/profiler.hpp>
 
 #include "harness.hpp"
 #include "workloads.hpp"
@@ -12,6 +20,20 @@ const char* const kSide = "tapegrad";
 std::vector<std::pair<std::string, std::string>> side_info() { return {}; }
 
 namespace {
+// time_it, then, when TAPEGRAD_BENCH_PROFILE=N is set, N more steps under ag::Profiler with its
+// per-op table on stderr (where the time goes; the profiler's own overhead inflates small ops).
+template <class F> Result measure(F&& step, const Options& opt) {
+  Result r = time_it(step, opt);
+  if (const char* n = std::getenv("TAPEGRAD_BENCH_PROFILE")) {
+    const long steps = std::max(1L, std::atol(n));
+    ag::Profiler prof;
+    for (long i = 0; i < steps; ++i) step();
+    prof.stop();
+    std::fprintf(stderr, "PROFILE %ld steps\n%s\n", steps, prof.table().c_str());
+  }
+  return r;
+}
+
 ag::Tensor from_floats(const float* p, const ag::Shape& shape, bool requires_grad) {
   xt::xarray<float> v = xt::xarray<float>::from_shape(shape);
   std::copy(p, p + v.size(), v.data());
@@ -65,7 +87,7 @@ BENCH_SIDE(tiny_graph) {
     y = (a * b + a).sum();
     y.backward();
   };
-  Result r = time_it(step, opt);
+  Result r = measure(step, opt);
   step();
   r.check.push_back(y.item());
   append_values(r.check, a.grad());
@@ -89,7 +111,7 @@ BENCH_SIDE(matmul_fb) {
     C = ag::matmul(A, B);
     C.backward(G);
   };
-  Result r = time_it(step, opt);
+  Result r = measure(step, opt);
   step();
   append_checksums(r.check, C);
   append_checksums(r.check, A.grad());
@@ -130,7 +152,7 @@ BENCH_SIDE(seed_sgd) {
   const seed_sgd::Data data = seed_sgd::make_data();
   const std::vector<LayerInit> init = seed_sgd::make_init();
   SeedNet timed(data, init);
-  Result r = time_it([&] { timed.step(); }, opt);
+  Result r = measure([&] { timed.step(); }, opt);
   // check: a fresh net, `epochs` passes in order; mean loss of the first and the last pass
   SeedNet net(data, init);
   double first = 0, last = 0;
@@ -190,7 +212,7 @@ Result run_mlp(const mlp::Spec& s, const Options& opt) {
   Result r;
   {
     MlpRun timed(s, data);
-    r = time_it([&] { timed.step(); }, opt);
+    r = measure([&] { timed.step(); }, opt);
   }
   MlpRun run(s, data);  // check: loss of the first and the last of check_steps steps
   double first = 0, last = 0;
@@ -254,7 +276,7 @@ Result run_cnn(const cnn::Spec& s, const Options& opt) {
   Result r;
   {
     CnnRun timed(s, data);
-    r = time_it([&] { timed.step(); }, opt);
+    r = measure([&] { timed.step(); }, opt);
   }
   CnnRun run(s, data);  // check: loss of the first and the last of check_steps steps, then the weights
   double first = 0, last = 0;
@@ -304,7 +326,7 @@ BENCH_SIDE(conv_layer) {
   Result r;
   {
     ConvLayerRun timed(data);
-    r = time_it([&] { timed.step(); }, opt);
+    r = measure([&] { timed.step(); }, opt);
   }
   ConvLayerRun run(data);
   for (std::size_t i = 0; i < conv_layer::check_steps; ++i) run.step();
@@ -350,7 +372,7 @@ Result run_lstm(const lstm::Spec& s, const Options& opt) {
   Result r;
   {
     LstmRun timed(s, in);
-    r = time_it([&] { timed.step(); }, opt);
+    r = measure([&] { timed.step(); }, opt);
   }
   LstmRun run(s, in);
   double first = 0, last = 0;
@@ -367,5 +389,138 @@ Result run_lstm(const lstm::Spec& s, const Options& opt) {
 BENCH_SIDE(lstm_h32_t32_b1) { return run_lstm(lstm::h32_t32_b1(), opt); }
 BENCH_SIDE(lstm_h128_t64_b32) { return run_lstm(lstm::h128_t64_b32(), opt); }
 BENCH_SIDE(lstm_h512_t32_b64) { return run_lstm(lstm::h512_t32_b64(), opt); }
+BENCH_SIDE(lstm_infer_h32_t32_b1) {  // the forward over the sequence, no grad
+  const lstm::Spec s = lstm::h32_t32_b1();
+  LstmRun run(s, lstm::make_init(s));
+  ag::NoGradGuard no_grad;
+  ag::Tensor last;
+  Result r = measure([&] { last = ag::select(run.layer(run.x).output, 0, static_cast<std::ptrdiff_t>(s.seq - 1)); }, opt);
+  append_checksums(r.check, last);
+  return r;
+}
+
+// ---- transformer_*: nn::TransformerEncoder LM (batch_first), cross-entropy, AdamW --------------------
+namespace {
+// Copies parameters given by PyTorch name and layout into a module (Dense weights are stored
+// transposed, [in, out]); every parameter of the module must be given.
+void load_torch_layout(ag::nn::Module& m, const std::vector<transformer::Param>& params) {
+  std::set<std::string> dense;
+  for (const auto& [name, mod] : m.named_modules())
+    if (dynamic_cast<const ag::nn::Dense*>(mod)) dense.insert(name + ".weight");
+  const auto named = m.named_parameters();
+  if (named.size() != params.size())
+    throw std::runtime_error("transformer: " + std::to_string(named.size()) + " parameters, expected " +
+                             std::to_string(params.size()));
+  for (const transformer::Param& p : params) {
+    auto it = std::find_if(named.begin(), named.end(), [&](const auto& e) { return e.first == p.name; });
+    if (it == named.end()) throw std::runtime_error("transformer: no parameter " + p.name);
+    ag::Tensor t = it->second;
+    if (t.numel() != p.value.size()) throw std::runtime_error("transformer: size of " + p.name);
+    float* dst = t.mutable_data<float>();
+    if (dense.count(p.name)) {  // [out, in] -> [in, out]
+      const std::size_t out = p.shape[0], in = p.shape[1];
+      for (std::size_t o = 0; o < out; ++o)
+        for (std::size_t i = 0; i < in; ++i) dst[i * out + o] = p.value[o * in + i];
+    } else {
+      std::copy(p.value.begin(), p.value.end(), dst);
+    }
+  }
+}
+// Checksums of the parameters' gradients in PyTorch's order and layout.
+void append_torch_layout_grads(std::vector<double>& out, const ag::nn::Module& m,
+                               const std::vector<transformer::Param>& params) {
+  std::set<std::string> dense;
+  for (const auto& [name, mod] : m.named_modules())
+    if (dynamic_cast<const ag::nn::Dense*>(mod)) dense.insert(name + ".weight");
+  const auto named = m.named_parameters();
+  for (const transformer::Param& p : params) {
+    auto it = std::find_if(named.begin(), named.end(), [&](const auto& e) { return e.first == p.name; });
+    const ag::Tensor g = it->second.grad();
+    const float* src = g.value<float>().data();
+    std::vector<float> v(src, src + p.value.size());
+    if (dense.count(p.name)) {
+      const std::size_t o_n = p.shape[0], i_n = p.shape[1];
+      for (std::size_t o = 0; o < o_n; ++o)
+        for (std::size_t i = 0; i < i_n; ++i) v[o * i_n + i] = src[i * o_n + o];
+    }
+    bench::append_checksums(out, v.data(), v.size());
+  }
+}
+
+struct TransformerRun {
+  transformer::Spec s;
+  std::shared_ptr<ag::nn::Embedding> embed;
+  std::shared_ptr<ag::nn::TransformerEncoder> encoder;
+  std::shared_ptr<ag::nn::Dense> head;
+  std::unique_ptr<ag::nn::AdamW> opt;
+  ag::Tensor ids, target, pe;  // [B, T] int64, [B·T] int64, [T, E]
+  TransformerRun(const transformer::Spec& spec, const transformer::Init& in) : s(spec) {
+    const std::size_t E = transformer::d_model, V = transformer::vocab;
+    embed = std::make_shared<ag::nn::Embedding>(V, E);
+    ag::Tensor w = embed->weight();
+    std::copy(in.embedding.begin(), in.embedding.end(), w.mutable_data<float>());
+    encoder = std::make_shared<ag::nn::TransformerEncoder>(
+        ag::nn::TransformerLayerOptions(static_cast<int64_t>(E), static_cast<int64_t>(transformer::heads))
+            .dim_feedforward(static_cast<int64_t>(transformer::ff))
+            .dropout(0.0)
+            .activation("relu")
+            .batch_first(true)
+            .norm_first(false),
+        static_cast<int64_t>(transformer::layers));
+    load_torch_layout(*encoder, in.encoder);
+    head = dense(in.head);
+    std::vector<ag::Tensor> params = embed->parameters();
+    for (const ag::Tensor& t : encoder->parameters()) params.push_back(t);
+    for (const ag::Tensor& t : head->parameters()) params.push_back(t);
+    opt = std::make_unique<ag::nn::AdamW>(params, transformer::lr, ag::nn::Betas{transformer::beta1, transformer::beta2},
+                                          transformer::eps, transformer::weight_decay);
+    ids = ag::from_vector(in.ids, {s.batch, s.seq});
+    target = ag::from_vector(in.target, {s.batch * s.seq});
+    pe = from_floats(in.pe.data(), {s.seq, E}, false);
+  }
+  template <class AfterBackward = void (*)()> ag::Tensor step(AfterBackward&& after_backward = [] {}) {
+    opt->zero_grad();
+    const ag::Tensor x = (*embed)(ids) + pe;  // [B, T, E]
+    const ag::Tensor h = (*encoder)(x);       // [B, T, E]
+    const ag::Tensor logits = (*head)(h);     // [B, T, V]
+    ag::Tensor loss = ag::nn::cross_entropy(ag::reshape(logits, {-1, static_cast<std::ptrdiff_t>(transformer::vocab)}),
+                                            target);
+    loss.backward();
+    after_backward();
+    opt->step();
+    return loss;
+  }
+};
+
+Result run_transformer(const transformer::Spec& s, const Options& opt) {
+  const transformer::Init in = transformer::make_init(s);
+  Result r;
+  {
+    TransformerRun timed(s, in);
+    r = measure([&] { timed.step(); }, opt);
+  }
+  TransformerRun run(s, in);
+  std::vector<double> grads;
+  for (std::size_t i = 0; i < transformer::check_steps; ++i) {
+    r.check.push_back(run.step([&] {
+      if (i != 0) return;
+      append_checksums(grads, run.embed->weight().grad());
+      append_torch_layout_grads(grads, *run.encoder, in.encoder);
+      const std::size_t nin = run.head->in_features(), nout = run.head->out_features();
+      const float* g = run.head->weight().grad().value<float>().data();
+      std::vector<float> t(nin * nout);
+      for (std::size_t a = 0; a < nin; ++a)
+        for (std::size_t b = 0; b < nout; ++b) t[b * nin + a] = g[a * nout + b];
+      bench::append_checksums(grads, t.data(), t.size());
+      append_checksums(grads, run.head->bias().grad());
+    }).item());
+  }
+  r.check.insert(r.check.end(), grads.begin(), grads.end());
+  return r;
+}
+}  // namespace
+
+BENCH_SIDE(transformer_b16_t64) { return run_transformer(transformer::b16_t64(), opt); }
+BENCH_SIDE(transformer_b1_t16) { return run_transformer(transformer::b1_t16(), opt); }
 
 }  // namespace bench

@@ -2,9 +2,11 @@
 // Inputs of each workload, shared by every side so that their results can be compared: sizes,
 // hyper-parameters, and deterministic generators for the initial weights and the data (splitmix64
 // through bench::fill_uniform, plain float/double arithmetic: identical bits on every side).
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "harness.hpp"
@@ -286,5 +288,99 @@ inline Init make_init(const Spec& s) {
   return in;
 }
 }  // namespace lstm
+
+// ---- transformer_*: a 2-layer post-norm TransformerEncoder language model, training step ----------
+// ids [B, T] (uniform in [0, V)) → Embedding(V, E) + a fixed sinusoidal table pe [T, E] → 2 ×
+// TransformerEncoderLayer(E, heads, ff, dropout 0, ReLU, post-norm, no mask) → Linear(E, V) →
+// softmax cross-entropy (mean over the B·T positions) against target[b, t] = ids[b, (t + 1) mod T]
+// → backward → AdamW (lr 1e-3, betas 0.9/0.999, eps 1e-8, weight decay 1e-2, PyTorch's formula).
+// One timed iteration = one step on the same batch. The check runs `check_steps` steps on a fresh
+// model: the loss of each step, then checksums of every parameter's gradient after the first
+// backward (PyTorch's names and layouts). Not the parameters after the steps: the key part of
+// in_proj_bias has a zero gradient in exact arithmetic (softmax ignores a shift shared by all keys),
+// so its float gradients are rounding noise, which Adam's normalised step turns into ±lr moves that
+// differ between the sides (the loss does not depend on those biases).
+// tapegrad runs batch_first ([B, T, E]); libtorch 1.13's C++ TransformerEncoderLayer has no
+// batch_first, so it runs sequence-first ([T, B, E]) on the transposed ids: the same numbers.
+namespace transformer {
+inline constexpr std::size_t d_model = 128, heads = 4, ff = 512, layers = 2, vocab = 64;
+inline constexpr double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 1e-2;
+inline constexpr std::size_t check_steps = 5;
+struct Spec {
+  std::size_t batch, seq;
+  std::uint64_t seed;
+};
+inline Spec b16_t64() { return {16, 64, 700}; }
+inline Spec b1_t16() { return {1, 16, 800}; }
+
+struct Param {
+  std::string name;                // PyTorch's name inside TransformerEncoder ("layers.0.linear1.weight")
+  std::vector<std::size_t> shape;  // PyTorch's layout (Linear weights [out, in])
+  std::vector<float> value;
+};
+struct Init {
+  std::vector<Param> encoder;   // torch's named_parameters() order
+  std::vector<float> embedding;  // [V, E] uniform in [-1, 1)
+  std::vector<float> pe;         // [T, E]: sin(t / 10000^(2i/E)) at 2i, cos at 2i + 1 (double, rounded)
+  LayerInit head;                // Linear(E, V)
+  std::vector<std::int64_t> ids, target;  // [B, T] each
+};
+// Weights uniform in ±bound: in_proj_weight xavier (√(6 / (E + 3E))), every other Linear weight and
+// every bias 1/√fan_in (PyTorch zeroes the attention biases; non-zero ones exercise their gradients),
+// LayerNorm weight 1 and bias 0.
+inline Init make_init(const Spec& s) {
+  const std::size_t E = d_model, F = ff, V = vocab, T = s.seq, B = s.batch;
+  Init in;
+  std::uint64_t seed = s.seed;
+  auto uniform = [&](const std::string& name, std::vector<std::size_t> shape, float bound) {
+    Param p{name, std::move(shape), {}};
+    std::size_t n = 1;
+    for (std::size_t d : p.shape) n *= d;
+    p.value.resize(n);
+    fill_uniform(p.value.data(), n, seed++);
+    for (float& v : p.value) v *= bound;
+    in.encoder.push_back(std::move(p));
+  };
+  auto constant = [&](const std::string& name, std::size_t n, float v) {
+    in.encoder.push_back(Param{name, {n}, std::vector<float>(n, v)});
+  };
+  const float rE = 1.0f / std::sqrt(static_cast<float>(E)), rF = 1.0f / std::sqrt(static_cast<float>(F));
+  for (std::size_t l = 0; l < layers; ++l) {
+    const std::string p = "layers." + std::to_string(l) + ".";
+    uniform(p + "self_attn.in_proj_weight", {3 * E, E}, std::sqrt(6.0f / static_cast<float>(4 * E)));
+    uniform(p + "self_attn.in_proj_bias", {3 * E}, rE);
+    uniform(p + "self_attn.out_proj.weight", {E, E}, rE);
+    uniform(p + "self_attn.out_proj.bias", {E}, rE);
+    uniform(p + "linear1.weight", {F, E}, rE);
+    uniform(p + "linear1.bias", {F}, rE);
+    uniform(p + "linear2.weight", {E, F}, rF);
+    uniform(p + "linear2.bias", {E}, rF);
+    constant(p + "norm1.weight", E, 1.0f);
+    constant(p + "norm1.bias", E, 0.0f);
+    constant(p + "norm2.weight", E, 1.0f);
+    constant(p + "norm2.bias", E, 0.0f);
+  }
+  in.embedding.resize(V * E);
+  fill_uniform(in.embedding.data(), in.embedding.size(), seed++);
+  in.pe.resize(T * E);
+  for (std::size_t t = 0; t < T; ++t)
+    for (std::size_t i = 0; i < E; i += 2) {
+      const double a = static_cast<double>(t) / std::pow(10000.0, static_cast<double>(i) / static_cast<double>(E));
+      in.pe[t * E + i] = static_cast<float>(std::sin(a));
+      in.pe[t * E + i + 1] = static_cast<float>(std::cos(a));
+    }
+  in.head = mlp_init({E, V}, seed)[0];
+  seed += 2;
+  std::vector<float> u(B * T);
+  fill_uniform(u.data(), u.size(), seed++);
+  in.ids.resize(B * T);
+  in.target.resize(B * T);
+  for (std::size_t k = 0; k < B * T; ++k)
+    in.ids[k] = std::min<std::int64_t>(static_cast<std::int64_t>((u[k] + 1.0f) * 0.5f * V), V - 1);
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t t = 0; t < T; ++t) in.target[b * T + t] = in.ids[b * T + (t + 1) % T];
+  return in;
+}
+}  // namespace transformer
 
 }  // namespace bench

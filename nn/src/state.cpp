@@ -104,11 +104,17 @@ void load_optimizer(Optimizer& opt, const std::string& path) {
 // ---- files other programs read --------------------------------------------------------------------
 namespace {
 
-void require_safetensors(const std::string& path, const char* who) {
-  const std::string ext = ".safetensors";
-  if (path.size() < ext.size() || path.compare(path.size() - ext.size(), ext.size(), ext) != 0)
-    throw ValueError(fmt::format("{}: {}: unknown format (use a .safetensors path; nn::save writes tapegrad's "
-                                 "own format)", who, path));
+enum class StateFormat { safetensors, npz };
+
+// The format follows the extension.
+StateFormat state_format(const std::string& path, const char* who) {
+  auto ends = [&](const std::string& e) {
+    return path.size() >= e.size() && path.compare(path.size() - e.size(), e.size(), e) == 0;
+  };
+  if (ends(".safetensors")) return StateFormat::safetensors;
+  if (ends(".npz")) return StateFormat::npz;
+  throw ValueError(fmt::format("{}: {}: unknown format (use a .safetensors or .npz path; nn::save writes "
+                               "tapegrad's own format)", who, path));
 }
 
 // The state_dict names of every Dense weight (stored [in, out]; PyTorch's Linear: [out, in]).
@@ -131,15 +137,20 @@ NamedTensors to_layout(NamedTensors state, const std::set<std::string>& transpos
 
 void save_state(const Module& model, const std::string& path, StateLayout layout,
                 const std::map<std::string, std::string>& metadata) {
-  require_safetensors(path, "save_state");
+  const StateFormat format = state_format(path, "save_state");
+  if (format == StateFormat::npz && !metadata.empty())
+    throw ValueError(fmt::format("save_state: {}: a .npz file has no place for metadata (use .safetensors)", path));
   NamedTensors state = model.state_dict();
   if (layout == StateLayout::pytorch) state = to_layout(std::move(state), dense_weights(model));
-  ag::io::save_safetensors(path, state, metadata);
+  if (format == StateFormat::npz)
+    ag::io::save_npz(path, state);
+  else
+    ag::io::save_safetensors(path, state, metadata);
 }
 
 LoadResult load_state(Module& model, const std::string& path, bool strict, StateLayout layout) {
-  require_safetensors(path, "load_state");
-  NamedTensors state = ag::io::load_safetensors(path).tensors;
+  NamedTensors state = state_format(path, "load_state") == StateFormat::npz ? ag::io::load_npz(path)
+                                                                            : ag::io::load_safetensors(path).tensors;
   const std::set<std::string> dense = layout == StateLayout::pytorch ? dense_weights(model) : std::set<std::string>{};
   if (!dense.empty()) state = to_layout(std::move(state), dense);  // (its own inverse)
   try {

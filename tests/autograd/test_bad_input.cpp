@@ -630,3 +630,40 @@ TEST_CASE("bad input: pooling ops and pad name the op and the shape") {
     before.check();
   }
 }
+
+TEST_CASE("bad input: scaled_dot_product_attention names the op and every shape") {
+  const Tensor q = ag::ones({2, 3, 4}, ag::f64, true);
+  const Tensor k = ag::ones({2, 5, 4}, ag::f64, true);
+  const Tensor v = ag::ones({2, 5, 6}, ag::f64, true);
+  const std::string qs = "[2, 3, 4]", ks = "[2, 5, 4]", vs = "[2, 5, 6]";
+  const auto sdpa = [](const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& m = Tensor(), double p = 0.0,
+                       bool causal = false) { ag::scaled_dot_product_attention(a, b, c, m, p, causal); };
+  struct Row {
+    const char* what;
+    Kind kind;
+    std::function<void()> f;
+    std::vector<std::string> parts;
+  };
+  const std::vector<Row> rows = {
+      {"a 1-D q", Kind::shape, [&] { sdpa(ag::ones({4}, ag::f64), k, v); }, {"scaled_dot_product_attention", "[4]", ks, vs}},
+      {"a 1-D v", Kind::shape, [&] { sdpa(q, k, ag::ones({6}, ag::f64)); }, {"scaled_dot_product_attention", qs, ks, "[6]"}},
+      {"E of q and k differ", Kind::shape, [&] { sdpa(q, ag::ones({2, 5, 3}, ag::f64), v); }, {"scaled_dot_product_attention", "last dim E", qs, "[2, 5, 3]", vs}},
+      {"S of k and v differ", Kind::shape, [&] { sdpa(q, k, ag::ones({2, 4, 6}, ag::f64)); }, {"scaled_dot_product_attention", "keys S", qs, ks, "[2, 4, 6]"}},
+      {"batch dims that do not broadcast", Kind::shape, [&] { sdpa(q, ag::ones({3, 5, 4}, ag::f64), ag::ones({3, 5, 6}, ag::f64)); }, {"scaled_dot_product_attention", "broadcast", qs, "[3, 5, 4]", "[3, 5, 6]"}},
+      {"a mask of the wrong shape", Kind::shape, [&] { sdpa(q, k, v, ag::ones({3, 4}, ag::f64)); }, {"scaled_dot_product_attention", "attn_mask [3, 4]", "[2, 3, 5]", qs, ks, vs}},
+      {"an integer mask", Kind::dtype, [&] { sdpa(q, k, v, ag::ones({3, 5}, ag::i64)); }, {"scaled_dot_product_attention", "int64", qs, ks, vs, "[3, 5]"}},
+      {"a float32 mask with float64 q", Kind::dtype, [&] { sdpa(q, k, v, ag::ones({3, 5}, ag::f32)); }, {"scaled_dot_product_attention", "float32", qs, "[3, 5]"}},
+      {"a mask and is_causal", Kind::value, [&] { sdpa(q, k, v, ag::ones({3, 5}, ag::bool_), 0.0, true); }, {"scaled_dot_product_attention", "not both", qs, ks, vs, "[3, 5]"}},
+      {"dropout_p = 1", Kind::value, [&] { sdpa(q, k, v, Tensor(), 1.0); }, {"scaled_dot_product_attention", "dropout_p", qs, ks, vs}},
+      {"dropout_p < 0", Kind::value, [&] { sdpa(q, k, v, Tensor(), -0.1); }, {"scaled_dot_product_attention", "dropout_p", qs}},
+      {"q, k, v of two dtypes", Kind::dtype, [&] { sdpa(q, ag::ones({2, 5, 4}, ag::f32), v); }, {"scaled_dot_product_attention", "float32", qs}},
+      {"integer q, k, v", Kind::dtype, [&] { sdpa(ag::ones({3, 4}, ag::i64), ag::ones({5, 4}, ag::i64), ag::ones({5, 6}, ag::i64)); }, {"scaled_dot_product_attention", "int64", "[3, 4]"}},
+      {"an undefined k", Kind::value, [&] { sdpa(q, Tensor(), v); }, {"scaled_dot_product_attention", "undefined"}},
+  };
+  for (const Row& r : rows) {
+    INFO(std::string(r.what));
+    const Unchanged before({q, k, v});
+    check_parts(expect_error(r.kind, r.f), r.parts);
+    before.check();
+  }
+}

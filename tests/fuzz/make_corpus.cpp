@@ -1,6 +1,7 @@
 // Writes the seed corpus of fuzz_model_file into the directory given as argv[1]: valid files made
 // with nn::save / nn::save_optimizer (so they follow the format as the library writes it), each
-// loaded back as a check. Usage: fuzz_make_corpus <dir>
+// loaded back as a check; with more directories, .npy, .safetensors and .npz seeds too.
+// Usage: fuzz_make_corpus <model dir> [<npy dir> <safetensors dir> [<npz dir>]]
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -11,8 +12,9 @@
 namespace nn = ag::nn;
 
 int main(int argc, char** argv) {
-  if (argc != 2 && argc != 4) {
-    std::fprintf(stderr, "usage: %s <model corpus dir> [<npy corpus dir> <safetensors corpus dir>]\n", argv[0]);
+  if (argc != 2 && argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: %s <model corpus dir> [<npy corpus dir> <safetensors corpus dir> [<npz corpus dir>]]\n",
+                 argv[0]);
     return 2;
   }
   const std::string dir = argv[1];
@@ -46,7 +48,7 @@ int main(int argc, char** argv) {
     nn::load_optimizer(sgd2, dir + "/sgd.tgp");
     if (nn::load_tensors(dir + "/odd_shapes.tgp").entries.size() != 3) return 1;
     if (!nn::load_tensors(dir + "/no_entries.tgp").entries.empty()) return 1;
-    if (argc == 4) {  // every dtype, a 0-d, an empty and a rank-3 tensor; metadata
+    if (argc >= 4) {  // every dtype, a 0-d, an empty and a rank-3 tensor; metadata
       const std::string npy = argv[2], st = argv[3];
       const ag::io::NamedTensors ts = {
           {"w", ag::tensor(std::vector<float>{1.5f, -2.f, 0.f, 7.f, 1e-3f, 9.f}, {2, 3})},
@@ -63,6 +65,16 @@ int main(int argc, char** argv) {
       ag::io::save_safetensors(st + "/all.safetensors", ts, {{"format", "pt"}});
       ag::io::save_safetensors(st + "/one.safetensors", {ts[0]});
       if (ag::io::load_safetensors(st + "/all.safetensors").tensors.size() != ts.size()) return 1;
+#ifdef TAPEGRAD_HAVE_LIBZIP
+      if (argc == 5) {  // stored and deflated archives of them, one member, none
+        const std::string npz = argv[4];
+        ag::io::save_npz(npz + "/all_stored.npz", ts);
+        ag::io::save_npz(npz + "/all_deflated.npz", ts, true);
+        ag::io::save_npz(npz + "/one_deflated.npz", {ts[0]}, true);
+        ag::io::save_npz(npz + "/none.npz", {});
+        if (ag::io::load_npz(npz + "/all_deflated.npz").size() != ts.size()) return 1;
+      }
+#endif
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fuzz_make_corpus: %s\n", e.what());

@@ -1,5 +1,7 @@
 // The README's "Saving, loading and sharing models" snippet (an excerpt of this test), checked.
+#include <cstdint>
 #include <cstdio>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -59,4 +61,33 @@ TEST_CASE("README: resumable training") {
   CHECK(h.loss[5] < h.loss[0]);
   std::remove("run.ckpt");
   std::remove("best.safetensors");
+}
+
+// The .npz lines proposed for the same README section (an excerpt of this test case): a state
+// dict and named arrays as NumPy archives.
+TEST_CASE("README: NumPy .npz archives") {
+#ifdef TAPEGRAD_HAVE_LIBZIP
+  ag::Generator gen(0);
+  nn::Sequential model(std::make_shared<nn::Dense>(4, 8, gen), std::make_shared<nn::ReLU>(),
+                       std::make_shared<nn::Dense>(8, 3, gen));
+  nn::save_state(model, "mlp.npz");  // NumPy: dict(np.load("mlp.npz")) -> "0.weight" (8, 4), ...
+  ag::io::save_npz("arrays.npz", {{"w", ag::randn({3, 2}, gen)}, {"step", ag::scalar(7, ag::i64)}},
+                   /*compressed=*/true);  // what np.savez_compressed writes
+  ag::io::NamedTensors arrays = ag::io::load_npz("arrays.npz");  // [("w", [3, 2]), ("step", [])], in order
+
+  const ag::io::NamedTensors state = ag::io::load_npz("mlp.npz");
+  REQUIRE(state.size() == 4);
+  CHECK(state[0].first == "0.weight");
+  CHECK(state[0].second.shape() == ag::Shape{8, 4});
+  CHECK(nn::load_state(model, "mlp.npz").missing.empty());
+  REQUIRE(arrays.size() == 2);
+  CHECK(arrays[0].first == "w");
+  CHECK(arrays[0].second.shape() == ag::Shape{3, 2});
+  CHECK(arrays[1].first == "step");
+  CHECK(arrays[1].second.to_vector<std::int64_t>() == std::vector<std::int64_t>{7});
+  std::remove("mlp.npz");
+  std::remove("arrays.npz");
+#else
+  CHECK_THROWS_AS(ag::io::load_npz("arrays.npz"), ag::IOError);  // built without libzip
+#endif
 }

@@ -1,6 +1,6 @@
-// save_state / load_state: .safetensors files with PyTorch's names and layouts (Dense weights
-// transposed to Linear's [out, in]), round trips of every layer kind with buffers, and mismatch
-// reports that change nothing.
+// save_state / load_state: .safetensors and .npz files with PyTorch's names and layouts (Dense
+// weights transposed to Linear's [out, in]), round trips of every layer kind with buffers, and
+// mismatch reports that change nothing.
 #include <cstdio>
 #include <string>
 
@@ -108,7 +108,46 @@ TEST_CASE("load_state: mismatches are reported together and change nothing, non-
   const nn::LoadResult r = nn::load_state(bigger, path, /*strict=*/false);
   CHECK(r.missing == std::vector<std::string>{"2.weight", "2.bias"});
   CHECK(vals(static_cast<nn::Dense&>(*bigger[0]).weight()) == vals(static_cast<nn::Dense&>(*a[0]).weight()));
-  CHECK_THROWS_AS(nn::save_state(a, "model.npz"), ag::ValueError);
+  CHECK_THROWS_AS(nn::save_state(a, "model.pt"), ag::ValueError);
   std::remove(path.c_str());
   CHECK_THROWS_AS(nn::load_state(a, path), ag::IOError);  // gone
+}
+
+TEST_CASE("save_state / load_state: a .npz path writes and reads a NumPy archive with PyTorch's names") {
+  const std::string path = "state_test_mlp.npz";
+  ag::Generator gen(4);
+  nn::Sequential a(std::make_shared<nn::Dense>(3, 4, gen), std::make_shared<nn::ReLU>(),
+                   std::make_shared<nn::BatchNorm1d>(4), std::make_shared<nn::Dense>(4, 2, gen));
+  a.train();
+  a(ag::randn({8, 3}, gen));
+  // .npz has no metadata
+  const std::string msg = error_of<ag::ValueError>([&] { nn::save_state(a, path, nn::StateLayout::pytorch, {{"k", "v"}}); });
+  CHECK(contains(msg, "no place for metadata"));
+#ifdef TAPEGRAD_HAVE_LIBZIP
+  nn::save_state(a, path);
+  const ag::io::NamedTensors f = ag::io::load_npz(path);
+  std::vector<std::string> names;
+  for (const auto& [name, t] : f) names.push_back(name);
+  std::vector<std::string> want;
+  for (const auto& [name, t] : a.state_dict()) want.push_back(name);
+  CHECK(names == want);  // state_dict order, PyTorch's names
+  std::map<std::string, ag::Tensor> m(f.begin(), f.end());
+  CHECK(m["0.weight"].shape() == ag::Shape{4, 3});  // torch.nn.Linear(3, 4).weight
+  CHECK(vals(m["0.weight"]) == vals(ag::transpose(static_cast<nn::Dense&>(*a[0]).weight())));
+  CHECK(m["2.num_batches_tracked"].dtype() == ag::i64);
+
+  ag::Generator other(98);
+  nn::Sequential b(std::make_shared<nn::Dense>(3, 4, other), std::make_shared<nn::ReLU>(),
+                   std::make_shared<nn::BatchNorm1d>(4), std::make_shared<nn::Dense>(4, 2, other));
+  const nn::LoadResult r = nn::load_state(b, path);
+  CHECK(r.missing.empty());
+  CHECK(r.unexpected.empty());
+  a.eval();
+  b.eval();
+  const ag::Tensor x = ag::randn({5, 3}, gen);
+  CHECK(vals(a(x)) == vals(b(x)));
+  std::remove(path.c_str());
+#else
+  CHECK(contains(error_of<ag::IOError>([&] { nn::save_state(a, path); }), "built without"));
+#endif
 }

@@ -1,18 +1,20 @@
 """NumPy cross-check of ag::io (run by ctest as io.numpy_cross_check).
 
-NumPy writes .npy files (C and Fortran order, both byte orders, every dtype tapegrad reads) and a
-.safetensors file (written here byte by byte from the format's definition); tapegrad's io_copy
-reads each one and writes it back; NumPy then reads tapegrad's files and compares them exactly
+NumPy writes .npy files (C and Fortran order, both byte orders, every dtype tapegrad reads), .npz
+archives (numpy.savez and numpy.savez_compressed of all of those) and a .safetensors file (written
+here byte by byte from the format's definition); tapegrad's io_copy reads each one and writes it
+back (each .npz both stored and deflated); NumPy then reads tapegrad's files and compares them exactly
 with the originals, after the documented widenings (float16 -> float32, int8/int16/uint16 ->
 int32, uint32/uint64 -> int64). Exits 77 (ctest: skipped) when NumPy is not installed.
 
-    cross_check.py IO_COPY WORKDIR
+    cross_check.py IO_COPY WORKDIR [--without-npz]    (--without-npz: tapegrad built without libzip)
 """
 import json
 import os
 import struct
 import subprocess
 import sys
+import zipfile
 
 try:
     import numpy as np
@@ -22,6 +24,7 @@ except ImportError:
     sys.exit(77)
 
 io_copy, work = sys.argv[1], sys.argv[2]
+with_npz = "--without-npz" not in sys.argv[3:]
 os.makedirs(work, exist_ok=True)
 rng = np.random.default_rng(7)
 
@@ -42,8 +45,8 @@ def same(got, want, what):
         raise SystemExit(f"{what}: signs of zeros differ")
 
 
-def copy(src, dst):
-    r = subprocess.run([io_copy, src, dst], capture_output=True, text=True)
+def copy(src, dst, *extra):
+    r = subprocess.run([io_copy, src, dst, *extra], capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(f"io_copy {src} failed: {r.stderr}")
 
@@ -79,6 +82,42 @@ for name, a in arrays.items():
         copy(src, dst)
         same(np.load(dst), expected(a), f"{name} ({v})")
         checked += 1
+
+# .npz: every array above in every variant (Fortran order, big-endian) in one archive, written by
+# numpy.savez and numpy.savez_compressed; tapegrad reads each and writes it stored and deflated;
+# np.load reads tapegrad's archives: the same keys in the same order, the same values, and the
+# members stored (ZIP_STORED) or deflated (ZIP_DEFLATED) as asked.
+members = {}
+for name, a in arrays.items():
+    a = np.asarray(a)
+    members[name] = a
+    if a.ndim >= 2:
+        members[name + "_fortran"] = np.asfortranarray(a)
+    if a.dtype.itemsize > 1:
+        members[name + "_big"] = a.astype(a.dtype.newbyteorder(">"))
+members["layers.0.weight"] = arrays["f32"]
+for writer in (np.savez, np.savez_compressed) if with_npz else ():
+    for arrays_in in (members, {}):
+        src = os.path.join(work, f"np_{writer.__name__}_{len(arrays_in)}.npz")
+        writer(src, **arrays_in)
+        for mode in ("stored", "compressed"):
+            dst = os.path.join(work, f"ag_{writer.__name__}_{len(arrays_in)}_{mode}.npz")
+            copy(src, dst, *(["compressed"] if mode == "compressed" else []))
+            with zipfile.ZipFile(dst) as z:
+                infos = z.infolist()
+                if [i.filename for i in infos] != [k + ".npy" for k in arrays_in]:
+                    raise SystemExit(f"{dst}: members {[i.filename for i in infos]}")
+                want_method = zipfile.ZIP_DEFLATED if mode == "compressed" else zipfile.ZIP_STORED
+                if any(i.compress_type != want_method for i in infos):
+                    raise SystemExit(f"{dst}: members not {mode}")
+                if z.testzip() is not None:
+                    raise SystemExit(f"{dst}: CRC error in {z.testzip()}")
+            with np.load(dst) as got:
+                if list(got.keys()) != list(arrays_in):
+                    raise SystemExit(f"{dst}: keys {list(got.keys())}, expected {list(arrays_in)}")
+                for k, a in arrays_in.items():
+                    same(got[k], expected(a), f"{writer.__name__} -> {mode}: {k}")
+                    checked += 1
 
 # safetensors written from the format's definition: header length, JSON, little-endian data
 tensors = {"w": arrays["f32"], "b": arrays["f64"], "n": arrays["i64"], "m": arrays["bool"], "h": arrays["f16"],

@@ -1,6 +1,6 @@
-// For the NumPy cross-check (cross_check.py): reads a .npy or .safetensors file with ag::io and
-// writes it back with ag::io to another path, so Python can compare both directions.
-//   io_copy IN OUT
+// For the NumPy cross-check (cross_check.py): reads a .npy, .safetensors or .npz file with ag::io
+// and writes it back with ag::io to another path, so Python can compare both directions.
+//   io_copy IN OUT [compressed]     (compressed: an .npz is written deflated, as savez_compressed)
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -8,8 +8,8 @@
 #include "ag/io.hpp"
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: io_copy IN OUT (.npy or .safetensors)\n");
+  if (argc != 3 && !(argc == 4 && std::string(argv[3]) == "compressed")) {
+    std::fprintf(stderr, "usage: io_copy IN OUT [compressed] (.npy, .safetensors or .npz)\n");
     return 2;
   }
   const std::string in = argv[1], out = argv[2];
@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   try {
     if (ends(in, ".npy")) {
       ag::io::save_npy(out, ag::io::load_npy(in));
+    } else if (ends(in, ".npz")) {
+      ag::io::save_npz(out, ag::io::load_npz(in), argc == 4);
     } else {
       const ag::io::SafetensorsFile f = ag::io::load_safetensors(in);
       ag::io::save_safetensors(out, f.tensors, f.metadata);

@@ -1,10 +1,12 @@
 #pragma once
-// Tensor files the rest of the world reads: NumPy's .npy and Hugging Face's .safetensors.
+// Tensor files the rest of the world reads: NumPy's .npy and .npz, and Hugging Face's .safetensors.
 //
 //   ag::io::save_npy("w.npy", w);                       // np.load("w.npy") gives the same array
 //   ag::Tensor x = ag::io::load_npy("x.npy");           // written by np.save, C or Fortran order
 //   ag::io::save_safetensors("model.safetensors", model.state_dict(), {{"format", "pt"}});
 //   auto file = ag::io::load_safetensors("model.safetensors");   // file.tensors, file.metadata
+//   ag::io::save_npz("arrays.npz", {{"w", w}, {"b", b}}, /*compressed=*/true);   // np.load(...)["w"]
+//   ag::io::NamedTensors arrays = ag::io::load_npz("arrays.npz");  // from np.savez / savez_compressed
 //
 // dtypes. Written as themselves: float32, float64, int64, int32, uint8, bool (.npy '<f4' '<f8'
 // '<i8' '<i4' '|u1' '|b1'; safetensors F32 F64 I64 I32 U8 BOOL). Read: those natively, and the
@@ -19,6 +21,19 @@
 // over 100 MB — an ag::IOError naming the file and the problem; no allocation beyond the file's
 // own size. Saving is atomic (a temporary file renamed over the target, which keeps its owner and
 // permission bits), as for tapegrad's own model files.
+//
+// .npz is a zip archive with one "<name>.npy" member per array (what numpy.savez writes, and
+// numpy.savez_compressed with deflate), read and written with libzip. save_npz writes the members
+// in the given order, stored or deflated; load_npz returns them in the archive's order with ".npy"
+// removed from the names (NumPy's NpzFile keys). Reading accepts stored and deflated members only
+// and refuses, before returning anything: a file that is not a zip archive or is truncated, a
+// member not named "<name>.npy", a repeated name, an encrypted member, a CRC-32 or size mismatch,
+// a bad .npy inside (the error names the archive and the member), and size claims that the data
+// cannot hold: a stored member's size must equal its data's, a deflated one may claim at most
+// 1032 times its compressed size (deflate's maximum ratio), and the members' data may not overlap,
+// so a hostile archive cannot make load_npz allocate more than ~1032 times the file's size.
+// Built without libzip (TAPEGRAD_WITH_LIBZIP=OFF, or libzip-dev missing), the three .npz
+// functions throw ag::IOError saying so.
 #include <cstddef>
 #include <map>
 #include <string>
@@ -44,8 +59,14 @@ SafetensorsFile load_safetensors(const std::string& path);
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
+// numpy.savez (compressed = false) or numpy.savez_compressed (true). Names must be non-empty,
+// unique and free of NUL bytes (ValueError); each is stored as "<name>.npy".
+void save_npz(const std::string& path, const NamedTensors& tensors, bool compressed = false);
+NamedTensors load_npz(const std::string& path);  // the arrays in archive order, keys without ".npy"
+
 // The parsers behind the loaders, on bytes in memory; `name` stands for the file in errors.
 Tensor parse_npy(const unsigned char* data, std::size_t size, const std::string& name);
 SafetensorsFile parse_safetensors(const unsigned char* data, std::size_t size, const std::string& name);
+NamedTensors parse_npz(const unsigned char* data, std::size_t size, const std::string& name);
 
 }  // namespace ag::io

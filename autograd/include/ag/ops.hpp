@@ -3,6 +3,7 @@
 // Binary ops broadcast numpy-style; both operands must have the same dtype (mixing float32 and
 // float64 is a DtypeError: convert explicitly with x.to(ag::f64)).
 #include "ag/ops/activation.hpp"
+#include "ag/ops/attention.hpp"
 #include "ag/ops/broadcast.hpp"
 #include "ag/ops/compare.hpp"
 #include "ag/ops/conv.hpp"

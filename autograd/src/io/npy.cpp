@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "ag/detail/file_io.hpp"
 #include "ag/extend.hpp"
 #include "ag/io.hpp"
 #include "ag/ops/shape.hpp"
 #include "io/elements.hpp"
+#include "io/npy.hpp"
 
 namespace ag::io {
 
@@ -184,9 +186,7 @@ Tensor load_npy(const std::string& path) {
   return parse_npy(bytes.data(), bytes.size(), path);
 }
 
-void save_npy(const std::string& path, const Tensor& t) {
-  OpScope mark("save_npy");
-  require_defined("save_npy", t, "the tensor");
+std::vector<unsigned char> detail::npy_bytes(const Tensor& t) {
   const char* descr = nullptr;
   switch (t.dtype()) {
     case DType::f32: descr = "<f4"; break;
@@ -219,7 +219,13 @@ void save_npy(const std::string& path, const Tensor& t) {
     using T = decltype(tag);
     w.values(data<T>(t), t.numel());  // (a bool is one byte, 0 or 1)
   });
-  ag::detail::write_atomically(path, w.buf);
+  return std::move(w.buf);
+}
+
+void save_npy(const std::string& path, const Tensor& t) {
+  OpScope mark("save_npy");
+  require_defined("save_npy", t, "the tensor");
+  ag::detail::write_atomically(path, detail::npy_bytes(t));
 }
 
 }  // namespace ag::io

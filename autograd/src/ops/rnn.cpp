@@ -7,35 +7,16 @@
 #include <cstring>
 #include <type_traits>
 
+#include "ag/backward.hpp"
+#include "ops/fast_exp.hpp"
+#include "ops/gemm.hpp"
 #include "ops/kernels.hpp"
 
 namespace ag {
 using detail::dispatch;
+using detail::exp_f;
 
 namespace {
-
-// float: e^v without a libm call or a branch, so that the gate loops vectorize (this file is built
-// with -fno-trapping-math, which lets GCC if-convert the clamp and the selects): v = k·ln2 + r with
-// |r| ≤ ln2/2 (ln2 split in two for an exact k·ln2), e^r by its Taylor polynomial to r⁷
-// (truncation < 1.3e-8 relative), 2^k written into the exponent bits. v is clamped to [-87, 88]
-// (the result stays a normal float); NaN passes through. Within 2 ulps of e^v.
-inline float exp_f(float v) {
-  const float x = v != v ? 0.0f : std::min(std::max(v, -87.0f), 88.0f);  // NaN: any finite x (no UB below)
-  const float k = (x * 1.44269504f + 12582912.0f) - 12582912.0f;  // round to nearest (1.5·2²³)
-  const float r = (x - k * 0.693145752f) - k * 1.42860677e-6f;
-  float p = 1.0f / 5040;
-  p = p * r + 1.0f / 720;
-  p = p * r + 1.0f / 120;
-  p = p * r + 1.0f / 24;
-  p = p * r + 1.0f / 6;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  const std::int32_t bits = (static_cast<std::int32_t>(k) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return v != v ? v : p * scale;
-}
 
 template <class T> T sig(T v) {
   if constexpr (std::is_same_v<T, float>)
@@ -211,6 +192,146 @@ Tensor gru_gates(const Tensor& gx, const Tensor& gh, const Tensor& h) {
       return {ctx.needs_grad(0) ? dgx : Tensor(), ctx.needs_grad(1) ? dgh : Tensor(), ctx.needs_grad(2) ? dh : Tensor()};
     });
   });
+}
+
+
+// ---- lstm_sequence ---------------------------------------------------------------------------------
+// Forward: per step (in processing order s, time t = s or T-1-s), A_t = gx_t + h_prev·W_hhᵀ, then
+// the gate rows write [h_t | c_t] into out[t]. The pre-activations A are kept for the backward
+// ([T, B, 4H], what the hand-written floor keeps); h_prev and c_prev are read back from out.
+// Backward through time, as one loop: the cotangent of out[t] plus the carries (dh, dc) from the
+// step after goes through the gate derivatives to dA_t (= dgx_t) and the new dc; dh = dA_t·W_hh.
+// dW_hh = Σ_t dA_tᵀ·h_prev(t) in one product with K = T·B at the end, over rows gathered in time
+// order. Under create_graph the VJP differentiates the per-step composition (lstm_gates and
+// matmul_t per step), so higher derivatives see the same math.
+namespace {
+
+Tensor lstm_sequence_composed(const Tensor& gx, const Tensor& w_hh, const Tensor& h0, const Tensor& c0, bool reverse) {
+  const std::size_t T = gx.size(0);
+  const auto H = static_cast<std::ptrdiff_t>(h0.size(1));
+  Tensor h = h0, c = c0;
+  std::vector<Tensor> outs(T);
+  for (std::size_t s = 0; s < T; ++s) {
+    const std::size_t t = reverse ? T - 1 - s : s;
+    const Tensor hc = lstm_gates(select(gx, 0, static_cast<std::ptrdiff_t>(t)) + matmul_t(h, w_hh, false, true), c);
+    h = slice(hc, 1, 0, H);
+    c = slice(hc, 1, H, 2 * H);
+    outs[t] = hc;
+  }
+  return stack(outs, 0);
+}
+
+}  // namespace
+
+Tensor lstm_sequence(const Tensor& gx, const Tensor& w_hh, const Tensor& h0, const Tensor& c0, bool reverse) {
+  OpScope mark("lstm_sequence");
+  for (const auto& [t, name] : {std::pair<const Tensor*, const char*>{&gx, "gx"}, {&w_hh, "w_hh"}, {&h0, "h0"}, {&c0, "c0"}})
+    require_defined("lstm_sequence", *t, name);
+  const bool ranks = gx.dim() == 3 && w_hh.dim() == 2 && h0.dim() == 2 && c0.dim() == 2;
+  const std::size_t H = ranks ? h0.size(1) : 0;
+  if (!ranks || gx.size(0) == 0 || gx.size(2) != 4 * H || gx.size(1) != h0.size(0) || w_hh.shape() != Shape{4 * H, H} ||
+      c0.shape() != h0.shape())
+    throw ShapeError(fmt::format("lstm_sequence: gx {}, w_hh {}, h0 {} and c0 {} do not fit: expected [T, B, 4H] "
+                                 "(T >= 1), [4H, H], [B, H] and [B, H]",
+                                 shape_str(gx.shape()), shape_str(w_hh.shape()), shape_str(h0.shape()),
+                                 shape_str(c0.shape())));
+  if (!is_floating(gx.dtype()) || w_hh.dtype() != gx.dtype() || h0.dtype() != gx.dtype() || c0.dtype() != gx.dtype())
+    throw DtypeError(fmt::format("lstm_sequence: gx {}, w_hh {}, h0 {} and c0 {} must have one floating dtype",
+                                 dtype_name(gx.dtype()), dtype_name(w_hh.dtype()), dtype_name(h0.dtype()),
+                                 dtype_name(c0.dtype())));
+  const std::size_t T = gx.size(0), B = gx.size(1), G = 4 * H;
+  const int iB = static_cast<int>(B), iH = static_cast<int>(H), iG = static_cast<int>(G);
+  Tensor act;  // [T, B, 4H] pre-activations
+  Tensor out = dispatch(gx.dtype(), [&](auto tag) {
+    using T_ = decltype(tag);
+    Tensor y = detail::empty_tensor<T_>(Shape{T, B, 2 * H});
+    act = detail::empty_tensor<T_>(Shape{T, B, G});
+    const T_* pgx = detail::data<T_>(gx);
+    const T_* w = detail::data<T_>(w_hh);
+    T_* py = detail::data<T_>(y);
+    T_* pa = detail::data<T_>(act);
+    const T_* hp = detail::data<T_>(h0);
+    const T_* cp = detail::data<T_>(c0);
+    int ldh = iH;  // h_prev: h0 [B, H], later the h half of out[t'] (row stride 2H)
+    std::size_t ldc = H;
+    for (std::size_t s = 0; s < T; ++s) {
+      const std::size_t t = reverse ? T - 1 - s : s;
+      T_* a = pa + t * B * G;
+      std::copy(pgx + t * B * G, pgx + (t + 1) * B * G, a);
+      detail::gemm(false, true, iB, iG, iH, hp, ldh, w, iH, a, iG, T_(1));
+      T_* yt = py + t * B * 2 * H;
+      for (std::size_t b = 0; b < B; ++b) lstm_forward_row(a + b * G, cp + b * ldc, yt + b * 2 * H, H);
+      hp = yt;
+      cp = yt + H;
+      ldh = 2 * iH;
+      ldc = 2 * H;
+    }
+    return y;
+  });
+  return record(
+      "lstm_sequence", {gx, w_hh, h0, c0}, std::move(out),
+      [act, reverse, T, B, H, G, iB, iH, iG](const VjpContext& ctx, const Tensor& g) -> Grads {
+        if (ctx.create_graph()) {
+          std::vector<Tensor> targets;
+          std::vector<std::size_t> where;
+          for (std::size_t k = 0; k < 4; ++k)
+            if (ctx.needs_grad(k)) {
+              targets.push_back(ctx.input(k));
+              where.push_back(k);
+            }
+          const Tensor y = lstm_sequence_composed(ctx.input(0), ctx.input(1), ctx.input(2), ctx.input(3), reverse);
+          std::vector<Tensor> d = grad({y}, targets, {g}, /*retain_graph=*/true, /*create_graph=*/true,
+                                       /*allow_unused=*/true);
+          Grads out(4);
+          for (std::size_t i = 0; i < where.size(); ++i) out[where[i]] = d[i];
+          return out;
+        }
+        const Tensor y = ctx.output();
+        return dispatch(g.dtype(), [&](auto tag) -> Grads {
+          using T_ = decltype(tag);
+          Tensor dgx = detail::empty_tensor<T_>(Shape{T, B, G});
+          Tensor hprev = detail::empty_tensor<T_>(Shape{T, B, H});  // the h each step read, by time
+          Tensor dh = detail::empty_tensor<T_>(Shape{B, H}), dc = detail::empty_tensor<T_>(Shape{B, H});
+          std::vector<T_> gcomb(B * 2 * H);
+          const T_* pa = detail::data<T_>(act);
+          const T_* pg = detail::data<T_>(g);
+          const T_* py = detail::data<T_>(y);
+          const T_* w = detail::data<T_>(ctx.input(1));
+          const T_* h0 = detail::data<T_>(ctx.input(2));
+          const T_* c0 = detail::data<T_>(ctx.input(3));
+          T_* pd = detail::data<T_>(dgx);
+          T_* phv = detail::data<T_>(hprev);
+          T_* pdh = detail::data<T_>(dh);
+          T_* pdc = detail::data<T_>(dc);
+          std::fill(pdh, pdh + B * H, T_(0));
+          std::fill(pdc, pdc + B * H, T_(0));
+          for (std::size_t s = T; s-- > 0;) {
+            const std::size_t t = reverse ? T - 1 - s : s;
+            const T_* prev = s == 0 ? nullptr : py + (reverse ? t + 1 : t - 1) * B * 2 * H;  // out of the step before
+            const T_* gt = pg + t * B * 2 * H;
+            for (std::size_t k = 0; k < B * H; ++k) {
+              const std::size_t b = k / H, j = k % H;
+              gcomb[b * 2 * H + j] = gt[b * 2 * H + j] + pdh[k];
+              gcomb[b * 2 * H + H + j] = gt[b * 2 * H + H + j] + pdc[k];
+            }
+            for (std::size_t b = 0; b < B; ++b) {
+              const T_* cprev = prev ? prev + b * 2 * H + H : c0 + b * H;
+              const T_* hrow = prev ? prev + b * 2 * H : h0 + b * H;
+              lstm_backward_row(pa + (t * B + b) * G, cprev, gcomb.data() + b * 2 * H, pd + (t * B + b) * G, pdc + b * H, H);
+              std::copy(hrow, hrow + H, phv + (t * B + b) * H);
+            }
+            detail::gemm(false, false, iB, iH, iG, pd + t * B * G, iG, w, iH, pdh, iH, T_(0));  // dh = dA_t·W_hh
+          }
+          Tensor dw;
+          if (ctx.needs_grad(1)) {
+            dw = detail::empty_tensor<T_>(Shape{G, H});
+            detail::gemm(true, false, iG, iH, static_cast<int>(T * B), pd, iG, phv, iH, detail::data<T_>(dw), iH, T_(0));
+          }
+          return {ctx.needs_grad(0) ? dgx : Tensor(), dw, ctx.needs_grad(2) ? dh : Tensor(),
+                  ctx.needs_grad(3) ? dc : Tensor()};
+        });
+      },
+      keep_output);
 }
 
 }  // namespace ag

@@ -14,6 +14,46 @@ using detail::dispatch;
 using detail::wrap;
 
 // ---- reshape / permute ---------------------------------------------------------------------------
+namespace {
+// out = x with its axes in the order perm (out axis i = x axis perm[i]), row-major: a walk over
+// the output with x's strides, the innermost axis as one loop (a contiguous copy when it is x's
+// last axis too: the head split/merge of attention). xtensor's transpose assignment went through
+// a generic stepper at several ns per element.
+template <class T> Tensor permute_values(const Tensor& x, const std::vector<std::size_t>& perm) {
+  const auto& xs = detail::shape_ref(x);
+  const std::size_t nd = xs.size();
+  std::vector<std::size_t> in_stride(nd), out_shape(nd), stride(nd);
+  for (std::size_t d = nd, s = 1; d-- > 0;) {
+    in_stride[d] = s;
+    s *= xs[d];
+  }
+  for (std::size_t i = 0; i < nd; ++i) {
+    out_shape[i] = xs[perm[i]];
+    stride[i] = in_stride[perm[i]];
+  }
+  Tensor y = detail::empty_tensor<T>(detail::ShapeRef(out_shape.begin(), out_shape.end()));
+  const std::size_t total = detail::prod(detail::to_shape(out_shape));
+  if (total == 0) return y;
+  const T* px = detail::data<T>(x);
+  T* py = detail::data<T>(y);
+  const std::size_t run = out_shape[nd - 1], step = stride[nd - 1];
+  std::vector<std::size_t> idx(nd, 0);
+  std::size_t off = 0;
+  for (std::size_t o = 0; o < total; o += run) {
+    if (step == 1) std::copy(px + off, px + off + run, py + o);
+    else
+      for (std::size_t j = 0; j < run; ++j) py[o + j] = px[off + j * step];
+    for (std::size_t d = nd - 1; d-- > 0;) {  // next index over the outer output axes
+      off += stride[d];
+      if (++idx[d] < out_shape[d]) break;
+      off -= stride[d] * out_shape[d];
+      idx[d] = 0;
+    }
+  }
+  return y;
+}
+}  // namespace
+
 Tensor reshape(const Tensor& x, const std::vector<std::ptrdiff_t>& want) {
   OpScope mark("reshape");
   detail::require_defined("reshape", x);
@@ -77,11 +117,7 @@ Tensor permute(const Tensor& x, const Axes& axes_in) {
   bool identity = true;
   for (std::size_t i = 0; i < nd; ++i) identity = identity && perm[i] == i;
   if (identity) return x;
-  Tensor y = detail::dispatch_all(x.dtype(), [&](auto t) {
-    using T = decltype(t);
-    xt::xarray<T> r = xt::transpose(x.value<T>(), perm);
-    return wrap<T>(std::move(r));
-  });
+  Tensor y = detail::dispatch_all(x.dtype(), [&](auto t) { return permute_values<decltype(t)>(x, perm); });
   Axes inverse(nd);
   for (std::size_t i = 0; i < nd; ++i) inverse[perm[i]] = static_cast<int>(i);
   return record("permute", {x}, std::move(y), [inverse](const VjpContext&, const Tensor& g) -> Grads {

@@ -344,11 +344,22 @@ TensorList RecurrentBase::run(const TensorList& inputs) {
       const bool fold = kind_ != Kind::gru && w[3].defined();
       const Tensor b_in = fold ? w[2] + w[3] : w[2];
       const Tensor b_step = fold ? Tensor() : w[3];
-      const std::vector<Tensor> gx_rows = step_rows(
-          project(reshape(layer_in, {static_cast<std::ptrdiff_t>(T * B), static_cast<std::ptrdiff_t>(in)}), w[0], b_in),
-          T, B);
+      const Tensor gx_all =
+          project(reshape(layer_in, {static_cast<std::ptrdiff_t>(T * B), static_cast<std::ptrdiff_t>(in)}), w[0], b_in);
       Tensor h = select(init[0], 0, static_cast<std::ptrdiff_t>(l * D + d));
       Tensor c = lstm ? select(init[1], 0, static_cast<std::ptrdiff_t>(l * D + d)) : Tensor();
+      if (lstm && o.fused() && masks.empty() && !b_step.defined()) {
+        // the whole direction as one node: [T, B, 2H] of [h_t | c_t]
+        const auto sT = static_cast<std::ptrdiff_t>(T), sB = static_cast<std::ptrdiff_t>(B),
+                   sH = static_cast<std::ptrdiff_t>(H);
+        const Tensor hc = lstm_sequence(reshape(gx_all, {sT, sB, 4 * sH}), w[1], h, c, /*reverse=*/d == 1);
+        const Tensor last = select(hc, 0, d == 0 ? sT - 1 : 0);
+        dir_out.push_back(slice(hc, 2, 0, sH));
+        h_n.push_back(slice(last, 1, 0, sH));
+        c_n.push_back(slice(last, 1, sH, 2 * sH));
+        continue;
+      }
+      const std::vector<Tensor> gx_rows = step_rows(gx_all, T, B);
       std::vector<Tensor> ys(T);
       for (std::size_t s = 0; s < T; ++s) {
         const std::size_t t = d == 0 ? s : T - 1 - s;

@@ -101,3 +101,81 @@ TEST_CASE("lstm_gates in float32: saturating, tiny and NaN pre-activations (the 
     CHECK(got[4 + j] == doctest::Approx(c2).epsilon(1e-6));
   }
 }
+
+namespace {
+
+// The sequence written step by step with lstm_composed (elementwise ops), independent of both
+// lstm_gates and lstm_sequence: [T, B, 2H] of [h_t | c_t].
+ag::Tensor lstm_sequence_reference(const ag::Tensor& gx, const ag::Tensor& w, const ag::Tensor& h0,
+                                   const ag::Tensor& c0, bool reverse) {
+  const std::size_t T = gx.size(0);
+  const auto H = static_cast<std::ptrdiff_t>(h0.size(1));
+  ag::Tensor h = h0, c = c0;
+  std::vector<ag::Tensor> out(T);
+  for (std::size_t s = 0; s < T; ++s) {
+    const std::size_t t = reverse ? T - 1 - s : s;
+    const ag::Tensor a = ag::select(gx, 0, static_cast<std::ptrdiff_t>(t)) + ag::matmul(h, ag::transpose(w, 0, 1));
+    out[t] = lstm_composed(a, c)[0];
+    h = ag::slice(out[t], 1, 0, H);
+    c = ag::slice(out[t], 1, H, 2 * H);
+  }
+  return ag::stack(out, 0);
+}
+
+}  // namespace
+
+TEST_CASE("lstm_sequence equals the step-by-step composition: values, gradients of every input, second order") {
+  ag::Generator gen(5);
+  for (ag::DType dt : {ag::f64, ag::f32})
+    for (bool reverse : {false, true}) {
+      INFO((dt == ag::f64 ? "float64" : "float32") << (reverse ? " reverse" : " forward"));
+      const std::size_t T = 5, B = 3, H = 4;
+      ag::Tensor gx = ag::randn({T, B, 4 * H}, gen, dt).requires_grad_();
+      ag::Tensor w = (0.5 * ag::randn({4 * H, H}, gen, dt)).detach().requires_grad_();
+      ag::Tensor h0 = ag::randn({B, H}, gen, dt).requires_grad_(), c0 = ag::randn({B, H}, gen, dt).requires_grad_();
+      const ag::Tensor u = ag::randn({T, B, 2 * H}, gen, dt);  // a cotangent touching every h_t and c_t
+      const ag::Tensor fused = ag::lstm_sequence(gx, w, h0, c0, reverse);
+      const ag::Tensor ref = lstm_sequence_reference(gx, w, h0, c0, reverse);
+      const double eps = dt == ag::f64 ? 1e-12 : 2e-5;
+      check_close(fused, ref, eps);
+      const auto gf = ag::grad({ag::sum(fused * u)}, {gx, w, h0, c0});
+      const auto gr = ag::grad({ag::sum(ref * u)}, {gx, w, h0, c0});
+      for (std::size_t k = 0; k < 4; ++k) check_close(gf[k], gr[k], dt == ag::f64 ? 1e-10 : 1e-4);
+      if (dt != ag::f64) continue;
+      // second order: d/dw of <dL/dgx, v> through the create_graph VJP
+      const ag::Tensor v = ag::randn({T, B, 4 * H}, gen, dt);
+      const auto g1f = ag::grad({ag::sum(ag::lstm_sequence(gx, w, h0, c0, reverse) * u)}, {gx}, {}, true, true);
+      const auto g1r = ag::grad({ag::sum(lstm_sequence_reference(gx, w, h0, c0, reverse) * u)}, {gx}, {}, true, true);
+      const auto g2f = ag::grad({ag::sum(g1f[0] * v)}, {w, c0});
+      const auto g2r = ag::grad({ag::sum(g1r[0] * v)}, {w, c0});
+      for (std::size_t k = 0; k < 2; ++k) check_close(g2f[k], g2r[k], 1e-10);
+    }
+}
+
+TEST_CASE("lstm_sequence: one tape node per sequence, and bad shapes and dtypes name the op") {
+  ag::Tensor gx = ag::randn({6, 2, 8}).requires_grad_(), w = ag::randn({8, 2}).requires_grad_();
+  const std::size_t before = ag::live_node_count();
+  ag::Tensor y = ag::lstm_sequence(gx, w, ag::zeros({2, 2}), ag::zeros({2, 2}));
+  CHECK(ag::live_node_count() - before == 1);
+  CHECK(y.shape() == ag::Shape{6, 2, 4});
+  auto msg = [](auto f) -> std::string {
+    try {
+      f();
+    } catch (const ag::ShapeError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  CHECK(msg([] { ag::lstm_sequence(ag::zeros({6, 2, 8}), ag::zeros({8, 3}), ag::zeros({2, 2}), ag::zeros({2, 2})); }) ==
+        "lstm_sequence: gx [6, 2, 8], w_hh [8, 3], h0 [2, 2] and c0 [2, 2] do not fit: expected [T, B, 4H] (T >= 1), "
+        "[4H, H], [B, H] and [B, H]");
+  CHECK_THROWS_AS(ag::lstm_sequence(ag::zeros({0, 2, 8}), ag::zeros({8, 2}), ag::zeros({2, 2}), ag::zeros({2, 2})),
+                  ag::ShapeError);
+  CHECK_THROWS_AS(ag::lstm_sequence(ag::zeros({6, 3, 8}), ag::zeros({8, 2}), ag::zeros({2, 2}), ag::zeros({2, 2})),
+                  ag::ShapeError);
+  CHECK_THROWS_AS(ag::lstm_sequence(ag::zeros({6, 2, 8}), ag::zeros({8, 2}), ag::zeros({2, 2}), ag::zeros({2, 2}, ag::f64)),
+                  ag::DtypeError);
+  CHECK_THROWS_AS(ag::lstm_sequence(ag::zeros({6, 2, 8}, ag::i64), ag::zeros({8, 2}, ag::i64), ag::zeros({2, 2}, ag::i64),
+                                    ag::zeros({2, 2}, ag::i64)),
+                  ag::DtypeError);
+}

@@ -55,8 +55,10 @@ void load_optimizer(Optimizer& opt, const std::string& path);
 // ---- files other programs read --------------------------------------------------------------------
 // The model's state_dict() (parameters and persistent buffers) as a .safetensors file, the format
 // PyTorch and Hugging Face load (safetensors.torch.load_file(path) gives a state dict for
-// model.load_state_dict). The format follows the extension; only ".safetensors" for now
-// (ValueError otherwise; nn::save is tapegrad's own format).
+// model.load_state_dict), or as a NumPy .npz archive (dict(np.load(path)); one "<name>.npy" member
+// per tensor, stored uncompressed; needs a build with libzip). The format follows the extension:
+// ".safetensors" or ".npz" (ValueError otherwise; nn::save is tapegrad's own format). .npz has no
+// metadata: save_state with metadata to a .npz path is a ValueError.
 //   StateLayout::pytorch (the default): names and shapes as the PyTorch modules have them, so a
 //     PyTorch model of the same architecture loads the file and vice versa. Dense stores W as
 //     [in, out] where torch.nn.Linear stores [out, in]: Dense weights are transposed on the way out

@@ -127,7 +127,10 @@ struct RNNOptions {
   AG_NN_OPTION(bool, bidirectional)  // y [..., 2·H]: forward then reverse direction
   AG_NN_OPTION(RNNNonlinearity, nonlinearity)  // RNN only
   AG_NN_OPTION(DType, dtype)
-  AG_NN_OPTION(bool, fused)  // LSTM, GRU: gate math as one node per step (ag::lstm_gates / gru_gates)
+  // LSTM: without lengths, each layer direction is one ag::lstm_sequence node; with lengths, and for GRU,
+  // the gate math is one node per step (ag::lstm_gates / gru_gates). false: every step composed of
+  // elementwise ops (the reference).
+  AG_NN_OPTION(bool, fused)
 #undef AG_NN_OPTION
  private:
   std::size_t input_size_, hidden_size_, num_layers_ = 1;
