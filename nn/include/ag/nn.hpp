@@ -27,3 +27,5 @@
 #include "ag/nn/train/callbacks.hpp"
 #include "ag/nn/train/checkpoint.hpp"
 #include "ag/nn/train/progress.hpp"
+
+#include "ag/nn/dist.hpp"

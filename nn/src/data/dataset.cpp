@@ -50,13 +50,34 @@ DataLoader::DataLoader(Dataset data, std::size_t batch_size, bool shuffle, std::
   for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = i;  // identity until a shuffle
 }
 
+DataLoader::DataLoader(Dataset data, std::size_t batch_size, Sampler sampler, bool drop_last)
+    : data_(std::move(data)), batch_size_(batch_size), shuffle_(false), drop_last_(drop_last),
+      sampler_(std::move(sampler)) {
+  if (batch_size_ == 0) throw ValueError("DataLoader: batch_size must be at least 1");
+  if (!sampler_) throw ValueError("DataLoader: the sampler is empty");
+  take_sampler_order(0);  // the number of rows per pass
+}
+
+void DataLoader::take_sampler_order(std::size_t pass) {
+  std::vector<std::size_t> rows = sampler_(pass);
+  for (std::size_t i : rows)
+    if (i >= data_.size())
+      throw IndexError(fmt::format("DataLoader: the sampler gave row {} for pass {}, out of range for {} rows", i,
+                                   pass, data_.size()));
+  if (pass > 0 && rows.size() != order_.size())
+    throw ValueError(fmt::format("DataLoader: the sampler gave {} rows for pass {} but {} before", rows.size(),
+                                 pass, order_.size()));
+  order_ = std::move(rows);
+}
+
 std::size_t DataLoader::size() const {
-  const std::size_t n = data_.size();
+  const std::size_t n = order_.size();
   return drop_last_ ? n / batch_size_ : (n + batch_size_ - 1) / batch_size_;
 }
 
 DataLoader::iterator DataLoader::begin() {
-  if (shuffle_) order_ = permutation(data_.size(), gen_);
+  if (sampler_) take_sampler_order(pass_++);
+  else if (shuffle_) order_ = permutation(data_.size(), gen_);
   return iterator(this, 0);
 }
 
@@ -64,9 +85,9 @@ DataLoader::iterator DataLoader::end() { return iterator(this, size()); }
 
 Batch DataLoader::batch(std::size_t b) const {
   const std::size_t start = b * batch_size_;
-  const std::size_t stop = std::min(start + batch_size_, data_.size());
+  const std::size_t stop = std::min(start + batch_size_, order_.size());
   NoGradGuard no_grad;
-  if (!shuffle_) {  // contiguous rows: a slice
+  if (!shuffle_ && !sampler_) {  // contiguous rows: a slice
     const auto s = static_cast<std::ptrdiff_t>(start), e = static_cast<std::ptrdiff_t>(stop);
     return {slice(data_.x(), 0, s, e), slice(data_.y(), 0, s, e)};
   }

@@ -331,7 +331,8 @@ void ModelCheckpoint::on_epoch_end(TrainContext& ctx, std::size_t epoch, const L
   if (!now && !last_only) return;
   if (!o_.weights_only) {
     ctx.request_checkpoint(path, last_only);
-  } else if (now || epoch == ctx.epochs || ctx.stop_training) {
+  } else if (ctx.rank == 0 && (now || epoch == ctx.epochs || ctx.stop_training)) {
+    // (rank 0 only in a distributed fit: every rank holds the same weights)
     // (weights written here: no other callback changes them during on_epoch_end; a stop requested
     // by a later callback in the list is not seen, so its last epoch is saved only when due)
     const auto ext = [&](const char* e) {

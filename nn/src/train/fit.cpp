@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include "ag/nn/dist.hpp"
 #include "ag/nn/train/checkpoint.hpp"
 #include "ag/nn/train/progress.hpp"
 #include "ag/extend.hpp"
@@ -83,6 +84,16 @@ struct Accumulator {
       metric[k] += metrics[k].fn(pred, y) * static_cast<double>(n);
     rows += n;
   }
+  // Sums over every rank (a distributed fit): then every rank's logs are the means over all rows.
+  void all_reduce(dist::Communicator* comm) {
+    if (comm == nullptr || comm->size() == 1) return;
+    std::vector<double> v{loss, static_cast<double>(rows)};
+    v.insert(v.end(), metric.begin(), metric.end());
+    comm->all_reduce(v.data(), v.size());
+    loss = v[0];
+    rows = static_cast<std::size_t>(v[1]);
+    std::copy(v.begin() + 2, v.end(), metric.begin());
+  }
   Logs logs(const std::vector<Metric>& metrics, const std::string& prefix) const {
     Logs out;
     const double r = rows ? static_cast<double>(rows) : NAN;
@@ -102,19 +113,30 @@ std::string logs_text(const Logs& logs) {
 
 // ---- evaluate / predict --------------------------------------------------------------------------
 
-Logs evaluate(Module& model, const LossFn& loss_fn, const Dataset& data,
-              const std::vector<Metric>& metrics, std::size_t batch_size) {
-  if (data.size() == 0) throw ValueError("evaluate: the dataset is empty");
-  check_dtype("evaluate", model, data, "data");
+namespace {
+
+// The row-weighted sums of the loss and metrics over `data` (eval mode, no grad).
+Accumulator evaluate_sums(Module& model, const LossFn& loss_fn, const Dataset& data,
+                          const std::vector<Metric>& metrics, std::size_t batch_size) {
   ModeGuard mode(model, false);
   NoGradGuard no_grad;
   Accumulator acc(metrics.size());
+  if (data.size() == 0) return acc;
   DataLoader loader(data, batch_size, /*shuffle=*/false);
   for (const Batch& b : loader) {
     const Tensor pred = model(b.x);
     acc.add(scalar_loss("evaluate", loss_fn(pred, b.y)), metrics, pred, b.y, b.x.shape()[0]);
   }
-  return acc.logs(metrics, "");
+  return acc;
+}
+
+}  // namespace
+
+Logs evaluate(Module& model, const LossFn& loss_fn, const Dataset& data,
+              const std::vector<Metric>& metrics, std::size_t batch_size) {
+  if (data.size() == 0) throw ValueError("evaluate: the dataset is empty");
+  check_dtype("evaluate", model, data, "data");
+  return evaluate_sums(model, loss_fn, data, metrics, batch_size).logs(metrics, "");
 }
 
 Tensor predict(Module& model, const Tensor& x, std::size_t batch_size) {
@@ -142,13 +164,24 @@ History fit(Module& model, const LossFn& loss_fn, Optimizer& optimizer, const Da
   if (!loss_fn) throw ValueError("fit: no loss function");
   check_dtype("fit", model, train, "training data");
   if (o.validation_data) check_dtype("fit", model, *o.validation_data, "validation data");
-  DataLoader loader(train, o.batch_size, o.shuffle, o.seed, o.drop_last);
+  dist::Communicator* comm = o.communicator;
+  const int rank = comm ? comm->rank() : 0;
+  std::optional<DataLoader> shard_loader;  // a distributed fit: this rank's shard of every epoch
+  if (comm) {
+    dist::SamplerOptions so;
+    so.shuffle = o.shuffle;
+    so.seed = o.seed;
+    so.uneven = o.drop_last ? dist::Uneven::drop : dist::Uneven::pad;
+    shard_loader.emplace(train, o.batch_size, dist::sampler(train.size(), *comm, so), o.drop_last);
+  }
+  DataLoader loader = shard_loader ? std::move(*shard_loader)
+                                   : DataLoader(train, o.batch_size, o.shuffle, o.seed, o.drop_last);
   if (loader.size() == 0)
     throw ValueError(fmt::format("fit: drop_last with batch_size {} leaves no batch of {} rows",
                                  o.batch_size, train.size()));
 
   std::ostream& out = o.out ? *o.out : std::cout;
-  Verbosity verbosity = o.verbosity;
+  Verbosity verbosity = rank == 0 ? o.verbosity : Verbosity::silent;
   if (verbosity == Verbosity::automatic)
     verbosity = (o.out == nullptr || o.out == &std::cout) && stdout_is_terminal()
                     ? Verbosity::progress_bar
@@ -156,7 +189,7 @@ History fit(Module& model, const LossFn& loss_fn, Optimizer& optimizer, const Da
   const int width = static_cast<int>(std::to_string(o.epochs).size());
 
   History history;
-  TrainContext ctx{model, optimizer, history, o.epochs, false, {}, {}};
+  TrainContext ctx{model, optimizer, history, o.epochs, false, {}, {}, rank};
   ModeGuard mode(model, true);
   for (const auto& cb : o.callbacks) cb->on_train_begin(ctx);
   Checkpoint ckpt(model, optimizer);
@@ -164,6 +197,20 @@ History fit(Module& model, const LossFn& loss_fn, Optimizer& optimizer, const Da
   if (!o.resume_from.empty()) {
     ckpt.load(o.resume_from);
     if (history.stopped_early) ctx.stop_training = true;
+  }
+  if (comm) loader.set_pass(ckpt.epoch);  // the sampler's pass p is epoch p + 1
+  // Rank 0's weights everywhere, after any resume (every rank loaded the same file).
+  std::optional<dist::DataParallel> dp;
+  if (comm) dp.emplace(model, *comm);
+  // Each rank evaluates its slice of the validation rows; the sums are combined.
+  std::optional<Dataset> val_shard;
+  if (comm && o.validation_data) {
+    if (o.validation_data->size() == 0) throw ValueError("evaluate: the dataset is empty");
+    dist::SamplerOptions so;
+    so.shuffle = false;
+    so.uneven = dist::Uneven::none;
+    val_shard = o.validation_data->subset(
+        dist::shard_indices(o.validation_data->size(), comm->rank(), comm->size(), 0, so));
   }
 
   using Clock = std::chrono::steady_clock;
@@ -183,24 +230,36 @@ History fit(Module& model, const LossFn& loss_fn, Optimizer& optimizer, const Da
       const Tensor pred = model(b.x);
       const Tensor loss = loss_fn(pred, b.y);
       const double lv = scalar_loss("fit", loss);
-      if (!std::isfinite(lv))
+      // Distributed: every rank learns of a non-finite loss anywhere and throws the same error (a
+      // rank stopping alone would leave the others waiting in the next all-reduce).
+      const bool bad = comm ? comm->all_reduce(std::isfinite(lv) ? 0.0 : 1.0) > 0.0 : !std::isfinite(lv);
+      if (bad)
         throw ValueError(fmt::format("fit: the loss is {} at epoch {}, batch {} (lower the learning "
                                      "rate, or check the data)",
-                                     lv, epoch, batch_no));
+                                     std::isfinite(lv) && comm ? std::string("non-finite on another rank")
+                                                               : fmt::format("{}", lv),
+                                     epoch, batch_no));
       if (epoch == 1 && batch_no == 1) {
         if (loss.requires_grad()) loss.backward();  // (else check_gradients_reached explains why)
         check_gradients_reached(optimizer);
       } else {
         loss.backward();
       }
+      if (dp) dp->reduce_gradients(b.x.shape()[0]);
       optimizer.step();
       ++ckpt.step;
       acc.add(lv, o.metrics, pred.detach(), b.y, b.x.shape()[0]);
       if (bar && bar->due(batch_no)) bar->update(batch_no, logs_text(acc.logs(o.metrics, "")));
     }
 
+    acc.all_reduce(comm);
     Logs logs = acc.logs(o.metrics, "");
-    if (o.validation_data) {
+    if (val_shard) {
+      Accumulator v = evaluate_sums(model, loss_fn, *val_shard, o.metrics, o.validation_batch_size);
+      v.all_reduce(comm);
+      const Logs vl = v.logs(o.metrics, "");
+      for (const auto& [k, val] : vl.items()) logs.set("val_" + k, val);
+    } else if (o.validation_data) {
       const Logs v = evaluate(model, loss_fn, *o.validation_data, o.metrics, o.validation_batch_size);
       for (const auto& [k, val] : v.items()) logs.set("val_" + k, val);
     }
@@ -223,7 +282,7 @@ History fit(Module& model, const LossFn& loss_fn, Optimizer& optimizer, const Da
     }
     ckpt.epoch = epoch;
     for (const auto& [path, last_only] : ctx.checkpoint_requests)
-      if (!last_only || last) ckpt.save(path);
+      if ((!last_only || last) && rank == 0) ckpt.save(path);
     ctx.checkpoint_requests.clear();
     if (ctx.stop_training) {
       if (verbosity != Verbosity::silent && !ctx.stop_reason.empty()) out << ctx.stop_reason << '\n';

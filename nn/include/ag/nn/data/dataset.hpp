@@ -8,7 +8,10 @@
 // One-hot encoding is the core op ag::one_hot(indices, num_classes) (ag/ops.hpp).
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iterator>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "ag/ag.hpp"
@@ -40,10 +43,24 @@ struct Batch {
 // unless drop_last (then floor(N / B)). With shuffle, every pass (every begin()) draws a new
 // permutation from the loader's own generator seeded with `seed`: the order differs from epoch
 // to epoch and the whole sequence is reproducible. Without shuffle the rows keep their order.
+//
+// With a sampler instead, pass p (p = 0, 1, 2, ... counted by begin()) iterates the rows
+// sampler(p), in that order (they may repeat or leave rows out): how each rank of a distributed run
+// reads its own shard (ag::nn::dist::sampler). The sampler must return the same number of rows for
+// every pass (size() is computed from pass 0's).
+using Sampler = std::function<std::vector<std::size_t>(std::size_t pass)>;
+
 class DataLoader {
  public:
   DataLoader(Dataset data, std::size_t batch_size = 1, bool shuffle = false,
              std::uint64_t seed = 0, bool drop_last = false);  // ValueError if batch_size == 0
+  // IndexError (at construction or at begin()) when the sampler returns a row >= data.size().
+  DataLoader(Dataset data, std::size_t batch_size, Sampler sampler, bool drop_last = false);
+  // Any callable (a lambda without captures would otherwise also convert to `bool shuffle`).
+  template <class F, std::enable_if_t<std::is_invocable_r_v<std::vector<std::size_t>, F&, std::size_t> &&
+                                          !std::is_same_v<std::decay_t<F>, Sampler>, int> = 0>
+  DataLoader(Dataset data, std::size_t batch_size, F sampler, bool drop_last = false)
+      : DataLoader(std::move(data), batch_size, Sampler(std::move(sampler)), drop_last) {}
 
   class iterator {
    public:
@@ -76,14 +93,21 @@ class DataLoader {
   const std::vector<std::size_t>& order() const { return order_; }
   // The shuffling generator (each begin() draws one permutation from it): checkpoints save it.
   Generator& generator() { return gen_; }
+  // With a sampler: the pass number the next begin() asks it for (checkpoints save it; set it to
+  // resume at a given epoch).
+  std::size_t pass() const { return pass_; }
+  void set_pass(std::size_t p) { pass_ = p; }
 
  private:
+  void take_sampler_order(std::size_t pass);
   Batch batch(std::size_t b) const;
   Dataset data_;
   std::size_t batch_size_;
   bool shuffle_, drop_last_;
   Generator gen_;
   std::vector<std::size_t> order_;
+  Sampler sampler_;  // empty: the shuffle/identity order over every row
+  std::size_t pass_ = 0;
 };
 
 // A random permutation of 0..n-1 (Fisher-Yates) drawn from gen.

@@ -57,6 +57,9 @@ struct TrainContext {
     checkpoint_requests.emplace_back(std::move(path), last_only);
   }
   std::vector<std::pair<std::string, bool>> checkpoint_requests;  // fit's: cleared every epoch
+  // This process's rank in a distributed fit (FitOptions::communicator), else 0: a callback that
+  // writes files or prints does so when rank == 0. Every rank sees the same logs.
+  int rank = 0;
 };
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;

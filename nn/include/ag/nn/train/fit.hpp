@@ -32,6 +32,10 @@
 #include "ag/nn/train/callbacks.hpp"
 #include "ag/nn/train/metrics.hpp"
 
+namespace ag::nn::dist {
+class Communicator;
+}
+
 namespace ag::nn {
 
 // loss(prediction, target) -> scalar tensor. A Loss object (nn::MSELoss(), nn::CrossEntropyLoss())
@@ -67,6 +71,16 @@ struct FitOptions {
   // (model, optimizer, callbacks in the same order, options); anything that does not fit is an
   // IOError and nothing changes. A checkpoint saved after early stopping trains no further.
   std::string resume_from;
+  // Data-parallel training (ag/nn/dist.hpp): every rank calls fit with the same model, optimizer,
+  // data and options and its communicator (e.g. &dist::world()). Then batch_size is per rank (the
+  // global batch is size() * batch_size); each epoch every rank reads its shard of the shuffled
+  // data (dist::sampler: padded with repeated rows to equal length, or cut when drop_last); the
+  // model starts from rank 0's weights and gradients are averaged over every rank's rows
+  // (dist::DataParallel) so the copies stay identical. Losses and metrics are means over every
+  // rank's rows (validation: each rank evaluates its slice, the sums are combined), so every rank
+  // reports and decides (early stopping) alike. Only rank 0 prints and writes checkpoints; on resume
+  // every rank reads resume_from (it must be visible to all). nullptr: one process as before.
+  dist::Communicator* communicator = nullptr;
 };
 
 // Trains `model` in place and returns the per-epoch history. The model's training flag is set
