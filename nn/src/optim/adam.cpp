@@ -61,7 +61,10 @@ void Adam::step() {
     const double bc1 = 1.0 - std::pow(beta1_, s.step), bc2 = 1.0 - std::pow(beta2_, s.step);
     ag::dispatch(p.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      auto [w, g, n] = detail::views<T>(p, grad);
+      const auto views = detail::views<T>(p, grad);  // (no structured binding: the lambda below uses them)
+      T* w = views.w;
+      const T* g = views.g;
+      const std::size_t n = views.n;
       T* m = ag::data<T>(m_t);
       T* v = ag::data<T>(v_t);
       T* vmax = vmax_t ? ag::data<T>(*vmax_t) : nullptr;
