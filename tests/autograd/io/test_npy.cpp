@@ -163,6 +163,8 @@ TEST_CASE("npy: broken files are IOErrors naming the file and the problem") {
       {"complex", npy("{'descr': '<c8', 'fortran_order': False, 'shape': (1,)}", Bytes(8)), "unsupported .npy dtype '<c8'"},
       {"negative size", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,)}", {}), "expected a non-negative integer"},
       {"huge shape", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296)}", {}), "more elements than can exist"},
+      // no elements, but extents whose product (xtensor's strides) overflows: found by fuzz_npy
+      {"huge extents around a 0", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 0, 6666, 66, 66666667, 6666666, 666666, 6666000000009)}", {}), "more elements than can exist"},
       {"huge integer", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,)}", {}), "integer too large"},
       {"bool byte", npy("{'descr': '|b1', 'fortran_order': False, 'shape': (2,)}", {1, 2}), "byte 2 at element 1 is not a bool"},
       {"uint64 over int64", npy("{'descr': '<u8', 'fortran_order': False, 'shape': (1,)}", le(std::vector<std::uint64_t>{1ULL << 63})), "does not fit int64"},

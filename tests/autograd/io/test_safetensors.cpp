@@ -131,6 +131,7 @@ TEST_CASE("safetensors: broken files are IOErrors naming the file and the proble
       {"gap", file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", d8), "gap"},
       {"unused bytes", file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", d8), "cover 4 bytes of data but the file has 8"},
       {"overflowing shape", file(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", d8), "more elements than can exist"},
+      {"0 elements, overflowing extents", file(R"({"a":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})", d8), "more elements than can exist"},
       {"negative size", file(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", d8), "non-negative integers"},
       {"bad metadata", file(R"({"__metadata__":{"k":1}})", {}), "'k' is not a string"},
       {"missing fields", file(R"({"a":{"dtype":"F32"}})", {}), "expected an object with dtype, shape and data_offsets"},
